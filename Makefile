@@ -1,0 +1,51 @@
+# kthw — two commands for a newcomer on a fresh Debian machine, as root:
+#   make demo   installs, builds, and runs kthw on the built-in examples
+#   make test   installs, builds, and runs every test
+SHELL := /bin/bash
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS ?= 2
+FUZZ_SECONDS ?= 60
+WERROR ?= $(if $(KTHW_WERROR),$(KTHW_WERROR),OFF)
+
+.PHONY: all deps build test unit-test asan-test fuzz demo format clean
+
+all: build
+
+deps:
+	./scripts/deps.sh
+
+$(BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKTHW_WERROR=$(WERROR)
+
+build: deps $(BUILD)/Makefile
+	cmake --build $(BUILD) -j$(JOBS)
+
+unit-test: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# The unit tests once more under AddressSanitizer and UndefinedBehaviorSanitizer.
+asan-test: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKTHW_SANITIZE=ON -DKTHW_BENCH=OFF \
+	  -DKTHW_WERROR=$(WERROR)
+	cmake --build $(ASAN_BUILD) -j$(JOBS) --target kthw_resources_tests
+	cd $(ASAN_BUILD) && ctest --output-on-failure -L unit
+
+# libFuzzer over the document loader, for a bounded time, from the committed seed corpus.
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DKTHW_FUZZ=ON -DKTHW_TESTS=OFF -DKTHW_BENCH=OFF
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_loader
+	./scripts/run-fuzz.sh $(FUZZ_BUILD)/fuzz_loader $(FUZZ_SECONDS)
+
+test: unit-test asan-test fuzz
+
+demo: build
+	./scripts/demo.sh $(BUILD)/kthw
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian package kthw's build, tests and demo need. Idempotent and
+# non-interactive: packages already present are not touched, and apt-get update runs only when
+# something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake make pkg-config git
+  libyaml-dev libssl-dev libssh2-1-dev libboost-dev rapidjson-dev libspdlog-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev clang-format
+  openssh-server openssh-client openssl
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: run as root (apt-get install needs it)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null

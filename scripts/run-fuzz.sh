@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs the loader fuzzer for a bounded time over the committed seed corpus (plus the examples).
+# New inputs go to a scratch directory, so the committed corpus never changes during a test run.
+set -euo pipefail
+fuzzer=$(realpath "$1")
+seconds=${2:-60}
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/corpus" "$work/seeds"
+cp "$root"/tests/fuzz/corpus/* "$work/seeds/"
+for f in "$root"/examples/*/*.yaml; do cp "$f" "$work/seeds/$(basename "$(dirname "$f")")-$(basename "$f")"; done
+echo "fuzz: $(ls "$work/seeds" | wc -l) seeds, ${seconds}s"
+cd "$work"
+"$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+  -print_final_stats=1 "$work/corpus" "$work/seeds" 2>&1 | tail -n 15
+echo "fuzz: no crash in ${seconds}s"

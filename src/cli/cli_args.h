@@ -1,0 +1,40 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kthw::cli {
+
+// Exit codes shared by every command, as kubectl diff uses them.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFindings = 1;  // invalid input, or drift for diff
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitError = 3;
+
+struct OptionSpec {
+  std::string longName;   // "--filename"
+  std::string shortName;  // "-f", may be empty
+  bool takesValue = false;
+  bool repeatable = false;
+  std::string valueName;  // shown in help, e.g. DIR
+  std::string help;
+};
+
+struct ParsedArgs {
+  std::map<std::string, std::vector<std::string>> values;  // by long name
+  std::vector<std::string> positional;
+
+  bool has(const std::string& longName) const { return values.count(longName) > 0; }
+  std::string get(const std::string& longName, const std::string& fallback = "") const;
+  const std::vector<std::string>& all(const std::string& longName) const;
+};
+
+// Parses `args` against `specs`; on a usage error returns the message in `error`.
+std::optional<ParsedArgs> parseArgs(const std::vector<std::string>& args,
+                                    const std::vector<OptionSpec>& specs, std::string& error);
+
+std::string formatOptions(const std::vector<OptionSpec>& specs);
+
+}  // namespace kthw::cli

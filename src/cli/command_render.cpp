@@ -1,0 +1,122 @@
+#include <algorithm>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "cli/cli_args.h"
+#include "cli/commands.h"
+#include "reconcilers/placement.h"
+#include "resources/desired_state.h"
+
+namespace kthw::cli {
+namespace {
+
+const std::vector<OptionSpec> kOptions = {
+    {"--filename", "-f", true, true, "PATH",
+     "File or directory of YAML documents (repeatable; - reads stdin)"},
+    {"--host", "", true, true, "NAME", "Only these hosts (repeatable)"},
+    {"--content", "", false, false, "", "Also print the content of rendered files"},
+    {"--help", "-h", false, false, "", "Show this help"},
+};
+
+constexpr const char* kHelp = R"(Show, per host, everything the desired state places there, without touching
+any host: directories, /etc/hosts entries, sysctls, kernel modules, certificate
+and key files (as summaries; key material is never printed), binaries,
+config files and systemd units with every ${...} substitution resolved, and
+load balancer configurations.
+
+Usage:
+  kthw render -f PATH [--host NAME] [--content]
+
+Options:
+)";
+
+std::string modeString(unsigned mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", mode);
+  return buf;
+}
+
+void printItem(const reconcilers::PlacedItem& item, bool showContent, std::ostream& out) {
+  using reconcilers::PlacedKind;
+  std::ostringstream line;
+  line << "  " << std::left << std::setw(11) << reconcilers::placedKindName(item.kind) << " "
+       << item.target;
+  const bool hasAttributes = item.kind == PlacedKind::kDirectory ||
+                             item.kind == PlacedKind::kFile ||
+                             item.kind == PlacedKind::kSecretFile ||
+                             item.kind == PlacedKind::kBinary;
+  if (hasAttributes) {
+    line << "  " << item.attributes.owner << ":" << item.attributes.group << " "
+         << modeString(item.attributes.mode);
+  }
+  if (!item.detail.empty() && item.kind != PlacedKind::kEtcHostsEntry) {
+    line << "  " << item.detail;
+  } else if (item.kind == PlacedKind::kEtcHostsEntry) {
+    line.str("");
+    line << "  " << std::left << std::setw(11) << "/etc/hosts"
+         << " " << item.detail;
+  }
+  line << "  [" << item.owner << "]";
+  out << line.str() << "\n";
+  if (showContent && item.content) {
+    std::istringstream content(*item.content);
+    std::string contentLine;
+    while (std::getline(content, contentLine)) out << "      | " << contentLine << "\n";
+  }
+}
+
+}  // namespace
+
+int runRender(const std::vector<std::string>& args, Io io) {
+  std::string error;
+  auto parsed = parseArgs(args, kOptions, error);
+  if (!parsed) {
+    io.err << "kthw render: " << error << "\nRun 'kthw render --help' for usage.\n";
+    return kExitUsage;
+  }
+  if (parsed->has("--help")) {
+    io.out << kHelp << formatOptions(kOptions);
+    return kExitOk;
+  }
+  if (!parsed->has("--filename") || !parsed->positional.empty()) {
+    io.err << "kthw render: give the documents with -f PATH\n";
+    return kExitUsage;
+  }
+  resources::LoadOutcome outcome = resources::loadDesiredState(parsed->all("--filename"), io.in);
+  if (!outcome.ok()) {
+    for (const resources::Diagnostic& d : outcome.errors) io.err << d.toString() << "\n";
+    io.err << "kthw render: the desired state is invalid; nothing rendered\n";
+    return kExitFindings;
+  }
+  const auto& only = parsed->all("--host");
+  for (const std::string& name : only) {
+    if (outcome.state.findHost(name) == nullptr) {
+      io.err << "kthw render: no Host named \"" << name << "\"\n";
+      return kExitUsage;
+    }
+  }
+  resources::Diagnostics problems;
+  auto placements = reconcilers::placeDesiredState(outcome.state, problems);
+  for (const resources::Diagnostic& d : problems) io.err << d.toString() << "\n";
+  if (!problems.empty()) return kExitFindings;
+  const bool showContent = parsed->has("--content");
+  for (const reconcilers::HostPlacement& p : placements) {
+    const resources::Host& h = *p.host;
+    if (!only.empty() && std::find(only.begin(), only.end(), h.name()) == only.end()) continue;
+    io.out << h.name() << " (" << h.address;
+    if (h.internalIP != h.address) io.out << ", internal " << h.internalIP;
+    if (h.transport == resources::TransportKind::kLocal) {
+      io.out << ", local)\n";
+    } else {
+      io.out << ", ssh " << h.ssh.user << "@" << h.address << ":" << h.ssh.port << ")\n";
+    }
+    if (p.items.empty()) io.out << "  (nothing)\n";
+    for (const reconcilers::PlacedItem& item : p.items) printItem(item, showContent, io.out);
+    io.out << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace kthw::cli

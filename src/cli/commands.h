@@ -1,0 +1,20 @@
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace kthw::cli {
+
+// Every command gets its arguments (after the command name) and the process streams, and returns
+// the exit code.
+struct Io {
+  std::istream& in;
+  std::ostream& out;
+  std::ostream& err;
+};
+
+int runValidate(const std::vector<std::string>& args, Io io);
+int runRender(const std::vector<std::string>& args, Io io);
+
+}  // namespace kthw::cli

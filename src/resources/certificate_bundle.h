@@ -1,0 +1,104 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "resources/types.h"
+
+namespace kthw::resources {
+
+enum class KeyAlgorithm { kRsa2048, kRsa3072, kRsa4096, kEcdsaP256, kEcdsaP384, kEcdsaP521 };
+
+struct Subject {
+  std::string commonName;
+  std::vector<std::string> organizations;
+  std::vector<std::string> organizationalUnits;
+  std::vector<std::string> countries;
+  std::vector<std::string> provinces;
+  std::vector<std::string> localities;
+};
+
+struct Authority {
+  std::string name;
+  Subject subject;
+  KeyAlgorithm keyAlgorithm = KeyAlgorithm::kEcdsaP256;
+  std::chrono::seconds validity{};
+  Mark mark;
+};
+
+struct Certificate {
+  std::string name;
+  std::string issuer;
+  Subject subject;
+  bool serverAuth = false;
+  bool clientAuth = false;
+  std::vector<Text> dnsNames;
+  std::vector<Text> ipAddresses;
+  KeyAlgorithm keyAlgorithm = KeyAlgorithm::kEcdsaP256;
+  std::chrono::seconds validity{};
+  std::chrono::seconds renewBefore{};
+  Mark mark;
+  Mark issuerMark;
+};
+
+struct KeyPair {
+  std::string name;
+  KeyAlgorithm keyAlgorithm = KeyAlgorithm::kEcdsaP256;
+  Mark mark;
+};
+
+struct Kubeconfig {
+  std::string name;
+  std::string certificate;
+  std::string user;  // defaults to the certificate's CN
+  Text server;
+  Mark mark;
+  Mark certificateMark;
+};
+
+enum class EncryptionFormat { kEncryptionConfiguration, kLegacyEncryptionConfig };
+
+struct EncryptionConfigSpec {
+  std::string name;
+  EncryptionFormat format = EncryptionFormat::kEncryptionConfiguration;
+  std::string provider = "aescbc";
+  std::vector<std::string> resources;
+  Mark mark;
+};
+
+enum class ContentKind { kCertificate, kKey, kPublicKey, kKubeconfig, kEncryptionConfig };
+
+struct BundleFile {
+  std::string path;
+  HostTarget hosts;
+  ContentKind kind = ContentKind::kCertificate;
+  std::string source;  // name of the certificate, key pair, kubeconfig, ...
+  FileAttributes attributes;
+  Mark mark;
+  Mark sourceMark;
+  std::string sourcePath;
+};
+
+struct CertificateBundle {
+  ObjectMeta metadata;
+  std::string clusterName = "kubernetes";
+  std::string secretStore;
+  std::vector<Authority> authorities;
+  std::vector<Certificate> certificates;
+  std::vector<KeyPair> keyPairs;
+  std::vector<Kubeconfig> kubeconfigs;
+  std::vector<EncryptionConfigSpec> encryptionConfigs;
+  std::vector<BundleFile> files;
+
+  const std::string& name() const { return metadata.name; }
+};
+
+std::string_view keyAlgorithmName(KeyAlgorithm a);
+std::optional<KeyAlgorithm> parseKeyAlgorithm(std::string_view s);
+std::string_view contentKindName(ContentKind k);
+// Whether files of this kind carry private material (written 0600 unless told stricter).
+bool isSecretContent(ContentKind k);
+
+}  // namespace kthw::resources

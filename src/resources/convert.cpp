@@ -1,0 +1,298 @@
+#include "resources/convert.h"
+
+#include "resources/formats.h"
+
+namespace kthw::resources {
+namespace {
+
+const Node kEmpty;
+
+const Node& child(const Node& n, std::string_view key) {
+  const Node* c = n.find(key);
+  return c != nullptr ? *c : kEmpty;
+}
+
+std::vector<std::string> strings(const Node& n) {
+  std::vector<std::string> out;
+  for (const Node& item : n.items) out.push_back(item.scalar);
+  return out;
+}
+
+std::map<std::string, std::string> stringMap(const Node& n) {
+  std::map<std::string, std::string> out;
+  for (const MapEntry& e : n.entries) out[e.key] = e.value.scalar;
+  return out;
+}
+
+int integerOr(const Node& n, int fallback) {
+  auto v = n.integer();
+  return v ? static_cast<int>(*v) : fallback;
+}
+
+unsigned parseMode(const std::string& s, unsigned fallback) {
+  if (s.empty()) return fallback;
+  return static_cast<unsigned>(std::stoul(s, nullptr, 8));
+}
+
+Text text(const Node& n, std::string path) {
+  return Text{n.scalar, n.mark, std::move(path), !n.plain && n.scalar.find('\n') == std::string::npos};
+}
+
+std::vector<Text> texts(const Node& n, const std::string& path) {
+  std::vector<Text> out;
+  for (size_t i = 0; i < n.items.size(); ++i) {
+    out.push_back(text(n.items[i], path + "[" + std::to_string(i) + "]"));
+  }
+  return out;
+}
+
+HostTarget hostTarget(const Node& n, std::string path) {
+  return HostTarget{stringMap(child(n, "selector")), strings(child(n, "names")), n.mark,
+                    std::move(path)};
+}
+
+FileAttributes attributes(const Node& n, unsigned defaultMode) {
+  return FileAttributes{n.str("owner", "root"), n.str("group", "root"),
+                        parseMode(n.str("mode"), defaultMode)};
+}
+
+Subject subject(const Node& n) {
+  const Node& s = child(n, "subject");
+  return Subject{n.str("commonName"),
+                 strings(child(s, "organizations")),
+                 strings(child(s, "organizationalUnits")),
+                 strings(child(s, "countries")),
+                 strings(child(s, "provinces")),
+                 strings(child(s, "localities"))};
+}
+
+std::chrono::seconds duration(const Node& n, std::chrono::seconds fallback) {
+  if (!n.isScalar()) return fallback;
+  return parseDuration(n.scalar).value_or(fallback);
+}
+
+}  // namespace
+
+ObjectMeta toObjectMeta(const Node& metadata, const Mark& documentMark) {
+  const Node& name = child(metadata, "name");
+  return ObjectMeta{name.scalar, stringMap(child(metadata, "labels")),
+                    stringMap(child(metadata, "annotations")), documentMark,
+                    name.isScalar() ? name.mark : metadata.mark};
+}
+
+Host toHost(const Node& doc, ObjectMeta meta) {
+  const Node& spec = child(doc, "spec");
+  Host h;
+  h.metadata = std::move(meta);
+  h.address = spec.str("address");
+  h.internalIP = spec.str("internalIP", h.address);
+  h.hostname = spec.str("hostname");
+  h.transport = spec.str("transport") == "local" ? TransportKind::kLocal : TransportKind::kSsh;
+  const Node& ssh = child(spec, "ssh");
+  h.ssh.user = ssh.str("user", "root");
+  h.ssh.port = integerOr(child(ssh, "port"), 22);
+  h.ssh.identityFile = ssh.str("identityFile");
+  h.ssh.useAgent = child(ssh, "useAgent").boolean();
+  h.ssh.hostKey = ssh.str("hostKey");
+  h.ssh.knownHostsFile = ssh.str("knownHostsFile");
+  h.ssh.hostKeyPolicy =
+      ssh.str("hostKeyPolicy") == "AcceptNew" ? HostKeyPolicy::kAcceptNew : HostKeyPolicy::kStrict;
+  h.ssh.sudo = child(ssh, "sudo").boolean();
+  h.ssh.connectTimeoutSeconds = integerOr(child(ssh, "connectTimeoutSeconds"), 10);
+  h.ssh.commandTimeoutSeconds = integerOr(child(ssh, "commandTimeoutSeconds"), 120);
+  h.ssh.keepaliveSeconds = integerOr(child(ssh, "keepaliveSeconds"), 15);
+  for (const Node& e : child(spec, "etcHosts").items) {
+    h.etcHosts.push_back(EtcHostsEntry{e.str("ip"), strings(child(e, "names"))});
+  }
+  for (const Node& d : child(spec, "directories").items) {
+    h.directories.push_back(ManagedDirectory{d.str("path"), attributes(d, 0755)});
+  }
+  h.sysctls = stringMap(child(spec, "sysctls"));
+  h.kernelModules = strings(child(spec, "kernelModules"));
+  return h;
+}
+
+CertificateBundle toCertificateBundle(const Node& doc, ObjectMeta meta) {
+  const Node& spec = child(doc, "spec");
+  CertificateBundle b;
+  b.metadata = std::move(meta);
+  b.clusterName = spec.str("clusterName", "kubernetes");
+  b.secretStore = spec.str("secretStore");
+  const Node& defaults = child(spec, "defaults");
+  const KeyAlgorithm defaultAlgorithm =
+      parseKeyAlgorithm(defaults.str("keyAlgorithm")).value_or(KeyAlgorithm::kEcdsaP256);
+  const auto defaultValidity = duration(child(defaults, "validity"), std::chrono::hours(8760));
+  const auto defaultRenew = duration(child(defaults, "renewBefore"), std::chrono::hours(720));
+  auto algorithm = [&](const Node& n) {
+    return parseKeyAlgorithm(n.str("keyAlgorithm")).value_or(defaultAlgorithm);
+  };
+  for (const Node& a : child(spec, "authorities").items) {
+    b.authorities.push_back(Authority{a.str("name"), subject(a), algorithm(a),
+                                      duration(child(a, "validity"), std::chrono::hours(87600)),
+                                      a.mark});
+  }
+  const auto& certs = child(spec, "certificates").items;
+  for (size_t i = 0; i < certs.size(); ++i) {
+    const Node& c = certs[i];
+    const std::string path = "spec.certificates[" + std::to_string(i) + "]";
+    Certificate cert;
+    cert.name = c.str("name");
+    cert.issuer = c.str("issuer");
+    cert.subject = subject(c);
+    for (const std::string& u : strings(child(c, "usages"))) {
+      cert.serverAuth |= u == "server";
+      cert.clientAuth |= u == "client";
+    }
+    cert.dnsNames = texts(child(c, "dnsNames"), path + ".dnsNames");
+    cert.ipAddresses = texts(child(c, "ipAddresses"), path + ".ipAddresses");
+    cert.keyAlgorithm = algorithm(c);
+    cert.validity = duration(child(c, "validity"), defaultValidity);
+    cert.renewBefore = duration(child(c, "renewBefore"), defaultRenew);
+    cert.mark = c.mark;
+    cert.issuerMark = child(c, "issuer").mark;
+    b.certificates.push_back(std::move(cert));
+  }
+  for (const Node& k : child(spec, "keyPairs").items) {
+    b.keyPairs.push_back(KeyPair{k.str("name"), algorithm(k), k.mark});
+  }
+  const auto& kubeconfigs = child(spec, "kubeconfigs").items;
+  for (size_t i = 0; i < kubeconfigs.size(); ++i) {
+    const Node& k = kubeconfigs[i];
+    b.kubeconfigs.push_back(Kubeconfig{
+        k.str("name"), k.str("certificate"), k.str("user"),
+        text(child(k, "server"), "spec.kubeconfigs[" + std::to_string(i) + "].server"), k.mark,
+        child(k, "certificate").mark});
+  }
+  for (const Node& e : child(spec, "encryptionConfigs").items) {
+    b.encryptionConfigs.push_back(EncryptionConfigSpec{
+        e.str("name"),
+        e.str("format") == "EncryptionConfig" ? EncryptionFormat::kLegacyEncryptionConfig
+                                              : EncryptionFormat::kEncryptionConfiguration,
+        e.str("provider", "aescbc"), strings(child(e, "resources")), e.mark});
+  }
+  const auto& files = child(spec, "files").items;
+  for (size_t i = 0; i < files.size(); ++i) {
+    const Node& f = files[i];
+    const std::string path = "spec.files[" + std::to_string(i) + "]";
+    BundleFile file;
+    file.path = f.str("path");
+    file.hosts = hostTarget(child(f, "hosts"), path + ".hosts");
+    const Node& content = child(f, "content");
+    if (!content.entries.empty()) {
+      const MapEntry& source = content.entries.front();
+      static const std::pair<std::string_view, ContentKind> kKinds[] = {
+          {"certificate", ContentKind::kCertificate},
+          {"key", ContentKind::kKey},
+          {"publicKey", ContentKind::kPublicKey},
+          {"kubeconfig", ContentKind::kKubeconfig},
+          {"encryptionConfig", ContentKind::kEncryptionConfig}};
+      for (const auto& [name, kind] : kKinds) {
+        if (source.key == name) file.kind = kind;
+      }
+      file.source = source.value.scalar;
+      file.sourceMark = source.value.mark;
+      file.sourcePath = path + ".content." + source.key;
+    }
+    file.attributes = attributes(f, isSecretContent(file.kind) ? 0600 : 0644);
+    file.mark = f.mark;
+    b.files.push_back(std::move(file));
+  }
+  return b;
+}
+
+ControlPlaneService toControlPlaneService(const Node& doc, ObjectMeta meta) {
+  const Node& spec = child(doc, "spec");
+  ControlPlaneService s;
+  s.metadata = std::move(meta);
+  s.component = spec.str("component");
+  s.hosts = hostTarget(child(spec, "hosts"), "spec.hosts");
+  const Node& bin = child(spec, "binary");
+  s.binary = Binary{bin.str("path"),   bin.str("url"),       bin.str("file"),
+                    bin.str("sha256"), bin.str("sha256URL"), bin.mark};
+  const Node& unit = child(spec, "unit");
+  s.unit.name = unit.str("name", s.component + ".service");
+  s.unit.description = unit.str("description");
+  s.unit.documentation = unit.str("documentation");
+  s.unit.after = strings(child(unit, "after"));
+  s.unit.wants = strings(child(unit, "wants"));
+  s.unit.type = unit.str("type");
+  s.unit.notifyAccess = unit.str("notifyAccess");
+  s.unit.user = unit.str("user");
+  s.unit.group = unit.str("group");
+  for (const MapEntry& e : child(unit, "environment").entries) {
+    s.unit.environment.emplace_back(e.key, text(e.value, "spec.unit.environment." + e.key));
+  }
+  s.unit.restart = unit.str("restart", "on-failure");
+  s.unit.restartSec = unit.str("restartSec", "5");
+  s.unit.limitNOFILE = integerOr(child(unit, "limitNOFILE"), 0);
+  s.unit.wantedBy = unit.str("wantedBy", "multi-user.target");
+  s.args = texts(child(spec, "args"), "spec.args");
+  for (const MapEntry& e : child(spec, "flags").entries) {
+    Flag f{e.key, text(e.value, "spec.flags." + e.key), e.value.isNull()};
+    if (f.bare) f.value.mark = e.keyMark;
+    s.flags.push_back(std::move(f));
+  }
+  const auto& files = child(spec, "configFiles").items;
+  for (size_t i = 0; i < files.size(); ++i) {
+    const Node& f = files[i];
+    s.configFiles.push_back(ConfigFile{
+        f.str("path"),
+        text(child(f, "content"), "spec.configFiles[" + std::to_string(i) + "].content"),
+        attributes(f, 0644), f.mark});
+  }
+  const Node& health = child(spec, "health");
+  s.health.url = text(child(health, "url"), "spec.health.url");
+  s.health.certificateBundle = health.str("certificateBundle");
+  s.health.authority = health.str("authority");
+  s.health.clientCertificate = health.str("clientCertificate");
+  s.health.timeoutSeconds = integerOr(child(health, "timeoutSeconds"), 120);
+  s.health.mark = health.mark;
+  s.maxUnavailable = integerOr(child(child(spec, "rollout"), "maxUnavailable"), 1);
+  return s;
+}
+
+LoadBalancer toLoadBalancer(const Node& doc, ObjectMeta meta) {
+  const Node& spec = child(doc, "spec");
+  LoadBalancer lb;
+  lb.metadata = std::move(meta);
+  lb.implementation = spec.str("implementation", "haproxy");
+  lb.host = spec.str("host");
+  lb.hostMark = child(spec, "host").mark;
+  const Node& frontend = child(spec, "frontend");
+  lb.frontendAddress = frontend.str("address");
+  lb.frontendPort = integerOr(child(frontend, "port"), 6443);
+  for (const Node& p : child(frontend, "extraPorts").items) lb.extraPorts.push_back(integerOr(p, 0));
+  const Node& backends = child(spec, "backends");
+  lb.backends = hostTarget(child(backends, "hosts"), "spec.backends.hosts");
+  lb.backendPort = integerOr(child(backends, "port"), 6443);
+  lb.backendUsesInternalIP = backends.str("addressField", "internalIP") == "internalIP";
+  const Node& hc = child(spec, "healthCheck");
+  lb.fall = integerOr(child(hc, "fall"), 3);
+  lb.rise = integerOr(child(hc, "rise"), 2);
+  lb.intervalSeconds = integerOr(child(hc, "intervalSeconds"), 2);
+  lb.configPath = spec.str("configPath", lb.implementation == "nginx"
+                                             ? "/etc/nginx/tcpconf.d/kubernetes.conf"
+                                             : "/etc/haproxy/haproxy.cfg");
+  if (const Node* proxy = spec.find("healthzProxy")) {
+    lb.healthzProxy.enabled = true;
+    lb.healthzProxy.hosts = hostTarget(child(*proxy, "hosts"), "spec.healthzProxy.hosts");
+    lb.healthzProxy.serverName = proxy->str("serverName", lb.healthzProxy.serverName);
+    lb.healthzProxy.listenPort = integerOr(child(*proxy, "listenPort"), 80);
+    lb.healthzProxy.upstream = proxy->str("upstream", lb.healthzProxy.upstream);
+    lb.healthzProxy.caFile = proxy->str("caFile", lb.healthzProxy.caFile);
+  }
+  return lb;
+}
+
+RbacObject toRbacObject(const Node& doc, ObjectMeta meta) {
+  RbacObject o;
+  o.kind = doc.str("kind");
+  o.metadata = std::move(meta);
+  o.document = doc;
+  const Node& roleRef = child(doc, "roleRef");
+  o.roleRefName = roleRef.str("name");
+  o.roleRefMark = child(roleRef, "name").mark;
+  return o;
+}
+
+}  // namespace kthw::resources

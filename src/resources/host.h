@@ -1,0 +1,53 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "resources/types.h"
+
+namespace kthw::resources {
+
+enum class HostKeyPolicy { kStrict, kAcceptNew };
+enum class TransportKind { kSsh, kLocal };
+
+struct SshSettings {
+  std::string user = "root";
+  int port = 22;
+  std::string identityFile;
+  bool useAgent = false;
+  std::string hostKey;  // pinned, "type base64"
+  std::string knownHostsFile;
+  HostKeyPolicy hostKeyPolicy = HostKeyPolicy::kStrict;
+  bool sudo = false;
+  int connectTimeoutSeconds = 10;
+  int commandTimeoutSeconds = 120;
+  int keepaliveSeconds = 15;
+};
+
+struct EtcHostsEntry {
+  std::string ip;
+  std::vector<std::string> names;
+};
+
+struct ManagedDirectory {
+  std::string path;
+  FileAttributes attributes;
+};
+
+struct Host {
+  ObjectMeta metadata;
+  std::string address;
+  std::string internalIP;  // defaults to address
+  std::string hostname;
+  TransportKind transport = TransportKind::kSsh;
+  SshSettings ssh;
+  std::vector<EtcHostsEntry> etcHosts;
+  std::vector<ManagedDirectory> directories;
+  std::map<std::string, std::string> sysctls;
+  std::vector<std::string> kernelModules;
+
+  const std::string& name() const { return metadata.name; }
+};
+
+}  // namespace kthw::resources

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "resources/types.h"
+
+namespace kthw::resources {
+
+struct HealthzProxy {
+  bool enabled = false;
+  HostTarget hosts;
+  std::string serverName = "kubernetes.default.svc.cluster.local";
+  int listenPort = 80;
+  std::string upstream = "https://127.0.0.1:6443/healthz";
+  std::string caFile = "/var/lib/kubernetes/ca.pem";
+};
+
+struct LoadBalancer {
+  ObjectMeta metadata;
+  std::string implementation = "haproxy";
+  std::string host;
+  Mark hostMark;
+  std::string frontendAddress;
+  int frontendPort = 6443;
+  std::vector<int> extraPorts;
+  HostTarget backends;
+  int backendPort = 6443;
+  bool backendUsesInternalIP = true;
+  int fall = 3;
+  int rise = 2;
+  int intervalSeconds = 2;
+  std::string configPath;
+  HealthzProxy healthzProxy;
+
+  const std::string& name() const { return metadata.name; }
+};
+
+}  // namespace kthw::resources

@@ -1,0 +1,366 @@
+#include "resources/schema.h"
+
+#include <algorithm>
+#include <set>
+
+#include "resources/formats.h"
+
+namespace kthw::resources {
+namespace {
+
+const std::set<std::string, std::less<>> kKnownKeywords = {
+    "type",          "description",   "properties",
+    "required",      "additionalProperties", "items",
+    "enum",          "pattern",       "format",
+    "minimum",       "maximum",       "minLength",
+    "maxLength",     "minItems",      "maxItems",
+    "minProperties", "maxProperties", "nullable",
+    "default",       "x-kubernetes-int-or-string",
+    "x-kubernetes-preserve-unknown-fields"};
+
+// Longest string a pattern is matched against: std::regex recurses per character.
+constexpr size_t kMaxPatternInput = 4096;
+
+Status schemaError(const Node& at, const std::string& message) {
+  return invalidArgument(Diagnostic{at.mark, "", "schema: " + message}.toString());
+}
+
+StatusOr<Schema::Type> parseType(const Node& n) {
+  static const std::pair<std::string_view, Schema::Type> kTypes[] = {
+      {"object", Schema::Type::kObject},   {"array", Schema::Type::kArray},
+      {"string", Schema::Type::kString},   {"integer", Schema::Type::kInteger},
+      {"number", Schema::Type::kNumber},   {"boolean", Schema::Type::kBoolean}};
+  for (const auto& [name, type] : kTypes) {
+    if (n.scalar == name) return type;
+  }
+  return schemaError(n, "unknown type " + n.scalar);
+}
+
+std::optional<size_t> sizeOf(const Node* n) {
+  if (n == nullptr) return std::nullopt;
+  auto v = n->integer();
+  if (!v || *v < 0) return std::nullopt;
+  return static_cast<size_t>(*v);
+}
+
+void resetMarks(Node& n, const Mark& mark) {
+  n.mark = mark;
+  for (Node& item : n.items) resetMarks(item, mark);
+  for (MapEntry& e : n.entries) {
+    e.keyMark = mark;
+    resetMarks(e.value, mark);
+  }
+}
+
+std::string childPath(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string suggestion(const Schema& schema, std::string_view key) {
+  if (key.size() > 64) return "";
+  std::string best;
+  size_t bestDistance = 3;
+  for (const auto& [name, unused] : schema.properties) {
+    const size_t d = editDistance(key, name);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = name;
+    }
+  }
+  return best.empty() ? "" : "; did you mean \"" + best + "\"?";
+}
+
+std::string typeName(Schema::Type t) {
+  switch (t) {
+    case Schema::Type::kObject: return "an object";
+    case Schema::Type::kArray: return "a list";
+    case Schema::Type::kString: return "a string";
+    case Schema::Type::kInteger: return "an integer";
+    case Schema::Type::kNumber: return "a number";
+    case Schema::Type::kBoolean: return "a boolean";
+    case Schema::Type::kUnset: return "a value";
+  }
+  return "a value";
+}
+
+std::string shorten(const std::string& text) {
+  return text.size() > 40 ? text.substr(0, 40) + "..." : text;
+}
+
+std::string describe(const Node& n) {
+  switch (n.type) {
+    case NodeType::kNull: return "null";
+    case NodeType::kSequence: return "a list";
+    case NodeType::kMapping: return "an object";
+    case NodeType::kScalar: break;
+  }
+  return std::string(scalarKindName(n.scalarKind())) + " " + shorten(n.scalar);
+}
+
+bool isYaml11Boolean(const Node& n) {
+  if (!n.plain || n.type != NodeType::kScalar) return false;
+  std::string lower = n.scalar;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lower == "yes" || lower == "no" || lower == "on" || lower == "off" || lower == "y" ||
+         lower == "n";
+}
+
+class Validator {
+ public:
+  explicit Validator(Diagnostics& out) : out_(out) {}
+
+  void validate(const Schema& s, Node& v, const std::string& path) {
+    if (v.isNull()) {
+      if (s.nullable || s.preserveUnknownFields) return;
+      if (s.type == Schema::Type::kUnset && !s.intOrString) return;
+      fail(v, path, "must be " + expected(s) + ", got null");
+      return;
+    }
+    if (s.intOrString) {
+      const ScalarKind k = v.scalarKind();
+      if (!v.isScalar() || (k != ScalarKind::kInt && k != ScalarKind::kString)) {
+        fail(v, path, "must be an integer or a string, got " + describe(v));
+      }
+      return;
+    }
+    switch (s.type) {
+      case Schema::Type::kObject: return object(s, v, path);
+      case Schema::Type::kArray: return array(s, v, path);
+      case Schema::Type::kString: return string(s, v, path);
+      case Schema::Type::kInteger: return integer(s, v, path);
+      case Schema::Type::kNumber: return number(s, v, path);
+      case Schema::Type::kBoolean:
+        if (v.scalarKind() != ScalarKind::kBool || !v.isScalar()) {
+          fail(v, path, "must be a boolean (true or false), got " + describe(v));
+        }
+        return;
+      case Schema::Type::kUnset: return;
+    }
+  }
+
+ private:
+  static std::string expected(const Schema& s) { return typeName(s.type); }
+
+  void fail(const Node& at, const std::string& path, std::string message) {
+    out_.push_back(Diagnostic{at.mark, path, std::move(message)});
+  }
+
+  void object(const Schema& s, Node& v, const std::string& path) {
+    if (!v.isMapping()) {
+      fail(v, path, "must be an object, got " + describe(v));
+      return;
+    }
+    if (s.minProperties && v.entries.size() < *s.minProperties) {
+      fail(v, path, "must have at least " + std::to_string(*s.minProperties) + " field(s)");
+    }
+    if (s.maxProperties && v.entries.size() > *s.maxProperties) {
+      fail(v, path,
+           "must have at most " + std::to_string(*s.maxProperties) + " field(s), got " +
+               std::to_string(v.entries.size()));
+    }
+    for (MapEntry& e : v.entries) {
+      const std::string p = childPath(path, e.key);
+      if (const Schema* child = s.property(e.key)) {
+        validate(*child, e.value, p);
+      } else if (s.additionalProperties) {
+        validate(*s.additionalProperties, e.value, p);
+      } else if (!s.preserveUnknownFields) {
+        out_.push_back(Diagnostic{e.keyMark, p,
+                                  "unknown field \"" + e.key + "\"" + suggestion(s, e.key)});
+      }
+    }
+    for (const auto& [name, child] : s.properties) {
+      if (v.find(name) != nullptr) continue;
+      if (child->defaultValue) {
+        Node d = *child->defaultValue;
+        resetMarks(d, v.mark);
+        v.entries.push_back(MapEntry{name, v.mark, std::move(d)});
+        validate(*child, v.entries.back().value, childPath(path, name));
+      } else if (std::find(s.required.begin(), s.required.end(), name) != s.required.end()) {
+        fail(v, childPath(path, name), "required field is missing");
+      }
+    }
+  }
+
+  void array(const Schema& s, Node& v, const std::string& path) {
+    if (!v.isSequence()) {
+      fail(v, path, "must be a list, got " + describe(v));
+      return;
+    }
+    if (s.minItems && v.items.size() < *s.minItems) {
+      fail(v, path, "must have at least " + std::to_string(*s.minItems) + " item(s)");
+    }
+    if (s.maxItems && v.items.size() > *s.maxItems) {
+      fail(v, path, "must have at most " + std::to_string(*s.maxItems) + " item(s)");
+    }
+    if (!s.items) return;
+    for (size_t i = 0; i < v.items.size(); ++i) {
+      validate(*s.items, v.items[i], path + "[" + std::to_string(i) + "]");
+    }
+  }
+
+  void string(const Schema& s, Node& v, const std::string& path) {
+    if (!v.isScalar() || v.scalarKind() != ScalarKind::kString) {
+      std::string hint;
+      if (v.isScalar()) hint = " (quote it: \"" + v.scalar + "\")";
+      fail(v, path, "must be a string, got " + describe(v) + hint);
+      return;
+    }
+    if (isYaml11Boolean(v)) {
+      fail(v, path,
+           "\"" + v.scalar + "\" reads as a boolean in YAML 1.1 (kubectl); quote it");
+      return;
+    }
+    const std::string& text = v.scalar;
+    if (s.minLength && text.size() < *s.minLength) {
+      fail(v, path, "must be at least " + std::to_string(*s.minLength) + " character(s) long");
+      return;
+    }
+    if (s.maxLength && text.size() > *s.maxLength) {
+      fail(v, path, "must be at most " + std::to_string(*s.maxLength) + " characters long");
+      return;
+    }
+    if (!s.enumValues.empty() &&
+        std::find(s.enumValues.begin(), s.enumValues.end(), text) == s.enumValues.end()) {
+      std::string allowed;
+      for (const std::string& e : s.enumValues) allowed += (allowed.empty() ? "" : ", ") + e;
+      fail(v, path, "must be one of: " + allowed + "; got \"" + text + "\"");
+      return;
+    }
+    if (s.compiledPattern) {
+      if (text.size() > kMaxPatternInput || !std::regex_search(text, *s.compiledPattern)) {
+        fail(v, path, "\"" + shorten(text) + "\" does not match " + s.pattern);
+        return;
+      }
+    }
+    if (!s.format.empty()) {
+      std::string problem = checkFormat(s.format, text);
+      if (!problem.empty()) fail(v, path, problem + ", got \"" + text + "\"");
+    }
+  }
+
+  void integer(const Schema& s, Node& v, const std::string& path) {
+    auto value = v.isScalar() ? v.integer() : std::nullopt;
+    if (!value) {
+      fail(v, path, "must be an integer, got " + describe(v));
+      return;
+    }
+    range(s, v, path, *value);
+  }
+
+  void number(const Schema& s, Node& v, const std::string& path) {
+    const ScalarKind k = v.scalarKind();
+    if (!v.isScalar() || (k != ScalarKind::kInt && k != ScalarKind::kFloat)) {
+      fail(v, path, "must be a number, got " + describe(v));
+      return;
+    }
+    if (auto value = v.integer()) range(s, v, path, *value);
+  }
+
+  void range(const Schema& s, const Node& v, const std::string& path, int64_t value) {
+    if (s.minimum && value < *s.minimum) {
+      fail(v, path, "must be at least " + std::to_string(*s.minimum) + ", got " + v.scalar);
+    } else if (s.maximum && value > *s.maximum) {
+      fail(v, path, "must be at most " + std::to_string(*s.maximum) + ", got " + v.scalar);
+    }
+  }
+
+  Diagnostics& out_;
+};
+
+}  // namespace
+
+const Schema* Schema::property(std::string_view name) const {
+  for (const auto& [key, child] : properties) {
+    if (key == name) return child.get();
+  }
+  return nullptr;
+}
+
+StatusOr<std::shared_ptr<Schema>> parseSchema(const Node& node) {
+  if (!node.isMapping()) return schemaError(node, "a schema must be an object");
+  auto s = std::make_shared<Schema>();
+  for (const MapEntry& e : node.entries) {
+    if (kKnownKeywords.find(e.key) == kKnownKeywords.end()) {
+      return schemaError(e.value, "unsupported keyword " + e.key);
+    }
+  }
+  if (const Node* t = node.find("type")) {
+    auto type = parseType(*t);
+    if (!type.ok()) return type.status();
+    s->type = *type;
+  }
+  s->description = node.str("description");
+  if (const Node* props = node.find("properties")) {
+    for (const MapEntry& e : props->entries) {
+      auto child = parseSchema(e.value);
+      if (!child.ok()) return child.status();
+      s->properties.emplace_back(e.key, std::move(*child));
+    }
+  }
+  if (const Node* req = node.find("required")) {
+    for (const Node& r : req->items) s->required.push_back(r.scalar);
+  }
+  if (const Node* ap = node.find("additionalProperties")) {
+    auto child = parseSchema(*ap);
+    if (!child.ok()) return child.status();
+    s->additionalProperties = std::move(*child);
+  }
+  if (const Node* items = node.find("items")) {
+    auto child = parseSchema(*items);
+    if (!child.ok()) return child.status();
+    s->items = std::move(*child);
+  }
+  if (const Node* en = node.find("enum")) {
+    for (const Node& v : en->items) s->enumValues.push_back(v.scalar);
+  }
+  s->pattern = node.str("pattern");
+  if (!s->pattern.empty()) {
+    try {
+      s->compiledPattern = std::make_shared<const std::regex>(s->pattern);
+    } catch (const std::regex_error& err) {
+      return schemaError(*node.find("pattern"), "bad pattern: " + std::string(err.what()));
+    }
+  }
+  s->format = node.str("format");
+  if (const Node* n = node.find("minimum")) s->minimum = n->integer();
+  if (const Node* n = node.find("maximum")) s->maximum = n->integer();
+  s->minLength = sizeOf(node.find("minLength"));
+  s->maxLength = sizeOf(node.find("maxLength"));
+  s->minItems = sizeOf(node.find("minItems"));
+  s->maxItems = sizeOf(node.find("maxItems"));
+  s->minProperties = sizeOf(node.find("minProperties"));
+  s->maxProperties = sizeOf(node.find("maxProperties"));
+  if (const Node* n = node.find("nullable")) s->nullable = n->boolean();
+  if (const Node* n = node.find("x-kubernetes-int-or-string")) s->intOrString = n->boolean();
+  if (const Node* n = node.find("x-kubernetes-preserve-unknown-fields")) {
+    s->preserveUnknownFields = n->boolean();
+  }
+  if (const Node* n = node.find("default")) s->defaultValue = *n;
+  if (s->type == Schema::Type::kUnset && !s->intOrString && !s->preserveUnknownFields) {
+    return schemaError(node, "structural schemas need a type");
+  }
+  return s;
+}
+
+void validateAndDefault(const Schema& schema, Node& value, const std::string& path,
+                        Diagnostics& out) {
+  Validator(out).validate(schema, value, path);
+}
+
+}  // namespace kthw::resources

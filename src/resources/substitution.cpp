@@ -1,0 +1,349 @@
+#include "resources/substitution.h"
+
+#include <cctype>
+#include <map>
+#include <variant>
+
+#include "resources/desired_state.h"
+
+namespace kthw::resources {
+namespace {
+
+constexpr std::string_view kHostFields =
+    "name, address, internalIP, hostname, labels.KEY";
+
+struct Failure {
+  size_t offset;  // into the text value
+  std::string message;
+};
+
+Mark markAt(const Text& text, size_t offset) {
+  Mark m = text.mark;
+  if (text.value.find('\n') != std::string::npos) return m;  // block scalar: the field's start
+  m.column += static_cast<int>(offset) + (text.quoted ? 1 : 0);
+  return m;
+}
+
+std::optional<std::string> hostField(const Host& h, std::string_view field) {
+  if (field == "name") return h.name();
+  if (field == "address") return h.address;
+  if (field == "internalIP") return h.internalIP;
+  if (field == "hostname") return h.hostname.empty() ? h.name() : h.hostname;
+  if (field.starts_with("labels.")) {
+    auto it = h.metadata.labels.find(std::string(field.substr(7)));
+    if (it != h.metadata.labels.end()) return it->second;
+  }
+  return std::nullopt;
+}
+
+// A cursor over one expression, between "${" and "}".
+class ExpressionParser {
+ public:
+  ExpressionParser(std::string_view expr, size_t base) : s_(expr), base_(base) {}
+
+  bool done() {
+    skipSpace();
+    return i_ >= s_.size();
+  }
+  size_t offset() const { return base_ + i_; }
+
+  std::string_view identifier() {
+    skipSpace();
+    const size_t start = i_;
+    while (i_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[i_])) != 0 ||
+                              s_[i_] == '_' || s_[i_] == '-')) {
+      ++i_;
+    }
+    return s_.substr(start, i_ - start);
+  }
+
+  // A dotted path after the current position, e.g. ".internalIP" or ".labels.role".
+  std::string_view dottedRest() {
+    skipSpace();
+    if (i_ >= s_.size() || s_[i_] != '.') return {};
+    const size_t start = ++i_;
+    while (i_ < s_.size() && s_[i_] != ' ' && s_[i_] != ',' && s_[i_] != ')') ++i_;
+    return s_.substr(start, i_ - start);
+  }
+
+  bool consume(char c) {
+    skipSpace();
+    if (i_ < s_.size() && s_[i_] == c) {
+      ++i_;
+      return true;
+    }
+    return false;
+  }
+
+  std::optional<std::string> quoted() {
+    skipSpace();
+    if (i_ >= s_.size() || s_[i_] != '\'') return std::nullopt;
+    const size_t end = s_.find('\'', i_ + 1);
+    if (end == std::string_view::npos) return std::nullopt;
+    std::string out(s_.substr(i_ + 1, end - i_ - 1));
+    i_ = end + 1;
+    return out;
+  }
+
+  // key=value pairs up to ")"; the "(" is consumed already.
+  std::optional<std::map<std::string, std::string>> selector() {
+    std::map<std::string, std::string> labels;
+    if (consume(')')) return labels;
+    while (true) {
+      skipSpace();
+      const size_t start = i_;
+      while (i_ < s_.size() && s_[i_] != '=' && s_[i_] != ',' && s_[i_] != ')') ++i_;
+      const std::string key(trim(s_.substr(start, i_ - start)));
+      if (!consume('=') || key.empty()) return std::nullopt;
+      const size_t vstart = i_;
+      while (i_ < s_.size() && s_[i_] != ',' && s_[i_] != ')') ++i_;
+      labels[key] = std::string(trim(s_.substr(vstart, i_ - vstart)));
+      if (consume(')')) return labels;
+      if (!consume(',')) return std::nullopt;
+    }
+  }
+
+ private:
+  static std::string_view trim(std::string_view v) {
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+    return v;
+  }
+  void skipSpace() {
+    while (i_ < s_.size() && s_[i_] == ' ') ++i_;
+  }
+
+  std::string_view s_;
+  size_t base_;
+  size_t i_ = 0;
+};
+
+// The value of one expression: a single string, or a list for ${hosts(...).FIELD}.
+struct Value {
+  std::vector<std::string> items;
+  bool list = false;
+};
+
+class Evaluator {
+ public:
+  Evaluator(const DesiredState& state, const Host* host) : state_(state), host_(host) {}
+
+  std::variant<Value, Failure> evaluate(std::string_view expr, size_t base) const {
+    ExpressionParser p(expr, base);
+    const size_t start = base - 2;  // errors about the whole expression point at its "${"
+    const std::string_view head = p.identifier();
+    if (head == "host") return hostExpression(p, start);
+    if (head == "hosts") return hostsExpression(p, start);
+    if (head == "join") return joinExpression(p, start);
+    if (head == "loadBalancer") return loadBalancerExpression(p, start);
+    return Failure{start, "unknown substitution \"" + std::string(expr) +
+                              "\"; expected host.FIELD, hosts(SELECTOR).FIELD, join(...) or "
+                              "loadBalancer.NAME.address"};
+  }
+
+ private:
+  std::variant<Value, Failure> hostExpression(ExpressionParser& p, size_t start) const {
+    const std::string field(p.dottedRest());
+    if (!p.done()) return Failure{p.offset(), "unexpected text after host." + field};
+    if (host_ == nullptr) {
+      return Failure{start,
+                     "${host." + field +
+                         "} needs a host; only ControlPlaneService fields are rendered per host"};
+    }
+    auto v = hostField(*host_, field);
+    if (!v) {
+      return Failure{start, "host has no field \"" + field + "\" (known: " +
+                                std::string(kHostFields) + ")"};
+    }
+    return Value{{*v}, false};
+  }
+
+  std::variant<std::vector<const Host*>, Failure> hostsCall(ExpressionParser& p) const {
+    const size_t at = p.offset();
+    if (!p.consume('(')) return Failure{at, "expected hosts(KEY=VALUE,...)"};
+    auto sel = p.selector();
+    if (!sel) return Failure{at, "bad selector; expected hosts(KEY=VALUE,...)"};
+    HostTarget target;
+    target.selector = *sel;
+    auto hosts = state_.select(target);
+    if (hosts.empty()) {
+      std::string text;
+      for (const auto& [k, v] : *sel) text += (text.empty() ? "" : ",") + k + "=" + v;
+      return Failure{at, "selector " + text + " matches no host"};
+    }
+    return hosts;
+  }
+
+  std::variant<Value, Failure> hostsExpression(ExpressionParser& p, size_t start) const {
+    auto hosts = hostsCall(p);
+    if (auto* f = std::get_if<Failure>(&hosts)) return *f;
+    const std::string field(p.dottedRest());
+    if (!p.done()) return Failure{p.offset(), "unexpected text after hosts(...)." + field};
+    Value out{{}, true};
+    for (const Host* h : std::get<std::vector<const Host*>>(hosts)) {
+      auto v = hostField(*h, field);
+      if (!v) {
+        return Failure{start, "host has no field \"" + field + "\" (known: " +
+                                  std::string(kHostFields) + ")"};
+      }
+      out.items.push_back(*v);
+    }
+    return out;
+  }
+
+  std::variant<Value, Failure> joinExpression(ExpressionParser& p, size_t start) const {
+    if (!p.consume('(') || p.identifier() != "hosts") {
+      return Failure{start, "expected join(hosts(SELECTOR), 'TEMPLATE', 'SEPARATOR')"};
+    }
+    auto hosts = hostsCall(p);
+    if (auto* f = std::get_if<Failure>(&hosts)) return *f;
+    std::optional<std::string> tmpl;
+    std::optional<std::string> sep;
+    if (p.consume(',')) tmpl = p.quoted();
+    if (tmpl && p.consume(',')) sep = p.quoted();
+    if (!tmpl || !sep || !p.consume(')') || !p.done()) {
+      return Failure{start, "expected join(hosts(SELECTOR), 'TEMPLATE', 'SEPARATOR')"};
+    }
+    std::string joined;
+    bool first = true;
+    for (const Host* h : std::get<std::vector<const Host*>>(hosts)) {
+      auto item = fillTemplate(*tmpl, *h, start);
+      if (auto* f = std::get_if<Failure>(&item)) return *f;
+      if (!first) joined += *sep;
+      joined += std::get<std::string>(item);
+      first = false;
+    }
+    return Value{{joined}, false};
+  }
+
+  static std::variant<std::string, Failure> fillTemplate(const std::string& tmpl, const Host& h,
+                                                         size_t at) {
+    std::string out;
+    size_t i = 0;
+    while (i < tmpl.size()) {
+      if (tmpl[i] != '{') {
+        out += tmpl[i++];
+        continue;
+      }
+      const size_t close = tmpl.find('}', i);
+      if (close == std::string::npos) return Failure{at, "unclosed { in join template"};
+      const std::string field = tmpl.substr(i + 1, close - i - 1);
+      auto v = hostField(h, field);
+      if (!v) {
+        return Failure{at, "join template field {" + field + "} is not a host field (known: " +
+                               std::string(kHostFields) + ")"};
+      }
+      out += *v;
+      i = close + 1;
+    }
+    return out;
+  }
+
+  std::variant<Value, Failure> loadBalancerExpression(ExpressionParser& p, size_t start) const {
+    const std::string rest(p.dottedRest());
+    const size_t dot = rest.rfind('.');
+    if (dot == std::string::npos || !p.done()) {
+      return Failure{start, "expected loadBalancer.NAME.address or loadBalancer.NAME.port"};
+    }
+    const std::string name = rest.substr(0, dot);
+    const std::string field = rest.substr(dot + 1);
+    const LoadBalancer* lb = state_.findLoadBalancer(name);
+    if (lb == nullptr) return Failure{start, "no LoadBalancer named \"" + name + "\""};
+    if (field == "address") return Value{{lb->frontendAddress}, false};
+    if (field == "port") return Value{{std::to_string(lb->frontendPort)}, false};
+    return Failure{start, "LoadBalancer has no field \"" + field + "\" (known: address, port)"};
+  }
+
+  const DesiredState& state_;
+  const Host* host_;
+};
+
+// Walks the ${...} pieces of a text; `onLiteral` and `onExpression` receive them in order.
+template <typename Literal, typename Expr>
+std::optional<Failure> scan(const std::string& s, Literal onLiteral, Expr onExpression) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const size_t open = s.find('$', i);
+    if (open == std::string::npos) {
+      onLiteral(std::string_view(s).substr(i));
+      return std::nullopt;
+    }
+    onLiteral(std::string_view(s).substr(i, open - i));
+    if (s.compare(open, 3, "$${") == 0) {
+      onLiteral("${");
+      i = open + 3;
+      continue;
+    }
+    if (s.compare(open, 2, "${") != 0) {
+      onLiteral("$");
+      i = open + 1;
+      continue;
+    }
+    // The closing brace is the first one outside a '...' template.
+    size_t close = open + 2;
+    for (bool inQuote = false; close < s.size() && (inQuote || s[close] != '}'); ++close) {
+      if (s[close] == '\'') inQuote = !inQuote;
+    }
+    if (close >= s.size()) return Failure{open, "unclosed ${ (no matching })"};
+    if (auto f = onExpression(std::string_view(s).substr(open + 2, close - open - 2), open)) {
+      return f;
+    }
+    i = close + 1;
+  }
+  return std::nullopt;
+}
+
+void report(const Text& text, const Failure& f, Diagnostics& out) {
+  out.push_back(Diagnostic{markAt(text, f.offset), text.path, f.message});
+}
+
+}  // namespace
+
+bool Substituter::hasSubstitution(const std::string& value) {
+  return value.find("${") != std::string::npos;
+}
+
+std::optional<std::string> Substituter::resolve(const Text& text, const Host* host,
+                                                Diagnostics& out) const {
+  if (!hasSubstitution(text.value)) return text.value;
+  Evaluator eval(state_, host);
+  std::string result;
+  auto failure = scan(
+      text.value, [&](std::string_view lit) { result += lit; },
+      [&](std::string_view expr, size_t at) -> std::optional<Failure> {
+        auto v = eval.evaluate(expr, at + 2);
+        if (auto* f = std::get_if<Failure>(&v)) return *f;
+        const Value& value = std::get<Value>(v);
+        if (value.list) {
+          return Failure{at, "${" + std::string(expr) +
+                                 "} is a list; use it as a whole list item or inside join()"};
+        }
+        result += value.items.front();
+        return std::nullopt;
+      });
+  if (failure) {
+    report(text, *failure, out);
+    return std::nullopt;
+  }
+  return result;
+}
+
+std::optional<std::vector<std::string>> Substituter::resolveList(const Text& text,
+                                                                 const Host* host,
+                                                                 Diagnostics& out) const {
+  const std::string& s = text.value;
+  if (s.starts_with("${hosts(") && s.ends_with("}") && s.find("${", 2) == std::string::npos) {
+    Evaluator eval(state_, host);
+    auto v = eval.evaluate(std::string_view(s).substr(2, s.size() - 3), 2);
+    if (auto* f = std::get_if<Failure>(&v)) {
+      report(text, *f, out);
+      return std::nullopt;
+    }
+    return std::get<Value>(v).items;
+  }
+  auto single = resolve(text, host, out);
+  if (!single) return std::nullopt;
+  return std::vector<std::string>{*single};
+}
+
+}  // namespace kthw::resources

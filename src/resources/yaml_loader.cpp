@@ -1,0 +1,323 @@
+#include "resources/yaml_loader.h"
+
+#include <yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <unordered_set>
+#include <utility>
+
+namespace kthw::resources {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kCoreTagPrefix = "tag:yaml.org,2002:";
+
+struct Frame {
+  Node node;
+  std::optional<std::pair<std::string, Mark>> pendingKey;
+  std::unordered_set<std::string> keys;
+};
+
+// Builds node trees from libyaml events with an explicit stack, so deep input cannot overflow
+// the C++ stack.
+class TreeBuilder {
+ public:
+  TreeBuilder(std::shared_ptr<const std::string> file, const LoadLimits& limits,
+              LoadResult& result)
+      : file_(std::move(file)), limits_(limits), result_(result) {}
+
+  // Returns false when parsing of this buffer must stop.
+  bool handle(const yaml_event_t& event) {
+    switch (event.type) {
+      case YAML_DOCUMENT_START_EVENT:
+        documentMark_ = markOf(event.start_mark);
+        root_.reset();
+        return true;
+      case YAML_DOCUMENT_END_EVENT:
+        return finishDocument();
+      case YAML_SCALAR_EVENT:
+        return scalar(event);
+      case YAML_ALIAS_EVENT:
+        error(event.start_mark, "YAML aliases are not supported; write the value out");
+        return attach(nullNode(event.start_mark));
+      case YAML_SEQUENCE_START_EVENT:
+        return open(event, NodeType::kSequence,
+                    reinterpret_cast<const char*>(event.data.sequence_start.tag));
+      case YAML_MAPPING_START_EVENT:
+        return open(event, NodeType::kMapping,
+                    reinterpret_cast<const char*>(event.data.mapping_start.tag));
+      case YAML_SEQUENCE_END_EVENT:
+      case YAML_MAPPING_END_EVENT:
+        return close();
+      default:
+        return true;
+    }
+  }
+
+  Mark markOf(const yaml_mark_t& m) const {
+    return Mark{file_, static_cast<int>(m.line) + 1, static_cast<int>(m.column) + 1};
+  }
+
+  void error(const yaml_mark_t& m, std::string message) {
+    result_.errors.push_back(Diagnostic{markOf(m), "", std::move(message)});
+  }
+
+ private:
+  Node nullNode(const yaml_mark_t& m) const {
+    Node n;
+    n.mark = markOf(m);
+    return n;
+  }
+
+  bool countNode(const yaml_mark_t& m) {
+    if (++nodes_ > limits_.maxNodes) {
+      error(m, "document too large: more than " + std::to_string(limits_.maxNodes) + " values");
+      return false;
+    }
+    return true;
+  }
+
+  bool checkTag(const char* tag, const yaml_mark_t& m, bool& forceString) {
+    if (tag == nullptr || std::string_view(tag) == "!") return true;
+    std::string_view t(tag);
+    if (t.starts_with(kCoreTagPrefix)) {
+      t.remove_prefix(kCoreTagPrefix.size());
+      if (t == "str") forceString = true;
+      if (t == "str" || t == "int" || t == "bool" || t == "null" || t == "float" || t == "map" ||
+          t == "seq") {
+        return true;
+      }
+    }
+    error(m, "YAML tag " + std::string(tag) + " is not supported");
+    return false;
+  }
+
+  bool scalar(const yaml_event_t& event) {
+    if (!countNode(event.start_mark)) return false;
+    const auto& s = event.data.scalar;
+    bool forceString = false;
+    if (!checkTag(reinterpret_cast<const char*>(s.tag), event.start_mark, forceString)) {
+      return attach(nullNode(event.start_mark));
+    }
+    Node n;
+    n.type = NodeType::kScalar;
+    n.mark = markOf(event.start_mark);
+    n.scalar.assign(reinterpret_cast<const char*>(s.value), s.length);
+    n.plain = s.style == YAML_PLAIN_SCALAR_STYLE && !forceString;
+    if (n.plain && n.scalarKind() == ScalarKind::kNull) n.type = NodeType::kNull;
+    return attach(std::move(n));
+  }
+
+  bool open(const yaml_event_t& event, NodeType type, const char* tag) {
+    if (!countNode(event.start_mark)) return false;
+    if (static_cast<int>(stack_.size()) >= limits_.maxDepth) {
+      error(event.start_mark,
+            "nesting deeper than " + std::to_string(limits_.maxDepth) + " levels");
+      return false;
+    }
+    bool ignored = false;
+    checkTag(tag, event.start_mark, ignored);
+    Frame f;
+    f.node.type = type;
+    f.node.mark = markOf(event.start_mark);
+    stack_.push_back(std::move(f));
+    return true;
+  }
+
+  bool close() {
+    if (stack_.empty()) return true;
+    Node n = std::move(stack_.back().node);
+    stack_.pop_back();
+    return attach(std::move(n));
+  }
+
+  bool attach(Node n) {
+    if (stack_.empty()) {
+      root_ = std::move(n);
+      return true;
+    }
+    Frame& top = stack_.back();
+    if (top.node.type == NodeType::kSequence) {
+      top.node.items.push_back(std::move(n));
+      return true;
+    }
+    if (!top.pendingKey) {
+      if (n.type != NodeType::kScalar && n.type != NodeType::kNull) {
+        result_.errors.push_back(Diagnostic{n.mark, "", "mapping keys must be plain strings"});
+        top.pendingKey.emplace(std::string(), n.mark);
+        return true;
+      }
+      top.pendingKey.emplace(std::move(n.scalar), n.mark);
+      return true;
+    }
+    auto [key, keyMark] = std::move(*top.pendingKey);
+    top.pendingKey.reset();
+    if (!top.keys.insert(key).second) {
+      const Node* first = top.node.find(key);
+      std::string where = first != nullptr ? " (first at line " +
+                                                 std::to_string(first->mark.line) + ")"
+                                           : "";
+      result_.errors.push_back(
+          Diagnostic{keyMark, key, "duplicate key \"" + key + "\"" + where});
+      return true;
+    }
+    top.node.entries.push_back(MapEntry{std::move(key), std::move(keyMark), std::move(n)});
+    return true;
+  }
+
+  bool finishDocument() {
+    if (root_ && root_->type != NodeType::kNull) {
+      if (result_.documents.size() >= limits_.maxDocuments) {
+        result_.errors.push_back(Diagnostic{documentMark_, "",
+                                            "more than " + std::to_string(limits_.maxDocuments) +
+                                                " documents"});
+        return false;
+      }
+      result_.documents.push_back(Document{std::move(*root_), documentMark_});
+    }
+    root_.reset();
+    return true;
+  }
+
+  std::shared_ptr<const std::string> file_;
+  const LoadLimits& limits_;
+  LoadResult& result_;
+  std::vector<Frame> stack_;
+  std::optional<Node> root_;
+  Mark documentMark_;
+  size_t nodes_ = 0;
+};
+
+struct ParserDeleter {
+  void operator()(yaml_parser_t* p) const {
+    yaml_parser_delete(p);
+    delete p;
+  }
+};
+
+void parseInto(std::string_view text, const std::string& fileName, const LoadLimits& limits,
+               LoadResult& result) {
+  auto file = std::make_shared<const std::string>(fileName);
+  if (text.size() > limits.maxFileBytes) {
+    result.errors.push_back(Diagnostic{Mark{file, 1, 1}, "",
+                                       "file larger than " +
+                                           std::to_string(limits.maxFileBytes) + " bytes"});
+    return;
+  }
+  std::unique_ptr<yaml_parser_t, ParserDeleter> parser(new yaml_parser_t);
+  if (yaml_parser_initialize(parser.get()) == 0) {
+    result.errors.push_back(Diagnostic{Mark{file, 1, 1}, "", "cannot initialize YAML parser"});
+    return;
+  }
+  yaml_parser_set_input_string(parser.get(), reinterpret_cast<const unsigned char*>(text.data()),
+                               text.size());
+  TreeBuilder builder(file, limits, result);
+  while (true) {
+    yaml_event_t event;
+    if (yaml_parser_parse(parser.get(), &event) == 0) {
+      std::string message = "invalid YAML";
+      if (parser->problem != nullptr) message += ": " + std::string(parser->problem);
+      if (parser->context != nullptr) message += " " + std::string(parser->context);
+      builder.error(parser->problem_mark, message);
+      return;
+    }
+    const bool done = event.type == YAML_STREAM_END_EVENT;
+    const bool keepGoing = builder.handle(event);
+    yaml_event_delete(&event);
+    if (done || !keepGoing) return;
+  }
+}
+
+// Reads at most one byte past the limit, so an oversized input is reported, not slurped.
+std::string readBounded(std::istream& in, size_t limit) {
+  std::string text;
+  char chunk[65536];
+  while (text.size() <= limit && in.read(chunk, sizeof chunk).gcount() > 0) {
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+  }
+  if (text.size() > limit + 1) text.resize(limit + 1);
+  return text;
+}
+
+bool isYamlFile(const fs::path& p) {
+  const std::string ext = p.extension().string();
+  return ext == ".yaml" || ext == ".yml";
+}
+
+}  // namespace
+
+LoadResult parseYaml(std::string_view text, const std::string& fileName,
+                     const LoadLimits& limits) {
+  LoadResult result;
+  parseInto(text, fileName, limits, result);
+  return result;
+}
+
+LoadResult loadPaths(const std::vector<std::string>& paths, std::istream& standardInput,
+                     const LoadLimits& limits) {
+  LoadResult result;
+  auto fileError = [&](const std::string& name, std::string message) {
+    result.errors.push_back(
+        Diagnostic{Mark{std::make_shared<const std::string>(name), 1, 1}, "", std::move(message)});
+  };
+  std::vector<std::string> files;
+  for (const std::string& p : paths) {
+    if (p == "-") {
+      files.push_back(p);
+      continue;
+    }
+    std::error_code ec;
+    const fs::file_status st = fs::status(p, ec);
+    if (ec || !fs::exists(st)) {
+      fileError(p, "no such file or directory");
+      continue;
+    }
+    if (!fs::is_directory(st)) {
+      files.push_back(p);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+      if (it->is_regular_file(ec) && isYamlFile(it->path())) found.push_back(it->path().string());
+      if (found.size() > limits.maxFiles) break;
+    }
+    if (ec) fileError(p, "cannot list directory: " + ec.message());
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  if (files.size() > limits.maxFiles) {
+    fileError(paths.empty() ? "<input>" : paths.front(),
+              "more than " + std::to_string(limits.maxFiles) + " files");
+    return result;
+  }
+  size_t total = 0;
+  for (const std::string& name : files) {
+    std::string text;
+    if (name == "-") {
+      text = readBounded(standardInput, limits.maxFileBytes);
+    } else {
+      std::ifstream in(name, std::ios::binary);
+      if (!in) {
+        fileError(name, "cannot read file");
+        continue;
+      }
+      text = readBounded(in, limits.maxFileBytes);
+    }
+    total += text.size();
+    if (total > limits.maxTotalBytes) {
+      fileError(name, "input larger than " + std::to_string(limits.maxTotalBytes) + " bytes");
+      return result;
+    }
+    parseInto(text, name == "-" ? "<stdin>" : name, limits, result);
+  }
+  return result;
+}
+
+}  // namespace kthw::resources

@@ -1,0 +1,74 @@
+#include "resources/desired_state.h"
+
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+
+namespace kthw::resources {
+namespace {
+
+using testing::joinErrors;
+using testing::loadExample;
+
+TEST(DesiredState, LoadsTheHaClusterExample) {
+  LoadOutcome o = loadExample("ha-cluster");
+  ASSERT_TRUE(o.ok()) << joinErrors(o);
+  EXPECT_EQ(o.state.hosts.size(), 4u);
+  EXPECT_EQ(o.state.services.size(), 4u);
+  EXPECT_EQ(o.state.loadBalancers.size(), 1u);
+  EXPECT_EQ(o.state.rbac.size(), 2u);
+  ASSERT_EQ(o.state.bundles.size(), 1u);
+  const Host* c0 = o.state.findHost("controller-0");
+  ASSERT_NE(c0, nullptr);
+  EXPECT_EQ(c0->internalIP, "10.0.1.10");
+  EXPECT_EQ(c0->ssh.port, 22);  // defaulted from the CRD
+  EXPECT_EQ(c0->ssh.hostKeyPolicy, HostKeyPolicy::kStrict);
+  HostTarget controllers;
+  controllers.selector = {{"role", "controller"}};
+  EXPECT_EQ(o.state.select(controllers).size(), 3u);
+}
+
+TEST(DesiredState, ParsesServicesInFlagOrder) {
+  LoadOutcome o = loadExample("ha-cluster");
+  ASSERT_TRUE(o.ok()) << joinErrors(o);
+  const ControlPlaneService* api = nullptr;
+  for (const auto& s : o.state.services) {
+    if (s.component == "kube-apiserver") api = &s;
+  }
+  ASSERT_NE(api, nullptr);
+  ASSERT_FALSE(api->flags.empty());
+  EXPECT_EQ(api->flags.front().name, "advertise-address");
+  EXPECT_EQ(api->flags.front().value.value, "${host.internalIP}");
+  EXPECT_EQ(api->flags.back().name, "v");
+  EXPECT_EQ(api->unit.name, "kube-apiserver.service");
+}
+
+TEST(DesiredState, ParsesCertificateBundles) {
+  LoadOutcome o = loadExample("ha-cluster");
+  ASSERT_TRUE(o.ok()) << joinErrors(o);
+  const CertificateBundle& b = o.state.bundles.front();
+  const Certificate* kubernetes = nullptr;
+  for (const auto& c : b.certificates) {
+    if (c.name == "kubernetes") kubernetes = &c;
+  }
+  ASSERT_NE(kubernetes, nullptr);
+  EXPECT_TRUE(kubernetes->serverAuth);
+  EXPECT_GT(kubernetes->validity.count(), kubernetes->renewBefore.count());
+  bool keyFileIsPrivate = false;
+  for (const auto& f : b.files) {
+    if (f.kind == ContentKind::kKey) keyFileIsPrivate = f.attributes.mode == 0600;
+  }
+  EXPECT_TRUE(keyFileIsPrivate);
+}
+
+TEST(DesiredState, LoadsTheSingleNodeExample) {
+  LoadOutcome o = loadExample("single-node");
+  ASSERT_TRUE(o.ok()) << joinErrors(o);
+  ASSERT_EQ(o.state.hosts.size(), 1u);
+  EXPECT_FALSE(o.state.hosts[0].kernelModules.empty());
+  EXPECT_FALSE(o.state.hosts[0].sysctls.empty());
+  EXPECT_EQ(o.state.bundles.at(0).certificates.at(0).keyAlgorithm, KeyAlgorithm::kEcdsaP521);
+}
+
+}  // namespace
+}  // namespace kthw::resources

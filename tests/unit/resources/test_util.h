@@ -1,0 +1,61 @@
+#pragma once
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "resources/desired_state.h"
+
+namespace kthw::resources::testing {
+
+// Loads documents from an in-memory YAML text named `fileName`.
+inline LoadOutcome loadText(const std::string& yaml, const std::string& fileName = "test.yaml") {
+  LoadResult parsed = parseYaml(yaml, fileName);
+  LoadOutcome outcome = buildDesiredState(std::move(parsed.documents));
+  outcome.errors.insert(outcome.errors.end(), parsed.errors.begin(), parsed.errors.end());
+  sortDiagnostics(outcome.errors);
+  return outcome;
+}
+
+inline std::vector<std::string> errorStrings(const LoadOutcome& outcome) {
+  std::vector<std::string> out;
+  for (const Diagnostic& d : outcome.errors) out.push_back(d.toString());
+  return out;
+}
+
+inline std::string joinErrors(const LoadOutcome& outcome) {
+  std::string out;
+  for (const std::string& e : errorStrings(outcome)) out += e + "\n";
+  return out;
+}
+
+inline LoadOutcome loadExample(const std::string& name) {
+  std::istringstream none;
+  return loadDesiredState({std::string(KTHW_SOURCE_DIR) + "/examples/" + name}, none);
+}
+
+// A small valid state that test cases extend.
+inline const char* kMinimalHosts = R"(apiVersion: kthw.dev/v1alpha1
+kind: Host
+metadata:
+  name: controller-0
+  labels:
+    role: controller
+spec:
+  address: 10.0.1.10
+  ssh:
+    identityFile: /root/.ssh/id_ed25519
+---
+apiVersion: kthw.dev/v1alpha1
+kind: Host
+metadata:
+  name: controller-1
+  labels:
+    role: controller
+spec:
+  address: 10.0.1.11
+  ssh:
+    identityFile: /root/.ssh/id_ed25519
+)";
+
+}  // namespace kthw::resources::testing

@@ -1,0 +1,139 @@
+#include "resources/yaml_loader.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace kthw::resources {
+namespace {
+
+TEST(YamlLoader, TracksLineAndColumnOfEveryValue) {
+  LoadResult r = parseYaml("a:\n  b: [1, two]\n  c: |\n    text\n", "f.yaml");
+  ASSERT_TRUE(r.errors.empty());
+  ASSERT_EQ(r.documents.size(), 1u);
+  const Node* b = r.documents[0].root.find("a")->find("b");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->mark.line, 2);
+  EXPECT_EQ(b->mark.column, 6);
+  EXPECT_EQ(b->items[1].scalar, "two");
+  EXPECT_EQ(b->items[1].mark.column, 10);
+  EXPECT_EQ(b->items[1].mark.fileName(), "f.yaml");
+  EXPECT_EQ(r.documents[0].root.find("a")->str("c"), "text\n");
+}
+
+TEST(YamlLoader, KeepsMappingOrder) {
+  LoadResult r = parseYaml("z: 1\na: 2\nm: 3\n", "f.yaml");
+  const auto& entries = r.documents.at(0).root.entries;
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0].key, "z");
+  EXPECT_EQ(entries[1].key, "a");
+  EXPECT_EQ(entries[2].key, "m");
+}
+
+TEST(YamlLoader, SplitsDocumentsAndSkipsEmptyOnes) {
+  LoadResult r = parseYaml("---\na: 1\n---\n---\nb: 2\n...\n", "f.yaml");
+  ASSERT_TRUE(r.errors.empty());
+  ASSERT_EQ(r.documents.size(), 2u);
+  EXPECT_EQ(r.documents[1].root.entries[0].key, "b");
+  EXPECT_EQ(r.documents[1].mark.line, 4);
+}
+
+TEST(YamlLoader, ResolvesScalarsWithTheCoreSchema) {
+  LoadResult r = parseYaml("[1, 0x1f, 1.5, true, ~, '1', \"true\", 0755, yes, 1e3]", "f.yaml");
+  const auto& items = r.documents.at(0).root.items;
+  EXPECT_EQ(items[0].scalarKind(), ScalarKind::kInt);
+  EXPECT_EQ(items[1].integer(), 31);
+  EXPECT_EQ(items[2].scalarKind(), ScalarKind::kFloat);
+  EXPECT_EQ(items[3].scalarKind(), ScalarKind::kBool);
+  EXPECT_TRUE(items[4].isNull());
+  EXPECT_EQ(items[5].scalarKind(), ScalarKind::kString);
+  EXPECT_EQ(items[6].scalarKind(), ScalarKind::kString);
+  EXPECT_EQ(items[7].integer(), 755);  // YAML 1.2: a decimal, not octal
+  EXPECT_EQ(items[8].scalarKind(), ScalarKind::kString);
+  EXPECT_EQ(items[9].scalarKind(), ScalarKind::kFloat);
+}
+
+TEST(YamlLoader, RejectsDuplicateKeysAtTheSecondKey) {
+  LoadResult r = parseYaml("a: 1\nb: 2\na: 3\n", "f.yaml");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].toString(), "f.yaml:3:1: a: duplicate key \"a\" (first at line 1)");
+  EXPECT_EQ(r.documents.at(0).root.str("a"), "1");
+}
+
+TEST(YamlLoader, RejectsAliases) {
+  LoadResult r = parseYaml("a: &x {b: 1}\nc: *x\n", "f.yaml");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].mark.line, 2);
+  EXPECT_NE(r.errors[0].message.find("aliases are not supported"), std::string::npos);
+}
+
+TEST(YamlLoader, RejectsUnknownTags) {
+  LoadResult r = parseYaml("a: !secret value\n", "f.yaml");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("tag !secret is not supported"), std::string::npos);
+}
+
+TEST(YamlLoader, ReportsSyntaxErrorsWithPosition) {
+  LoadResult r = parseYaml("a: [1, 2\nb: 3\n", "f.yaml");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].mark.fileName(), "f.yaml");
+  EXPECT_GE(r.errors[0].mark.line, 2);
+  EXPECT_NE(r.errors[0].message.find("invalid YAML"), std::string::npos);
+}
+
+TEST(YamlLoader, BoundsNestingDepth) {
+  std::string deep(200, '[');
+  deep += std::string(200, ']');
+  LoadResult r = parseYaml(deep, "f.yaml");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("nesting deeper than 64"), std::string::npos);
+}
+
+TEST(YamlLoader, BoundsDocumentCount) {
+  LoadLimits limits;
+  limits.maxDocuments = 3;
+  std::string many;
+  for (int i = 0; i < 10; ++i) many += "---\na: 1\n";
+  LoadResult r = parseYaml(many, "f.yaml", limits);
+  EXPECT_EQ(r.documents.size(), 3u);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("more than 3 documents"), std::string::npos);
+}
+
+TEST(YamlLoader, BoundsFileSize) {
+  LoadLimits limits;
+  limits.maxFileBytes = 16;
+  LoadResult r = parseYaml("a: 0123456789012345678901234567890\n", "f.yaml", limits);
+  EXPECT_TRUE(r.documents.empty());
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("larger than 16 bytes"), std::string::npos);
+}
+
+TEST(YamlLoader, BoundsValueCount) {
+  LoadLimits limits;
+  limits.maxNodes = 100;
+  std::string flat = "[";
+  for (int i = 0; i < 500; ++i) flat += "1,";
+  flat += "1]";
+  LoadResult r = parseYaml(flat, "f.yaml", limits);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("more than 100 values"), std::string::npos);
+}
+
+TEST(YamlLoader, ReadsStandardInputForDash) {
+  std::istringstream in("a: 1\n---\nb: 2\n");
+  LoadResult r = loadPaths({"-"}, in);
+  ASSERT_TRUE(r.errors.empty());
+  ASSERT_EQ(r.documents.size(), 2u);
+  EXPECT_EQ(r.documents[0].root.mark.fileName(), "<stdin>");
+}
+
+TEST(YamlLoader, ReportsMissingPath) {
+  std::istringstream in;
+  LoadResult r = loadPaths({"/nonexistent/kthw"}, in);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].toString(), "/nonexistent/kthw:1:1: no such file or directory");
+}
+
+}  // namespace
+}  // namespace kthw::resources

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace kthw::runtime {
+
+struct FileSpec {
+  std::string path;
+  std::string owner = "root";
+  std::string group = "root";
+  unsigned mode = 0644;
+};
+
+// Scripts for changing files on a host; each is one exec.
+//
+// atomicWriteScript: the content arrives on stdin. It goes to a temp file in the target's
+// directory, which gets owner and mode, is checked against the expected size and sha256 (a cut
+// connection ends stdin early: the partial temp file is never renamed), fsynced, and renamed
+// over the target with rename(2). Temp files left by an earlier cut are removed first. With
+// `ifCurrentSha256`, the rename happens only if the target still has that content (or is absent
+// for ""), so a concurrent local edit is not overwritten blindly.
+std::string atomicWriteScript(const FileSpec& file, const std::string& contentSha256,
+                              size_t contentSize,
+                              const std::optional<std::string>& ifCurrentSha256 = std::nullopt);
+std::string removeFileScript(const std::string& path);
+std::string ensureDirectoryScript(const FileSpec& dir);
+
+// Exit status of atomicWriteScript when the content check or the precondition fails.
+inline constexpr int kExitContentMismatch = 41;
+inline constexpr int kExitPreconditionFailed = 42;
+
+}  // namespace kthw::runtime

@@ -1,0 +1,196 @@
+#include "runtime/host_probe.h"
+
+#include <algorithm>
+#include <charconv>
+#include <sstream>
+
+#include "runtime/ssh_transport.h"
+
+namespace kthw::runtime {
+namespace {
+
+constexpr std::string_view kHeader = "KTHW-PROBE 1";
+
+std::string quotedList(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& i : items) out += " " + shellQuote(i);
+  return out;
+}
+
+std::vector<std::string> splitTabs(std::string_view line) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    const size_t tab = line.find('\t', start);
+    out.emplace_back(line.substr(start, tab == std::string_view::npos ? line.npos : tab - start));
+    if (tab == std::string_view::npos) return out;
+    start = tab + 1;
+  }
+}
+
+FileType fileTypeFromStat(std::string_view s) {
+  if (s == "regular file" || s == "regular empty file") return FileType::kFile;
+  if (s == "directory") return FileType::kDirectory;
+  if (s == "symbolic link") return FileType::kSymlink;
+  return FileType::kOther;
+}
+
+}  // namespace
+
+void ProbeRequest::addPath(const std::string& p) {
+  if (std::find(paths.begin(), paths.end(), p) == paths.end()) paths.push_back(p);
+}
+
+void ProbeRequest::addUnit(const std::string& u) {
+  if (std::find(units.begin(), units.end(), u) == units.end()) units.push_back(u);
+}
+
+const FileState& ProbeResult::file(const std::string& path) const {
+  static const FileState kAbsent;
+  auto it = files.find(path);
+  return it == files.end() ? kAbsent : it->second;
+}
+
+std::string probeScript(const ProbeRequest& r) {
+  std::string s = "printf '%s\\n' '" + std::string(kHeader) + "'\n";
+  if (!r.paths.empty()) {
+    const std::string list = quotedList(r.paths);
+    s += "stat -c 'F\t%n\t%F\t%a\t%U\t%G\t%s' --" + list + " 2>/dev/null\n";
+    s += "for p in" + list +
+         "; do [ -f \"$p\" ] && [ ! -L \"$p\" ] && "
+         "printf 'H\\t%s\\t%s\\n' \"$(sha256sum < \"$p\" | cut -d' ' -f1)\" \"$p\"; done\n";
+  }
+  if (!r.units.empty()) {
+    s += "if command -v systemctl >/dev/null 2>&1; then printf 'SYSTEMD\\n'; "
+         "systemctl show -p Id,LoadState,ActiveState,SubState,UnitFileState,"
+         "ActiveEnterTimestampMonotonic --" +
+         quotedList(r.units) + " 2>/dev/null | sed 's/^/U\t/'; fi\n";
+  }
+  for (const std::string& b : r.blocks) {
+    s += "printf 'B\\t%s\\n' " + shellQuote(b) + "; [ -r " + shellQuote(b) + " ] && sed -n '/^" +
+         std::string(kBlockBegin) + "$/,/^" + std::string(kBlockEnd) + "$/p' " + shellQuote(b) +
+         " | sed 's/^/b\t/'\n";
+  }
+  for (const std::string& key : r.sysctls) {
+    std::string path = key;
+    std::replace(path.begin(), path.end(), '.', '/');
+    s += "if v=$(cat " + shellQuote("/proc/sys/" + path) +
+         " 2>/dev/null); then printf 'S\\t%s\\t%s\\n' " + shellQuote(key) +
+         " \"$v\"; else printf 'S-\\t%s\\n' " + shellQuote(key) + "; fi\n";
+  }
+  for (const std::string& m : r.modules) {
+    s += "if [ -d " + shellQuote("/sys/module/" + m) + " ]; then printf 'M\\t%s\\t1\\n' " +
+         shellQuote(m) + "; else printf 'M\\t%s\\t0\\n' " + shellQuote(m) + "; fi\n";
+  }
+  if (r.facts) {
+    s += "( . /etc/os-release 2>/dev/null; printf 'O\\t%s\\n' \"$PRETTY_NAME\" ); "
+         "printf 'K\\t%s\\n' \"$(uname -r)\"\n";
+  }
+  s += "printf 'END\\n'\n";
+  return s;
+}
+
+StatusOr<ProbeResult> parseProbeOutput(const std::string& output) {
+  std::istringstream in(output);
+  std::string line;
+  if (!std::getline(in, line) || line != kHeader) {
+    return unavailable("unexpected probe output (is /bin/sh a POSIX shell?): " +
+                       output.substr(0, 200));
+  }
+  ProbeResult r;
+  std::string unit;
+  UnitState unitState;
+  std::string block;
+  auto flushUnit = [&] {
+    if (!unit.empty()) r.units[unit] = unitState;
+    unit.clear();
+    unitState = UnitState{};
+  };
+  bool ended = false;
+  while (std::getline(in, line)) {
+    if (line == "END") {
+      ended = true;
+      break;
+    }
+    const std::vector<std::string> f = splitTabs(line);
+    const std::string& tag = f[0];
+    if (tag == "F" && f.size() == 7) {
+      FileState& st = r.files[f[1]];
+      st.type = fileTypeFromStat(f[2]);
+      std::from_chars(f[3].data(), f[3].data() + f[3].size(), st.mode, 8);
+      st.owner = f[4];
+      st.group = f[5];
+      std::from_chars(f[6].data(), f[6].data() + f[6].size(), st.size);
+    } else if (tag == "H" && f.size() >= 3) {
+      r.files[line.substr(2 + f[1].size() + 1)].sha256 = f[1];
+    } else if (tag == "SYSTEMD") {
+      r.systemctlAvailable = true;
+    } else if (tag == "U" && f.size() == 2) {
+      const size_t eq = f[1].find('=');
+      if (eq == std::string::npos) continue;
+      const std::string key = f[1].substr(0, eq);
+      const std::string value = f[1].substr(eq + 1);
+      if (key == "Id") {
+        flushUnit();
+        unit = value;
+      } else if (key == "LoadState") unitState.loadState = value;
+      else if (key == "ActiveState") unitState.activeState = value;
+      else if (key == "SubState") unitState.subState = value;
+      else if (key == "UnitFileState") unitState.unitFileState = value;
+      else if (key == "ActiveEnterTimestampMonotonic") unitState.activeEnterTimestampMonotonic = value;
+    } else if (tag == "B" && f.size() == 2) {
+      block = f[1];
+      r.blocks[block] = std::nullopt;
+    } else if (tag == "b" && !block.empty()) {
+      auto& content = r.blocks[block];
+      content = content.value_or("") + line.substr(2) + "\n";
+    } else if (tag == "S" && f.size() >= 3) {
+      r.sysctls[f[1]] = line.substr(2 + f[1].size() + 1);
+    } else if (tag == "S-" && f.size() == 2) {
+      r.sysctls[f[1]] = std::nullopt;
+    } else if (tag == "M" && f.size() == 3) {
+      r.modules[f[1]] = f[2] == "1";
+    } else if (tag == "O" && f.size() >= 2) {
+      r.osRelease = line.substr(2);
+    } else if (tag == "K" && f.size() >= 2) {
+      r.kernel = line.substr(2);
+    }
+  }
+  flushUnit();
+  if (!ended) return unavailable("probe output was cut short");
+  for (auto& [path, state] : r.files) {
+    if (state.type == FileType::kAbsent && !state.sha256.empty()) state.type = FileType::kFile;
+  }
+  return r;
+}
+
+std::string fetchScript(const std::vector<std::string>& paths) {
+  std::string s;
+  for (const std::string& p : paths) {
+    s += "if [ -f " + shellQuote(p) + " ]; then printf 'C\\t%s\\t%s\\n' \"$(wc -c < " +
+         shellQuote(p) + ")\" " + shellQuote(p) + "; cat -- " + shellQuote(p) + "; fi\n";
+  }
+  return s;
+}
+
+StatusOr<std::map<std::string, std::string>> parseFetchOutput(const std::string& output) {
+  std::map<std::string, std::string> out;
+  size_t pos = 0;
+  while (pos < output.size()) {
+    const size_t eol = output.find('\n', pos);
+    if (eol == std::string::npos || output.compare(pos, 2, "C\t") != 0) {
+      return internalError("malformed fetch output");
+    }
+    const std::string header = output.substr(pos + 2, eol - pos - 2);
+    const size_t tab = header.find('\t');
+    if (tab == std::string::npos) return internalError("malformed fetch header");
+    size_t length = 0;
+    std::from_chars(header.data(), header.data() + tab, length);
+    if (eol + 1 + length > output.size()) return internalError("fetch output cut short");
+    out[header.substr(tab + 1)] = output.substr(eol + 1, length);
+    pos = eol + 1 + length;
+  }
+  return out;
+}
+
+}  // namespace kthw::runtime

@@ -1,0 +1,433 @@
+#include "runtime/ssh_transport.h"
+
+#include <fcntl.h>
+#include <libssh2.h>
+#include <netdb.h>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+namespace kthw::runtime {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void initLibssh2Once() {
+  static std::once_flag once;
+  std::call_once(once, [] { libssh2_init(0); });
+}
+
+std::string expandHome(const std::string& path) {
+  if (!path.starts_with("~/")) return path;
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : "") + path.substr(1);
+}
+
+std::string base64(const unsigned char* data, size_t len) {
+  std::string out(4 * ((len + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data,
+                                static_cast<int>(len));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+std::string unbase64(const std::string& text) {
+  std::string out(3 * (text.size() / 4) + 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) return "";
+  size_t len = static_cast<size_t>(n);
+  // EVP_DecodeBlock counts padding as data; drop one byte per '='.
+  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) --len;
+  out.resize(len);
+  return out;
+}
+
+std::string lastError(LIBSSH2_SESSION* s) {
+  char* msg = nullptr;
+  libssh2_session_last_error(s, &msg, nullptr, 0);
+  return msg != nullptr ? msg : "unknown error";
+}
+
+bool isConnectionError(int rc) {
+  return rc == LIBSSH2_ERROR_SOCKET_SEND || rc == LIBSSH2_ERROR_SOCKET_RECV ||
+         rc == LIBSSH2_ERROR_SOCKET_DISCONNECT || rc == LIBSSH2_ERROR_SOCKET_TIMEOUT ||
+         rc == LIBSSH2_ERROR_TIMEOUT || rc == LIBSSH2_ERROR_CHANNEL_FAILURE ||
+         rc == LIBSSH2_ERROR_BAD_SOCKET;
+}
+
+}  // namespace
+
+std::string shellQuote(const std::string& word) {
+  std::string out = "'";
+  for (char c : word) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+struct SshTransport::Session {
+  int sock = -1;
+  LIBSSH2_SESSION* session = nullptr;
+
+  ~Session() {
+    if (session != nullptr) {
+      libssh2_session_set_blocking(session, 0);
+      libssh2_session_disconnect(session, "kthw closing");
+      libssh2_session_free(session);
+    }
+    if (sock >= 0) ::close(sock);
+  }
+
+  // Waits until the socket is ready in the direction libssh2 is blocked on.
+  bool wait(Clock::time_point deadline) const {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return false;
+    const int dir = libssh2_session_block_directions(session);
+    pollfd pfd{sock, 0, 0};
+    if ((dir & LIBSSH2_SESSION_BLOCK_INBOUND) != 0) pfd.events |= POLLIN;
+    if ((dir & LIBSSH2_SESSION_BLOCK_OUTBOUND) != 0) pfd.events |= POLLOUT;
+    if (pfd.events == 0) pfd.events = POLLIN;
+    const int rc = ::poll(&pfd, 1, static_cast<int>(std::min<long>(left, 1000)));
+    return rc >= 0 || errno == EINTR;
+  }
+};
+
+SshTransport::SshTransport(SshOptions options) : options_(std::move(options)) {
+  initLibssh2Once();
+}
+
+SshTransport::~SshTransport() = default;
+
+std::string SshTransport::describe() const {
+  return "ssh " + options_.user + "@" + options_.host + ":" + std::to_string(options_.port);
+}
+
+std::string SshTransport::hostKeyFingerprint() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return fingerprint_;
+}
+
+Status SshTransport::connect() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (session_) return okStatus();
+  return connectLocked();
+}
+
+void SshTransport::disconnect() {
+  std::lock_guard<std::mutex> lock(mu_);
+  session_.reset();
+}
+
+namespace {
+
+StatusOr<int> openSocket(const SshOptions& o, Clock::time_point deadline) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  const std::string port = std::to_string(o.port);
+  if (const int rc = ::getaddrinfo(o.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+    return unavailable("cannot resolve " + o.host + ": " + gai_strerror(rc));
+  }
+  std::string lastProblem = "no address";
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) continue;
+    int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
+    if (rc != 0 && errno == EINPROGRESS) {
+      pollfd pfd{fd, POLLOUT, 0};
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                               Clock::now());
+      rc = ::poll(&pfd, 1, static_cast<int>(std::max<long>(0, left.count())));
+      if (rc == 0) {
+        ::close(fd);
+        ::freeaddrinfo(res);
+        return deadlineExceeded("connecting to " + o.host + ":" + port + " timed out after " +
+                                std::to_string(o.connectTimeout.count()) + "s");
+      }
+      int err = 0;
+      socklen_t len = sizeof err;
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      rc = err == 0 ? 0 : -1;
+      errno = err;
+    }
+    if (rc == 0) {
+      ::freeaddrinfo(res);
+      return fd;
+    }
+    lastProblem = std::strerror(errno);
+    ::close(fd);
+  }
+  ::freeaddrinfo(res);
+  return unavailable("cannot connect to " + o.host + ":" + port + ": " + lastProblem);
+}
+
+const char* keyTypeName(int type) {
+  switch (type) {
+    case LIBSSH2_HOSTKEY_TYPE_RSA: return "ssh-rsa";
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: return "ecdsa-sha2-nistp256";
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: return "ecdsa-sha2-nistp384";
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: return "ecdsa-sha2-nistp521";
+    case LIBSSH2_HOSTKEY_TYPE_ED25519: return "ssh-ed25519";
+    default: return "unknown";
+  }
+}
+
+int knownHostKeyType(int type) {
+  switch (type) {
+    case LIBSSH2_HOSTKEY_TYPE_RSA: return LIBSSH2_KNOWNHOST_KEY_SSHRSA;
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: return LIBSSH2_KNOWNHOST_KEY_ECDSA_256;
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: return LIBSSH2_KNOWNHOST_KEY_ECDSA_384;
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: return LIBSSH2_KNOWNHOST_KEY_ECDSA_521;
+    case LIBSSH2_HOSTKEY_TYPE_ED25519: return LIBSSH2_KNOWNHOST_KEY_ED25519;
+    default: return LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
+  }
+}
+
+// Verifies the server's key against the pinned key or known_hosts; nothing else has been sent
+// to the server at this point.
+Status verifyHostKey(LIBSSH2_SESSION* s, const SshOptions& o, const std::string& fingerprint) {
+  size_t len = 0;
+  int type = 0;
+  const char* key = libssh2_session_hostkey(s, &len, &type);
+  if (key == nullptr) return unavailable("the server sent no host key");
+  const std::string offered = std::string(keyTypeName(type)) + " " + fingerprint;
+  if (!o.pinnedHostKey.empty()) {
+    const size_t space = o.pinnedHostKey.find(' ');
+    const std::string pinnedType = o.pinnedHostKey.substr(0, space);
+    std::string pinnedBlob = o.pinnedHostKey.substr(space + 1);
+    pinnedBlob = pinnedBlob.substr(0, pinnedBlob.find(' '));
+    if (pinnedType == keyTypeName(type) && unbase64(pinnedBlob) == std::string(key, len)) {
+      return okStatus();
+    }
+    return permissionDenied("host key mismatch for " + o.host + ": the server offers " +
+                            offered + ", which is not the pinned spec.ssh.hostKey (" +
+                            pinnedType + "); refusing to authenticate");
+  }
+  const std::string file = expandHome(o.knownHostsFile.empty() ? "~/.ssh/known_hosts"
+                                                                : o.knownHostsFile);
+  LIBSSH2_KNOWNHOSTS* known = libssh2_knownhost_init(s);
+  if (known == nullptr) return internalError("libssh2_knownhost_init failed");
+  libssh2_knownhost_readfile(known, file.c_str(), LIBSSH2_KNOWNHOST_FILE_OPENSSH);
+  const int typeMask = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
+                       knownHostKeyType(type);
+  libssh2_knownhost* found = nullptr;
+  const int check =
+      libssh2_knownhost_checkp(known, o.host.c_str(), o.port, key, len, typeMask, &found);
+  Status result = okStatus();
+  if (check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
+    result = permissionDenied("host key for " + o.host + " changed: the server offers " +
+                              offered + ", which differs from " + file +
+                              "; refusing to authenticate");
+  } else if (check != LIBSSH2_KNOWNHOST_CHECK_MATCH) {
+    if (o.hostKeyCheck == HostKeyCheck::kAcceptNew) {
+      const std::string name =
+          o.port == 22 ? o.host : "[" + o.host + "]:" + std::to_string(o.port);
+      libssh2_knownhost_addc(known, name.c_str(), nullptr, key, len, "kthw", 4, typeMask,
+                             nullptr);
+      if (libssh2_knownhost_writefile(known, file.c_str(), LIBSSH2_KNOWNHOST_FILE_OPENSSH) !=
+          0) {
+        result = permissionDenied("cannot record the host key of " + o.host + " in " + file);
+      }
+    } else {
+      result = permissionDenied("unknown host key for " + o.host + " (" + offered +
+                                "): pin it in spec.ssh.hostKey, add it to " + file +
+                                ", or set hostKeyPolicy: AcceptNew");
+    }
+  }
+  libssh2_knownhost_free(known);
+  return result;
+}
+
+}  // namespace
+
+Status SshTransport::connectLocked() {
+  session_.reset();
+  const auto deadline = Clock::now() + options_.connectTimeout;
+  auto sock = openSocket(options_, deadline);
+  if (!sock.ok()) return sock.status();
+  ++roundTrips_;  // TCP handshake
+  auto s = std::make_unique<Session>();
+  s->sock = *sock;
+  s->session = libssh2_session_init();
+  if (s->session == nullptr) return internalError("libssh2_session_init failed");
+  libssh2_session_set_blocking(s->session, 0);
+  int rc = 0;
+  while ((rc = libssh2_session_handshake(s->session, s->sock)) == LIBSSH2_ERROR_EAGAIN) {
+    if (!s->wait(deadline)) return deadlineExceeded("SSH handshake with " + options_.host +
+                                                   " timed out");
+  }
+  if (rc != 0) {
+    return unavailable("SSH handshake with " + options_.host + " failed: " +
+                       lastError(s->session));
+  }
+  ++roundTrips_;
+  const char* hash = libssh2_hostkey_hash(s->session, LIBSSH2_HOSTKEY_HASH_SHA256);
+  std::string fp = hash == nullptr
+                       ? ""
+                       : base64(reinterpret_cast<const unsigned char*>(hash), 32);
+  while (!fp.empty() && fp.back() == '=') fp.pop_back();
+  fingerprint_ = "SHA256:" + fp;
+  if (Status st = verifyHostKey(s->session, options_, fingerprint_); !st.ok()) return st;
+
+  bool authenticated = false;
+  std::string problem;
+  if (!options_.identityFile.empty()) {
+    const std::string key = expandHome(options_.identityFile);
+    while ((rc = libssh2_userauth_publickey_fromfile(s->session, options_.user.c_str(), nullptr,
+                                                     key.c_str(), nullptr)) ==
+           LIBSSH2_ERROR_EAGAIN) {
+      if (!s->wait(deadline)) return deadlineExceeded("SSH authentication timed out");
+    }
+    authenticated = rc == 0;
+    if (!authenticated) problem = "key " + key + ": " + lastError(s->session);
+  }
+  if (!authenticated && options_.useAgent) {
+    libssh2_session_set_blocking(s->session, 1);
+    LIBSSH2_AGENT* agent = libssh2_agent_init(s->session);
+    if (agent != nullptr && libssh2_agent_connect(agent) == 0 &&
+        libssh2_agent_list_identities(agent) == 0) {
+      libssh2_agent_publickey* identity = nullptr;
+      libssh2_agent_publickey* previous = nullptr;
+      while (!authenticated && libssh2_agent_get_identity(agent, &identity, previous) == 0) {
+        authenticated = libssh2_agent_userauth(agent, options_.user.c_str(), identity) == 0;
+        previous = identity;
+      }
+      libssh2_agent_disconnect(agent);
+    } else {
+      problem += (problem.empty() ? "" : "; ") + std::string("no ssh-agent reachable");
+    }
+    if (agent != nullptr) libssh2_agent_free(agent);
+    libssh2_session_set_blocking(s->session, 0);
+  }
+  if (!authenticated) {
+    return permissionDenied("SSH authentication as " + options_.user + "@" + options_.host +
+                            " failed (" + problem + ")");
+  }
+  ++roundTrips_;
+  if (options_.keepaliveSeconds > 0) {
+    libssh2_keepalive_config(s->session, 1, static_cast<unsigned>(options_.keepaliveSeconds));
+  }
+  session_ = std::move(s);
+  return okStatus();
+}
+
+StatusOr<ExecResult> SshTransport::exec(const std::string& script, const std::string& input,
+                                        std::chrono::seconds timeout) {
+  std::string command = "/bin/sh -c " + shellQuote(script);
+  if (options_.sudo) command = "sudo -n " + command;
+  std::lock_guard<std::mutex> lock(mu_);
+  // A session that died while idle is noticed when a channel cannot be opened; the command has
+  // not been sent then, so one retry on a fresh connection is safe.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!session_) {
+      if (Status st = connectLocked(); !st.ok()) return st;
+    }
+    bool connectionLost = false;
+    bool sessionBroken = false;
+    auto result = execLocked(command, input, timeout, connectionLost, sessionBroken);
+    if (sessionBroken || connectionLost) session_.reset();
+    if (result.ok() || !connectionLost) return result;
+  }
+  return unavailable("lost the SSH connection to " + options_.host + " twice");
+}
+
+StatusOr<ExecResult> SshTransport::execLocked(const std::string& command,
+                                              const std::string& input,
+                                              std::chrono::seconds timeout,
+                                              bool& connectionLost, bool& sessionBroken) {
+  Session& s = *session_;
+  const auto deadline = Clock::now() + timeout;
+  auto timedOut = [&](const char* phase) {
+    sessionBroken = true;  // the channel state is unknown; start afresh next time
+    return deadlineExceeded(std::string("command on ") + options_.host + " timed out after " +
+                            std::to_string(timeout.count()) + "s (" + phase + ")");
+  };
+  LIBSSH2_CHANNEL* channel = nullptr;
+  while ((channel = libssh2_channel_open_session(s.session)) == nullptr) {
+    const int rc = libssh2_session_last_errno(s.session);
+    if (rc != LIBSSH2_ERROR_EAGAIN) {
+      connectionLost = true;
+      return unavailable("cannot open an SSH channel to " + options_.host + ": " +
+                         lastError(s.session));
+    }
+    if (!s.wait(deadline)) return timedOut("opening channel");
+  }
+  ++roundTrips_;
+  struct ChannelGuard {
+    LIBSSH2_CHANNEL* c;
+    ~ChannelGuard() { libssh2_channel_free(c); }
+  } guard{channel};
+  int rc = 0;
+  while ((rc = libssh2_channel_exec(channel, command.c_str())) == LIBSSH2_ERROR_EAGAIN) {
+    if (!s.wait(deadline)) return timedOut("starting command");
+  }
+  if (rc != 0) {
+    connectionLost = isConnectionError(rc);
+    return unavailable("cannot start a command on " + options_.host + ": " +
+                       lastError(s.session));
+  }
+  ExecResult result;
+  size_t written = 0;
+  bool eofSent = false;
+  char buf[32768];
+  while (true) {
+    bool progressed = false;
+    if (written < input.size()) {
+      const ssize_t n = libssh2_channel_write(channel, input.data() + written,
+                                              std::min<size_t>(input.size() - written, 32768));
+      if (n > 0) {
+        written += static_cast<size_t>(n);
+        progressed = true;
+      } else if (n != LIBSSH2_ERROR_EAGAIN) {
+        sessionBroken = true;
+        return unavailable("writing to " + options_.host + " failed: " + lastError(s.session));
+      }
+    } else if (!eofSent) {
+      rc = libssh2_channel_send_eof(channel);
+      if (rc == 0) eofSent = true;
+      else if (rc != LIBSSH2_ERROR_EAGAIN) eofSent = true;
+    }
+    for (int stream = 0; stream < 2; ++stream) {
+      const ssize_t n = libssh2_channel_read_ex(channel, stream, buf, sizeof buf);
+      if (n > 0) {
+        (stream == 0 ? result.out : result.err).append(buf, static_cast<size_t>(n));
+        progressed = true;
+      } else if (n < 0 && n != LIBSSH2_ERROR_EAGAIN) {
+        sessionBroken = true;
+        return unavailable("reading from " + options_.host + " failed: " +
+                           lastError(s.session));
+      }
+    }
+    if (libssh2_channel_eof(channel) != 0 && eofSent) break;
+    if (!progressed && !s.wait(deadline)) return timedOut("running");
+  }
+  while ((rc = libssh2_channel_close(channel)) == LIBSSH2_ERROR_EAGAIN) {
+    if (!s.wait(deadline)) return timedOut("closing");
+  }
+  while ((rc = libssh2_channel_wait_closed(channel)) == LIBSSH2_ERROR_EAGAIN) {
+    if (!s.wait(deadline)) return timedOut("closing");
+  }
+  char* signal = nullptr;
+  libssh2_channel_get_exit_signal(channel, &signal, nullptr, nullptr, nullptr, nullptr, nullptr);
+  result.exitStatus = libssh2_channel_get_exit_status(channel);
+  if (signal != nullptr) {
+    result.err += "killed by signal " + std::string(signal);
+    result.exitStatus = 128;
+    libssh2_free(s.session, signal);
+  }
+  return result;
+}
+
+}  // namespace kthw::runtime

@@ -41,6 +41,7 @@ struct Certificate {
   std::chrono::seconds renewBefore{};
   Mark mark;
   Mark issuerMark;
+  FieldMarks marks;
 };
 
 struct KeyPair {
@@ -79,6 +80,7 @@ struct BundleFile {
   Mark mark;
   Mark sourceMark;
   std::string sourcePath;
+  FieldMarks marks;
 };
 
 struct CertificateBundle {

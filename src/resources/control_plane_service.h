@@ -15,6 +15,7 @@ struct Binary {
   std::string sha256;
   std::string sha256Url;
   Mark mark;
+  FieldMarks marks;
 };
 
 struct UnitSettings {
@@ -32,6 +33,7 @@ struct UnitSettings {
   std::string restartSec = "5";
   int limitNOFILE = 0;
   std::string wantedBy = "multi-user.target";
+  FieldMarks marks;
 };
 
 struct Flag {
@@ -45,6 +47,7 @@ struct ConfigFile {
   Text content;
   FileAttributes attributes;
   Mark mark;
+  FieldMarks marks;
 };
 
 struct HealthCheck {
@@ -54,6 +57,7 @@ struct HealthCheck {
   std::string clientCertificate;
   int timeoutSeconds = 120;
   Mark mark;
+  FieldMarks marks;
 };
 
 struct ControlPlaneService {
@@ -67,6 +71,7 @@ struct ControlPlaneService {
   std::vector<ConfigFile> configFiles;
   HealthCheck health;
   int maxUnavailable = 1;
+  FieldMarks marks;  // of spec
 
   const std::string& name() const { return metadata.name; }
 };

@@ -35,7 +35,7 @@ unsigned parseMode(const std::string& s, unsigned fallback) {
 }
 
 Text text(const Node& n, std::string path) {
-  return Text{n.scalar, n.mark, std::move(path), !n.plain && n.scalar.find('\n') == std::string::npos};
+  return Text{n.scalar, n.mark, std::move(path), n.raw};
 }
 
 std::vector<Text> texts(const Node& n, const std::string& path) {
@@ -46,9 +46,19 @@ std::vector<Text> texts(const Node& n, const std::string& path) {
   return out;
 }
 
+FieldMarks marksOf(const Node& n) {
+  FieldMarks m;
+  m.self = n.mark;
+  for (const MapEntry& e : n.entries) m.fields.emplace(e.key, e.value.mark);
+  return m;
+}
+
 HostTarget hostTarget(const Node& n, std::string path) {
-  return HostTarget{stringMap(child(n, "selector")), strings(child(n, "names")), n.mark,
-                    std::move(path)};
+  HostTarget t{stringMap(child(n, "selector")), strings(child(n, "names")), n.mark,
+               std::move(path), n.mark, {}};
+  if (const Node* selector = n.find("selector")) t.selectorMark = selector->mark;
+  for (const Node& name : child(n, "names").items) t.nameMarks.push_back(name.mark);
+  return t;
 }
 
 FileAttributes attributes(const Node& n, unsigned defaultMode) {
@@ -84,6 +94,8 @@ Host toHost(const Node& doc, ObjectMeta meta) {
   const Node& spec = child(doc, "spec");
   Host h;
   h.metadata = std::move(meta);
+  h.marks = marksOf(spec);
+  h.sysctlMarks = marksOf(child(spec, "sysctls"));
   h.address = spec.str("address");
   h.internalIP = spec.str("internalIP", h.address);
   h.hostname = spec.str("hostname");
@@ -102,7 +114,7 @@ Host toHost(const Node& doc, ObjectMeta meta) {
   h.ssh.commandTimeoutSeconds = integerOr(child(ssh, "commandTimeoutSeconds"), 120);
   h.ssh.keepaliveSeconds = integerOr(child(ssh, "keepaliveSeconds"), 15);
   for (const Node& e : child(spec, "etcHosts").items) {
-    h.etcHosts.push_back(EtcHostsEntry{e.str("ip"), strings(child(e, "names"))});
+    h.etcHosts.push_back(EtcHostsEntry{e.str("ip"), strings(child(e, "names")), marksOf(e)});
   }
   for (const Node& d : child(spec, "directories").items) {
     h.directories.push_back(ManagedDirectory{d.str("path"), attributes(d, 0755)});
@@ -150,6 +162,7 @@ CertificateBundle toCertificateBundle(const Node& doc, ObjectMeta meta) {
     cert.renewBefore = duration(child(c, "renewBefore"), defaultRenew);
     cert.mark = c.mark;
     cert.issuerMark = child(c, "issuer").mark;
+    cert.marks = marksOf(c);
     b.certificates.push_back(std::move(cert));
   }
   for (const Node& k : child(spec, "keyPairs").items) {
@@ -195,6 +208,7 @@ CertificateBundle toCertificateBundle(const Node& doc, ObjectMeta meta) {
     }
     file.attributes = attributes(f, isSecretContent(file.kind) ? 0600 : 0644);
     file.mark = f.mark;
+    file.marks = marksOf(f);
     b.files.push_back(std::move(file));
   }
   return b;
@@ -208,7 +222,8 @@ ControlPlaneService toControlPlaneService(const Node& doc, ObjectMeta meta) {
   s.hosts = hostTarget(child(spec, "hosts"), "spec.hosts");
   const Node& bin = child(spec, "binary");
   s.binary = Binary{bin.str("path"),   bin.str("url"),       bin.str("file"),
-                    bin.str("sha256"), bin.str("sha256URL"), bin.mark};
+                    bin.str("sha256"), bin.str("sha256URL"), bin.mark, marksOf(bin)};
+  s.marks = marksOf(spec);
   const Node& unit = child(spec, "unit");
   s.unit.name = unit.str("name", s.component + ".service");
   s.unit.description = unit.str("description");
@@ -226,6 +241,7 @@ ControlPlaneService toControlPlaneService(const Node& doc, ObjectMeta meta) {
   s.unit.restartSec = unit.str("restartSec", "5");
   s.unit.limitNOFILE = integerOr(child(unit, "limitNOFILE"), 0);
   s.unit.wantedBy = unit.str("wantedBy", "multi-user.target");
+  s.unit.marks = marksOf(unit);
   s.args = texts(child(spec, "args"), "spec.args");
   for (const MapEntry& e : child(spec, "flags").entries) {
     Flag f{e.key, text(e.value, "spec.flags." + e.key), e.value.isNull()};
@@ -238,7 +254,7 @@ ControlPlaneService toControlPlaneService(const Node& doc, ObjectMeta meta) {
     s.configFiles.push_back(ConfigFile{
         f.str("path"),
         text(child(f, "content"), "spec.configFiles[" + std::to_string(i) + "].content"),
-        attributes(f, 0644), f.mark});
+        attributes(f, 0644), f.mark, marksOf(f)});
   }
   const Node& health = child(spec, "health");
   s.health.url = text(child(health, "url"), "spec.health.url");
@@ -247,6 +263,7 @@ ControlPlaneService toControlPlaneService(const Node& doc, ObjectMeta meta) {
   s.health.clientCertificate = health.str("clientCertificate");
   s.health.timeoutSeconds = integerOr(child(health, "timeoutSeconds"), 120);
   s.health.mark = health.mark;
+  s.health.marks = marksOf(health);
   s.maxUnavailable = integerOr(child(child(spec, "rollout"), "maxUnavailable"), 1);
   return s;
 }
@@ -258,6 +275,7 @@ LoadBalancer toLoadBalancer(const Node& doc, ObjectMeta meta) {
   lb.implementation = spec.str("implementation", "haproxy");
   lb.host = spec.str("host");
   lb.hostMark = child(spec, "host").mark;
+  lb.marks = marksOf(spec);
   const Node& frontend = child(spec, "frontend");
   lb.frontendAddress = frontend.str("address");
   lb.frontendPort = integerOr(child(frontend, "port"), 6443);

@@ -24,15 +24,14 @@ const KindSchema* schemaFor(const SchemaRegistry& registry, const Document& doc,
   const Node* apiVersion = root.find("apiVersion");
   const Node* kind = root.find("kind");
   bool ok = true;
-  if (apiVersion == nullptr || !apiVersion->isScalar()) {
-    out.push_back(Diagnostic{apiVersion ? apiVersion->mark : root.mark, "apiVersion",
-                             "required field is missing"});
-    ok = false;
-  }
-  if (kind == nullptr || !kind->isScalar()) {
-    out.push_back(
-        Diagnostic{kind ? kind->mark : root.mark, "kind", "required field is missing"});
-    ok = false;
+  for (const auto& [name, node] : {std::pair{"apiVersion", apiVersion}, std::pair{"kind", kind}}) {
+    if (node == nullptr) {
+      out.push_back(Diagnostic{root.mark, name, "required field is missing"});
+      ok = false;
+    } else if (!node->isScalar() || node->scalarKind() != ScalarKind::kString) {
+      if (!node->erroneous) out.push_back(Diagnostic{node->mark, name, "must be a string"});
+      ok = false;
+    }
   }
   if (!ok) return nullptr;
   if (const KindSchema* k = registry.find(apiVersion->scalar, kind->scalar)) return k;
@@ -156,7 +155,8 @@ LoadOutcome loadDesiredState(const std::vector<std::string>& paths, std::istream
                              const LoadLimits& limits) {
   LoadResult loaded = loadPaths(paths, standardInput, limits);
   LoadOutcome outcome = buildDesiredState(std::move(loaded.documents));
-  outcome.errors.insert(outcome.errors.end(), loaded.errors.begin(), loaded.errors.end());
+  // Loader errors first: at one position, the cause comes before what it leads to.
+  outcome.errors.insert(outcome.errors.begin(), loaded.errors.begin(), loaded.errors.end());
   sortDiagnostics(outcome.errors);
   return outcome;
 }

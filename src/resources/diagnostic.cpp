@@ -18,6 +18,14 @@ std::string Diagnostic::toString() const {
   return out;
 }
 
+std::string appendFieldPath(const std::string& path, std::string_view key) {
+  const bool plain = !key.empty() && key.find_first_not_of(
+                                         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                         "0123456789_-") == std::string_view::npos;
+  if (!plain) return path + "[\"" + std::string(key) + "\"]";
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
 void sortDiagnostics(Diagnostics& diagnostics) {
   std::stable_sort(diagnostics.begin(), diagnostics.end(),
                    [](const Diagnostic& a, const Diagnostic& b) {

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kthw::resources {
@@ -25,6 +26,10 @@ struct Diagnostic {
 };
 
 using Diagnostics = std::vector<Diagnostic>;
+
+// Appends a key to a field path: spec.ssh, or spec.sysctls["net.ipv4.ip_forward"] for keys
+// that are not plain identifiers.
+std::string appendFieldPath(const std::string& path, std::string_view key);
 
 // Orders by file, line and column and drops exact repeats.
 void sortDiagnostics(Diagnostics& diagnostics);

@@ -28,6 +28,7 @@ struct SshSettings {
 struct EtcHostsEntry {
   std::string ip;
   std::vector<std::string> names;
+  FieldMarks marks;
 };
 
 struct ManagedDirectory {
@@ -46,6 +47,8 @@ struct Host {
   std::vector<ManagedDirectory> directories;
   std::map<std::string, std::string> sysctls;
   std::vector<std::string> kernelModules;
+  FieldMarks marks;        // of spec
+  FieldMarks sysctlMarks;  // of spec.sysctls, by key
 
   const std::string& name() const { return metadata.name; }
 };

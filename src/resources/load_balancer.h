@@ -32,6 +32,7 @@ struct LoadBalancer {
   int intervalSeconds = 2;
   std::string configPath;
   HealthzProxy healthzProxy;
+  FieldMarks marks;  // of spec
 
   const std::string& name() const { return metadata.name; }
 };

@@ -53,7 +53,7 @@ void resetMarks(Node& n, const Mark& mark) {
 }
 
 std::string childPath(const std::string& path, std::string_view key) {
-  return path.empty() ? std::string(key) : path + "." + std::string(key);
+  return appendFieldPath(path, key);
 }
 
 size_t editDistance(std::string_view a, std::string_view b) {
@@ -125,6 +125,7 @@ class Validator {
   explicit Validator(Diagnostics& out) : out_(out) {}
 
   void validate(const Schema& s, Node& v, const std::string& path) {
+    if (v.erroneous) return;  // the loader has reported it
     if (v.isNull()) {
       if (s.nullable || s.preserveUnknownFields) return;
       if (s.type == Schema::Type::kUnset && !s.intOrString) return;
@@ -256,6 +257,10 @@ class Validator {
 
   void integer(const Schema& s, Node& v, const std::string& path) {
     auto value = v.isScalar() ? v.integer() : std::nullopt;
+    if (!value && v.scalarKind() == ScalarKind::kInt && v.isScalar()) {
+      fail(v, path, shorten(v.scalar) + " is out of range");
+      return;
+    }
     if (!value) {
       fail(v, path, "must be an integer, got " + describe(v));
       return;

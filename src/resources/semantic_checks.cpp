@@ -72,17 +72,17 @@ class Checker {
   std::vector<const Host*> checkTarget(const HostTarget& t) {
     for (size_t i = 0; i < t.names.size(); ++i) {
       if (state_.findHost(t.names[i]) == nullptr && !knownInvalid("Host", t.names[i])) {
-        fail(t.mark, t.path + ".names[" + std::to_string(i) + "]",
+        fail(i < t.nameMarks.size() ? t.nameMarks[i] : t.mark, t.path + ".names[" + std::to_string(i) + "]",
              "no Host named \"" + t.names[i] + "\"");
       }
     }
     auto hosts = state_.select(t);
     if (!t.selector.empty()) {
-      HostTarget selectorOnly{t.selector, {}, t.mark, t.path};
+      HostTarget selectorOnly{t.selector, {}, t.mark, t.path, t.selectorMark, {}};
       if (state_.select(selectorOnly).empty() && !anyInvalidHost()) {
         std::string text;
         for (const auto& [k, v] : t.selector) text += (text.empty() ? "" : ",") + k + "=" + v;
-        fail(t.mark, t.path + ".selector", "selector " + text + " matches no Host");
+        fail(t.selectorMark, t.path + ".selector", "selector " + text + " matches no Host");
       }
     }
     return hosts;
@@ -92,16 +92,16 @@ class Checker {
     const bool numeric = !h.address.empty() &&
                          h.address.find_first_not_of("0123456789.") == std::string::npos;
     if (numeric && !isIPv4(h.address)) {
-      fail(h.metadata.mark, "spec.address", "\"" + h.address + "\" is not a valid IPv4 address");
+      fail(h.marks.of("address"), "spec.address", "\"" + h.address + "\" is not a valid IPv4 address");
     }
     if (h.transport == TransportKind::kSsh && h.ssh.identityFile.empty() && !h.ssh.useAgent) {
-      fail(h.metadata.mark, "spec.ssh",
+      fail(h.marks.of("ssh"), "spec.ssh",
            "set identityFile or useAgent: true so that kthw can authenticate");
     }
     std::map<std::string, size_t> ips;
     for (size_t i = 0; i < h.etcHosts.size(); ++i) {
       if (!ips.emplace(h.etcHosts[i].ip, i).second) {
-        fail(h.metadata.mark, "spec.etcHosts[" + std::to_string(i) + "].ip",
+        fail(h.etcHosts[i].marks.of("ip"), "spec.etcHosts[" + std::to_string(i) + "].ip",
              "duplicate /etc/hosts entry for " + h.etcHosts[i].ip);
       }
     }
@@ -109,9 +109,10 @@ class Checker {
       const bool keyOk = !key.empty() && key.find_first_not_of(
                                              "abcdefghijklmnopqrstuvwxyz0123456789_.-/") ==
                                              std::string::npos;
-      if (!keyOk) fail(h.metadata.mark, "spec.sysctls." + key, "not a sysctl name");
+      const std::string path = appendFieldPath("spec.sysctls", key);
+      if (!keyOk) fail(h.sysctlMarks.of(key), path, "not a sysctl name");
       if (value.find('\n') != std::string::npos) {
-        fail(h.metadata.mark, "spec.sysctls." + key, "a sysctl value is one line");
+        fail(h.sysctlMarks.of(key), path, "a sysctl value is one line");
       }
     }
   }
@@ -169,7 +170,7 @@ void Checker::checkBundle(const CertificateBundle& b) {
       }
     }
     if (c.renewBefore >= c.validity) {
-      fail(c.mark, path + ".renewBefore", "must be shorter than the validity");
+      fail(c.marks.of("renewBefore"), path + ".renewBefore", "must be shorter than the validity");
     }
     for (const Text& t : c.dnsNames) {
       auto values = substituter_.resolveList(t, nullptr, out_);
@@ -234,18 +235,19 @@ void Checker::checkBundleFiles(const CertificateBundle& b) {
                "\" in this bundle");
     }
     if (isSecretContent(f.kind) && (f.attributes.mode & 077) != 0) {
-      fail(f.mark, path + ".mode",
+      fail(f.marks.of("mode"), path + ".mode",
            "private material must not be readable by group or others; use \"0600\"");
     }
     for (const Host* h : checkTarget(f.hosts)) {
-      claimPath(*h, f.path, f.mark, path + ".path", "CertificateBundle/" + b.name());
+      claimPath(*h, f.path, f.marks.of("path"), path + ".path",
+                "CertificateBundle/" + b.name() + " " + path);
     }
   }
 }
 
 void Checker::checkService(const ControlPlaneService& s) {
   if (!s.binary.url.empty() && !s.binary.file.empty()) {
-    fail(s.binary.mark, "spec.binary", "set url or file, not both");
+    fail(s.binary.marks.of("file"), "spec.binary.file", "set url or file, not both");
   }
   if (!s.binary.url.empty() && s.binary.sha256.empty() && s.binary.sha256Url.empty()) {
     fail(s.binary.mark, "spec.binary.sha256",
@@ -254,7 +256,7 @@ void Checker::checkService(const ControlPlaneService& s) {
   if (!s.health.certificateBundle.empty()) {
     const CertificateBundle* b = state_.findBundle(s.health.certificateBundle);
     if (b == nullptr && !knownInvalid("CertificateBundle", s.health.certificateBundle)) {
-      fail(s.health.mark, "spec.health.certificateBundle",
+      fail(s.health.marks.of("certificateBundle"), "spec.health.certificateBundle",
            "no CertificateBundle named \"" + s.health.certificateBundle + "\"");
     }
     auto has = [](const auto& list, const std::string& name) {
@@ -262,11 +264,11 @@ void Checker::checkService(const ControlPlaneService& s) {
              std::any_of(list.begin(), list.end(), [&](const auto& x) { return x.name == name; });
     };
     if (b != nullptr && !has(b->authorities, s.health.authority)) {
-      fail(s.health.mark, "spec.health.authority",
+      fail(s.health.marks.of("authority"), "spec.health.authority",
            "no authority named \"" + s.health.authority + "\" in " + b->name());
     }
     if (b != nullptr && !has(b->certificates, s.health.clientCertificate)) {
-      fail(s.health.mark, "spec.health.clientCertificate",
+      fail(s.health.marks.of("clientCertificate"), "spec.health.clientCertificate",
            "no certificate named \"" + s.health.clientCertificate + "\" in " + b->name());
     }
   }
@@ -277,12 +279,16 @@ void Checker::checkServiceOnHost(const ControlPlaneService& s, const Host& h) {
   const std::string owner = "ControlPlaneService/" + s.name();
   auto [it, inserted] = components_[h.name()].emplace(s.component, s.name());
   if (!inserted) {
-    fail(s.metadata.nameMark, "spec.component",
+    fail(s.marks.of("component"), "spec.component",
          s.component + " on host " + h.name() + " is already run by ControlPlaneService/" +
              it->second);
+    return;  // its unit and files clash too; one report is enough
   }
-  claimPath(h, s.binary.path, s.binary.mark, "spec.binary.path", owner);
-  claimPath(h, "/etc/systemd/system/" + s.unit.name, s.metadata.mark, "spec.unit.name", owner);
+  claimPath(h, s.binary.path, s.binary.marks.of("path"), "spec.binary.path", owner);
+  const bool namedUnit = s.unit.marks.fields.count("name") > 0;
+  claimPath(h, "/etc/systemd/system/" + s.unit.name,
+            namedUnit ? s.unit.marks.of("name") : s.marks.of("component"), "spec.unit.name",
+            owner + " (unit)");
   for (const Flag& f : s.flags) {
     if (f.bare) continue;
     auto value = substituter_.resolve(f.value, &h, out_);
@@ -308,7 +314,8 @@ void Checker::checkServiceOnHost(const ControlPlaneService& s, const Host& h) {
   for (size_t i = 0; i < s.configFiles.size(); ++i) {
     const ConfigFile& f = s.configFiles[i];
     (void)substituter_.resolve(f.content, &h, out_);
-    claimPath(h, f.path, f.mark, "spec.configFiles[" + std::to_string(i) + "].path", owner);
+    const std::string path = "spec.configFiles[" + std::to_string(i) + "]";
+    claimPath(h, f.path, f.marks.of("path"), path + ".path", owner + " " + path);
   }
   if (!s.health.url.value.empty()) (void)substituter_.resolve(s.health.url, &h, out_);
 }
@@ -319,8 +326,9 @@ void Checker::checkLoadBalancer(const LoadBalancer& lb) {
     fail(lb.hostMark, "spec.host", "no Host named \"" + lb.host + "\"");
   }
   if (host != nullptr) {
-    claimPath(*host, lb.configPath, lb.hostMark, "spec.configPath",
-              "LoadBalancer/" + lb.name());
+    const bool explicitPath = lb.marks.fields.count("configPath") > 0;
+    claimPath(*host, lb.configPath, explicitPath ? lb.marks.of("configPath") : lb.hostMark,
+              "spec.configPath", "LoadBalancer/" + lb.name());
   }
   checkTarget(lb.backends);
   if (lb.healthzProxy.enabled) checkTarget(lb.healthzProxy.hosts);

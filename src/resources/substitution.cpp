@@ -1,5 +1,6 @@
 #include "resources/substitution.h"
 
+#include <algorithm>
 #include <cctype>
 #include <map>
 #include <variant>
@@ -17,10 +18,34 @@ struct Failure {
   std::string message;
 };
 
+// Start offsets of the "${" of each expression ("$${" is an escape, not an expression).
+std::vector<size_t> expressionStarts(std::string_view s) {
+  std::vector<size_t> out;
+  for (size_t i = s.find("${"); i != std::string_view::npos; i = s.find("${", i + 2)) {
+    if (i == 0 || s[i - 1] != '$') out.push_back(i);
+  }
+  return out;
+}
+
+// The file position of the value's character at `offset`. The value is the decoded scalar;
+// quotes, escapes and block indentation shift it against the file, so the position is found
+// from the same expression in the scalar as written.
 Mark markAt(const Text& text, size_t offset) {
   Mark m = text.mark;
-  if (text.value.find('\n') != std::string::npos) return m;  // block scalar: the field's start
-  m.column += static_cast<int>(offset) + (text.quoted ? 1 : 0);
+  const std::vector<size_t> inValue = expressionStarts(text.value);
+  const std::vector<size_t> inRaw = expressionStarts(text.raw);
+  size_t index = inValue.size();
+  for (size_t i = 0; i < inValue.size() && inValue[i] <= offset; ++i) index = i;
+  if (index >= inValue.size() || index >= inRaw.size()) return m;
+  const std::string_view raw = text.raw;
+  const size_t pos = std::min(inRaw[index] + (offset - inValue[index]), raw.size());
+  const size_t lastNewline = pos == 0 ? std::string_view::npos : raw.rfind('\n', pos - 1);
+  if (lastNewline == std::string_view::npos) {
+    m.column += static_cast<int>(pos);
+  } else {
+    m.line += static_cast<int>(std::count(raw.begin(), raw.begin() + static_cast<long>(pos), '\n'));
+    m.column = static_cast<int>(pos - lastNewline);
+  }
   return m;
 }
 
@@ -169,7 +194,7 @@ class Evaluator {
     if (hosts.empty()) {
       std::string text;
       for (const auto& [k, v] : *sel) text += (text.empty() ? "" : ",") + k + "=" + v;
-      return Failure{at, "selector " + text + " matches no host"};
+      return Failure{at, "selector " + text + " matches no Host"};
     }
     return hosts;
   }

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "resources/diagnostic.h"
@@ -12,9 +13,21 @@ namespace kthw::resources {
 // so that a bad reference is reported at its file:line:col.
 struct Text {
   std::string value;
-  Mark mark;
+  Mark mark;         // where the scalar starts in the file (its quote or block indicator)
   std::string path;  // field path, e.g. spec.flags.etcd-servers
-  bool quoted = false;
+  std::string raw;   // the scalar as written, to point into it; may be empty
+};
+
+// Where each field of an object was written, so that checks beyond the schema can point at the
+// field itself. A defaulted field has its parent's mark.
+struct FieldMarks {
+  Mark self;
+  std::map<std::string, Mark, std::less<>> fields;
+
+  const Mark& of(std::string_view field) const {
+    auto it = fields.find(field);
+    return it == fields.end() ? self : it->second;
+  }
 };
 
 struct ObjectMeta {
@@ -32,6 +45,8 @@ struct HostTarget {
   std::vector<std::string> names;
   Mark mark;
   std::string path;
+  Mark selectorMark;
+  std::vector<Mark> nameMarks;
 };
 
 // Owner, group and permission bits of a managed file or directory.

@@ -28,9 +28,9 @@ struct Frame {
 // the C++ stack.
 class TreeBuilder {
  public:
-  TreeBuilder(std::shared_ptr<const std::string> file, const LoadLimits& limits,
-              LoadResult& result)
-      : file_(std::move(file)), limits_(limits), result_(result) {}
+  TreeBuilder(std::shared_ptr<const std::string> file, std::string_view text,
+              const LoadLimits& limits, LoadResult& result)
+      : file_(std::move(file)), text_(text), limits_(limits), result_(result) {}
 
   // Returns false when parsing of this buffer must stop.
   bool handle(const yaml_event_t& event) {
@@ -45,7 +45,7 @@ class TreeBuilder {
         return scalar(event);
       case YAML_ALIAS_EVENT:
         error(event.start_mark, "YAML aliases are not supported; write the value out");
-        return attach(nullNode(event.start_mark));
+        return attach(erroneousNode(event.start_mark));
       case YAML_SEQUENCE_START_EVENT:
         return open(event, NodeType::kSequence,
                     reinterpret_cast<const char*>(event.data.sequence_start.tag));
@@ -65,14 +65,30 @@ class TreeBuilder {
   }
 
   void error(const yaml_mark_t& m, std::string message) {
-    result_.errors.push_back(Diagnostic{markOf(m), "", std::move(message)});
+    std::string path = currentPath();
+    if (path.size() > 80) path = path.substr(0, 80) + "...";
+    result_.errors.push_back(Diagnostic{markOf(m), std::move(path), std::move(message)});
   }
 
  private:
-  Node nullNode(const yaml_mark_t& m) const {
+  Node erroneousNode(const yaml_mark_t& m) const {
     Node n;
     n.mark = markOf(m);
+    n.erroneous = true;
     return n;
+  }
+
+  // The field path of the value being read, e.g. spec.etcHosts[2].ip.
+  std::string currentPath() const {
+    std::string path;
+    for (const Frame& f : stack_) {
+      if (f.node.type == NodeType::kSequence) {
+        path += "[" + std::to_string(f.node.items.size()) + "]";
+      } else if (f.pendingKey) {
+        path = appendFieldPath(path, f.pendingKey->first);
+      }
+    }
+    return path;
   }
 
   bool countNode(const yaml_mark_t& m) {
@@ -103,12 +119,15 @@ class TreeBuilder {
     const auto& s = event.data.scalar;
     bool forceString = false;
     if (!checkTag(reinterpret_cast<const char*>(s.tag), event.start_mark, forceString)) {
-      return attach(nullNode(event.start_mark));
+      return attach(erroneousNode(event.start_mark));
     }
     Node n;
     n.type = NodeType::kScalar;
     n.mark = markOf(event.start_mark);
     n.scalar.assign(reinterpret_cast<const char*>(s.value), s.length);
+    if (event.end_mark.index <= text_.size() && event.start_mark.index <= event.end_mark.index) {
+      n.raw = text_.substr(event.start_mark.index, event.end_mark.index - event.start_mark.index);
+    }
     n.plain = s.style == YAML_PLAIN_SCALAR_STYLE && !forceString;
     if (n.plain && n.scalarKind() == ScalarKind::kNull) n.type = NodeType::kNull;
     return attach(std::move(n));
@@ -149,7 +168,7 @@ class TreeBuilder {
     }
     if (!top.pendingKey) {
       if (n.type != NodeType::kScalar && n.type != NodeType::kNull) {
-        result_.errors.push_back(Diagnostic{n.mark, "", "mapping keys must be plain strings"});
+        result_.errors.push_back(Diagnostic{n.mark, currentPath(), "mapping keys must be strings"});
         top.pendingKey.emplace(std::string(), n.mark);
         return true;
       }
@@ -159,12 +178,12 @@ class TreeBuilder {
     auto [key, keyMark] = std::move(*top.pendingKey);
     top.pendingKey.reset();
     if (!top.keys.insert(key).second) {
-      const Node* first = top.node.find(key);
-      std::string where = first != nullptr ? " (first at line " +
-                                                 std::to_string(first->mark.line) + ")"
-                                           : "";
-      result_.errors.push_back(
-          Diagnostic{keyMark, key, "duplicate key \"" + key + "\"" + where});
+      std::string where;
+      for (const MapEntry& e : top.node.entries) {
+        if (e.key == key) where = " (first at line " + std::to_string(e.keyMark.line) + ")";
+      }
+      const std::string path = appendFieldPath(currentPath(), key);
+      result_.errors.push_back(Diagnostic{keyMark, path, "duplicate key \"" + key + "\"" + where});
       return true;
     }
     top.node.entries.push_back(MapEntry{std::move(key), std::move(keyMark), std::move(n)});
@@ -186,6 +205,7 @@ class TreeBuilder {
   }
 
   std::shared_ptr<const std::string> file_;
+  std::string_view text_;
   const LoadLimits& limits_;
   LoadResult& result_;
   std::vector<Frame> stack_;
@@ -217,13 +237,17 @@ void parseInto(std::string_view text, const std::string& fileName, const LoadLim
   }
   yaml_parser_set_input_string(parser.get(), reinterpret_cast<const unsigned char*>(text.data()),
                                text.size());
-  TreeBuilder builder(file, limits, result);
+  TreeBuilder builder(file, text, limits, result);
   while (true) {
     yaml_event_t event;
     if (yaml_parser_parse(parser.get(), &event) == 0) {
       std::string message = "invalid YAML";
       if (parser->problem != nullptr) message += ": " + std::string(parser->problem);
-      if (parser->context != nullptr) message += " " + std::string(parser->context);
+      if (parser->context != nullptr) {
+        message += " " + std::string(parser->context) + " that starts at line " +
+                   std::to_string(parser->context_mark.line + 1) + ", column " +
+                   std::to_string(parser->context_mark.column + 1);
+      }
       builder.error(parser->problem_mark, message);
       return;
     }

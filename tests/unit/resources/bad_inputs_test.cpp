@@ -74,12 +74,12 @@ const std::vector<BadInput>& cases() {
                "  flags:\n"
                "    data-dir: &dir /var/lib/etcd\n"
                "    wal-dir: *dir\n"),  // line 10
-       "bad.yaml:10:14: YAML aliases are not supported; write the value out"},
+       "bad.yaml:10:14: spec.flags.wal-dir: YAML aliases are not supported; write the value out"},
       {"UnknownTag",
        kthw("Host",
             "  address: 10.0.1.10\n"
             "  ssh: !ssh {identityFile: /k}\n"),  // line 6
-       "bad.yaml:6:8: YAML tag !ssh is not supported"},
+       "bad.yaml:6:8: spec.ssh: YAML tag !ssh is not supported"},
       {"SyntaxError",
        kthw("Host",
             "  address: 10.0.1.10\n"
@@ -94,7 +94,8 @@ const std::vector<BadInput>& cases() {
        "quote it"},
       {"NestingTooDeep",  // the root mapping is level 1, so the 64th '[' opens level 65
        host("") + "extra: " + std::string(70, '[') + std::string(70, ']') + "\n",  // line 9
-       "bad.yaml:9:71: nesting deeper than 64 levels"},
+       "bad.yaml:9:71: extra[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]"
+       "...: nesting deeper than 64 levels"},
 
       // --- document problems ---
       {"ListAsDocument",
@@ -312,7 +313,7 @@ const std::vector<BadInput>& cases() {
               "          role: worker\n"
               "      content: {certificate: ca}\n") +
            kHostH,
-       "bad.yaml:9:9: spec.files[0].hosts.selector: selector role=worker matches no Host"},
+       "bad.yaml:10:11: spec.files[0].hosts.selector: selector role=worker matches no Host"},
       {"LoadBalancerHostMissing",
        kthw("LoadBalancer",
             "  host: lb-0\n"  // line 5
@@ -367,8 +368,8 @@ const std::vector<BadInput>& cases() {
            service("etcd",
                    "  binary:\n"
                    "    path: /usr/bin/etcd\n"),  // line 18
-       "bad.yaml:18:5: spec.binary.path: /usr/bin/etcd on host h is also placed by "
-       "CertificateBundle/x"},
+       "bad.yaml:18:11: spec.binary.path: /usr/bin/etcd on host h is also placed by "
+       "CertificateBundle/x spec.files[0]"},
       {"UrlBinaryWithoutChecksum",
        service("etcd",
                "  binary:\n"
@@ -383,7 +384,7 @@ const std::vector<BadInput>& cases() {
                "    url: https://example.com/etcd\n"
                "    sha256URL: https://example.com/etcd.sha256\n"
                "    file: ./etcd\n"),
-       "bad.yaml:8:5: spec.binary: set url or file, not both"},
+       "bad.yaml:11:11: spec.binary.file: set url or file, not both"},
       {"AdvertiseAddressNotAnIp",  // ${host.hostname} falls back to the name, "h"
        service("kube-apiserver",
                "  binary: {path: /usr/bin/kube-apiserver}\n"
@@ -417,7 +418,7 @@ const std::vector<BadInput>& cases() {
            "  binary: {path: /usr/bin/kube-apiserver}\n"
            "  flags:\n"
            "    etcd-servers: ${join(hosts(role=etcd), '{internalIP}:2379', ',')}\n"),  // line 9
-       "bad.yaml:9:31: spec.flags.etcd-servers: selector role=etcd matches no host"},
+       "bad.yaml:9:31: spec.flags.etcd-servers: selector role=etcd matches no Host"},
       {"SubstitutionListInAScalar",
        service("etcd",
                "  binary: {path: /usr/bin/etcd}\n"
@@ -454,6 +455,140 @@ const std::vector<BadInput>& cases() {
        rbac("ClusterRole", "r", "rules: []\n") + "---\n" +  // the second "r" is on line 8
            rbac("ClusterRole", "r", "rules: []\n"),
        "bad.yaml:8:18: metadata.name: duplicate ClusterRole \"r\" (first defined at bad.yaml:3)"},
+
+      // --- positions that point at the field itself, not its parent ---
+      {"NestedDuplicateKey", host("  address: 10.0.1.11\n"),  // line 9
+       "bad.yaml:9:3: spec.address: duplicate key \"address\" (first at line 7)"},
+      {"AliasOnAScalarReportsOnlyTheAlias",
+       "apiVersion: kthw.dev/v1alpha1\n"
+       "kind: Host\n"
+       "metadata: {name: h}\n"
+       "spec:\n"
+       "  address: &a 10.0.1.10\n"
+       "  hostname: *a\n"  // line 6
+       "  ssh: {identityFile: /k}\n",
+       "bad.yaml:6:13: spec.hostname: YAML aliases are not supported; write the value out"},
+      {"SecondNameInTargetNamesNoHost",
+       kthw("ControlPlaneService",
+            "  component: etcd\n"
+            "  hosts:\n"
+            "    names:\n"
+            "      - h\n"
+            "      - h2\n"  // line 9
+            "  binary: {path: /usr/bin/etcd}\n") +
+           kHostH,
+       "bad.yaml:9:9: spec.hosts.names[1]: no Host named \"h2\""},
+      {"KeyFileReadableByOthers",
+       bundle("  certificates: [{name: k, issuer: ca, commonName: k, usages: [client]}]\n"
+              "  files:\n"
+              "    - path: /etc/k.pem\n"
+              "      hosts: {names: [h]}\n"
+              "      content: {key: k}\n"
+              "      mode: \"0644\"\n") +  // line 11
+           kHostH,
+       "bad.yaml:11:13: spec.files[0].mode: private material must not be readable by group or "
+       "others; use \"0600\""},
+      {"SameComponentTwiceOnOneHost",
+       service("etcd", "  binary: {path: /usr/bin/etcd}\n") +
+           "---\n"  // line 13
+           "apiVersion: kthw.dev/v1alpha1\n"
+           "kind: ControlPlaneService\n"
+           "metadata: {name: etcd-again}\n"
+           "spec:\n"
+           "  component: etcd\n"  // line 18
+           "  hosts: {names: [h]}\n"
+           "  binary: {path: /usr/local/bin/etcd}\n",
+       "bad.yaml:18:14: spec.component: etcd on host h is already run by "
+       "ControlPlaneService/x"},
+      {"NumericAddressNotIPv4",
+       "apiVersion: kthw.dev/v1alpha1\n"
+       "kind: Host\n"
+       "metadata: {name: h}\n"
+       "spec:\n"
+       "  address: 10.0.1.300\n"  // line 5
+       "  ssh: {identityFile: /k}\n",
+       "bad.yaml:5:12: spec.address: \"10.0.1.300\" is not a valid IPv4 address"},
+      {"NoWayToAuthenticate",
+       "apiVersion: kthw.dev/v1alpha1\n"
+       "kind: Host\n"
+       "metadata: {name: h}\n"
+       "spec:\n"
+       "  address: 10.0.1.10\n"
+       "  ssh: {user: admin}\n",  // line 6
+       "bad.yaml:6:8: spec.ssh: set identityFile or useAgent: true so that kthw can "
+       "authenticate"},
+      {"DuplicateEtcHostsEntry",
+       host("  etcHosts:\n"
+            "    - {ip: 10.0.1.20, names: [a]}\n"
+            "    - {ip: 10.0.1.20, names: [b]}\n"),  // line 11
+       "bad.yaml:11:12: spec.etcHosts[1].ip: duplicate /etc/hosts entry for 10.0.1.20"},
+      {"BadSysctlNameWithDots",
+       host("  sysctls:\n"
+            "    Net.IPv4.ip_forward: \"1\"\n"),  // line 10
+       "bad.yaml:10:26: spec.sysctls[\"Net.IPv4.ip_forward\"]: not a sysctl name"},
+      {"RenewBeforeNotShorterThanValidity",
+       bundle("  certificates:\n"
+              "    - name: k\n"
+              "      issuer: ca\n"
+              "      commonName: k\n"
+              "      usages: [client]\n"
+              "      validity: 24h\n"
+              "      renewBefore: 48h\n"),  // line 12
+       "bad.yaml:12:20: spec.certificates[0].renewBefore: must be shorter than the validity"},
+      {"HealthAuthorityMissing",
+       bundle("") + "---\n" +  // line 6; the service's line N is line N + 6
+           service("etcd",
+                   "  binary: {path: /usr/bin/etcd}\n"
+                   "  health:\n"
+                   "    url: https://127.0.0.1:2379/health\n"
+                   "    certificateBundle: x\n"
+                   "    authority: etcd-ca\n"),  // line 17
+       "bad.yaml:17:16: spec.health.authority: no authority named \"etcd-ca\" in x"},
+      {"SubstitutionColumnAfterAnEscape",
+       service("kube-apiserver",
+               "  binary: {path: /usr/bin/kube-apiserver}\n"
+               "  flags:\n"
+               "    a: \"\\t${host.zone}\"\n"),  // line 9: "$" at column 11
+       "bad.yaml:9:11: spec.flags.a: host has no field \"zone\""},
+      {"SubstitutionColumnAfterADoubledQuote",
+       service("kube-apiserver",
+               "  binary: {path: /usr/bin/kube-apiserver}\n"
+               "  flags:\n"
+               "    b: 'it''s ${host.zone}'\n"),  // line 9: "$" at column 15
+       "bad.yaml:9:15: spec.flags.b: host has no field \"zone\""},
+      {"SubstitutionInsideABlockScalar",
+       service("kube-scheduler",
+               "  binary: {path: /usr/bin/kube-scheduler}\n"
+               "  configFiles:\n"
+               "    - path: /etc/s.yaml\n"
+               "      content: |-\n"
+               "        x ${host.zone}\n"),  // line 11: "$" at column 11
+       "bad.yaml:11:11: spec.configFiles[0].content: host has no field \"zone\""},
+      {"SamePathTwiceInOneBundle",
+       bundle("  files:\n"
+              "    - path: /etc/ca.pem\n"
+              "      hosts: {names: [h]}\n"
+              "      content: {certificate: ca}\n"
+              "    - path: /etc/ca.pem\n"  // line 10
+              "      hosts: {names: [h]}\n"
+              "      content: {certificate: ca}\n") +
+           kHostH,
+       "bad.yaml:10:13: spec.files[1].path: /etc/ca.pem on host h is also placed by "
+       "CertificateBundle/x spec.files[0]"},
+      {"ApiVersionNotAString",
+       "apiVersion: [kthw.dev/v1alpha1]\n"  // line 1
+       "kind: Host\n"
+       "metadata: {name: h}\n"
+       "spec: {address: 10.0.1.10, ssh: {identityFile: /k}}\n",
+       "bad.yaml:1:13: apiVersion: must be a string"},
+      {"PortOutOfRange",
+       "apiVersion: kthw.dev/v1alpha1\n"
+       "kind: Host\n"
+       "metadata: {name: h}\n"
+       "spec:\n"
+       "  address: 10.0.1.10\n"
+       "  ssh: {identityFile: /k, port: 99999999999999999999}\n",  // line 6
+       "bad.yaml:6:33: spec.ssh.port: 99999999999999999999 is out of range"},
   };
   return kCases;
 }

@@ -28,7 +28,7 @@ class SubstitutionTest : public ::testing::Test {
     outcome_ = loadText(std::string(kMinimalHosts) + kLoadBalancer);
     ASSERT_TRUE(outcome_.ok()) << testing::joinErrors(outcome_);
   }
-  Text text(const std::string& value) { return Text{value, Mark{nullptr, 3, 5}, "f", false}; }
+  Text text(const std::string& value) { return Text{value, Mark{nullptr, 3, 5}, "f", value}; }
   const Host* host(const std::string& name) { return outcome_.state.findHost(name); }
 
   LoadOutcome outcome_;
@@ -91,7 +91,7 @@ TEST_F(SubstitutionTest, RejectsWhatCannotBeResolved) {
   };
   const Case cases[] = {
       {"${host.name}", "needs a host"},
-      {"${hosts(role=worker).internalIP}", "matches no host"},
+      {"${hosts(role=worker).internalIP}", "matches no Host"},
       {"${loadBalancer.other.address}", "no LoadBalancer named \"other\""},
       {"${loadBalancer.kubernetes.zone}", "has no field \"zone\""},
       {"${join(hosts(role=controller), '{bogus}', ',')}", "{bogus} is not a host field"},

@@ -12,7 +12,7 @@ namespace kthw::resources::testing {
 inline LoadOutcome loadText(const std::string& yaml, const std::string& fileName = "test.yaml") {
   LoadResult parsed = parseYaml(yaml, fileName);
   LoadOutcome outcome = buildDesiredState(std::move(parsed.documents));
-  outcome.errors.insert(outcome.errors.end(), parsed.errors.begin(), parsed.errors.end());
+  outcome.errors.insert(outcome.errors.begin(), parsed.errors.begin(), parsed.errors.end());
   sortDiagnostics(outcome.errors);
   return outcome;
 }

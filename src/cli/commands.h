@@ -16,5 +16,7 @@ struct Io {
 
 int runValidate(const std::vector<std::string>& args, Io io);
 int runRender(const std::vector<std::string>& args, Io io);
+int runDiff(const std::vector<std::string>& args, Io io);
+int runApply(const std::vector<std::string>& args, Io io);
 
 }  // namespace kthw::cli

@@ -1,3 +1,4 @@
+#include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -18,6 +19,8 @@ Usage:
 
 Commands:
   validate    Check documents against the schemas and each other (no I/O)
+  diff        Show what apply would change on the hosts (exit 1 on drift)
+  apply       Converge the hosts to the desired state
   render      Show, per host, everything the desired state places there
   version     Print the version
   help        Show help for a command: kthw help validate
@@ -25,6 +28,8 @@ Commands:
 Examples:
   kthw validate -f examples/ha-cluster
   kthw render -f examples/ha-cluster --host controller-0
+  kthw diff -f cluster/ --host controller-1
+  kthw apply -f cluster/
 
 Run 'kthw COMMAND --help' for the options of a command.
 )";
@@ -32,6 +37,8 @@ Run 'kthw COMMAND --help' for the options of a command.
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A host that closes a connection must not kill kthw; the write just fails.
+  std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   kthw::cli::Io io{std::cin, std::cout, std::cerr};
   if (args.empty()) {
@@ -54,6 +61,8 @@ int main(int argc, char** argv) {
   }
   if (command == "validate") return kthw::cli::runValidate(args, io);
   if (command == "render") return kthw::cli::runRender(args, io);
+  if (command == "diff") return kthw::cli::runDiff(args, io);
+  if (command == "apply") return kthw::cli::runApply(args, io);
   std::cerr << "kthw: unknown command \"" << command << "\"\n\n" << kUsage;
   return kthw::cli::kExitUsage;
 }

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "runtime/host_probe.h"
 #include "runtime/ssh_transport.h"
 
 namespace kthw::runtime {
@@ -11,6 +12,14 @@ std::string octal(unsigned mode) {
   char buf[8];
   std::snprintf(buf, sizeof buf, "%04o", mode & 07777);
   return buf;
+}
+
+std::string preconditionCheck(const std::optional<std::string>& ifCurrentSha256) {
+  if (!ifCurrentSha256) return "";
+  return "c=''; [ -f \"$p\" ] && c=$(sha256sum < \"$p\" | cut -d' ' -f1)\n"
+         "if [ \"$c\" != " + shellQuote(*ifCurrentSha256) +
+         " ]; then echo \"$p changed on the host since it was read\" >&2; exit " +
+         std::to_string(kExitPreconditionFailed) + "; fi\n";
 }
 
 }  // namespace
@@ -35,15 +44,40 @@ std::string atomicWriteScript(const FileSpec& file, const std::string& contentSh
       "chown " + shellQuote(file.owner + ":" + file.group) + " -- \"$t\"\n"
       "chmod " + octal(file.mode) + " -- \"$t\"\n"
       "sync -- \"$t\" 2>/dev/null || sync\n";
-  if (ifCurrentSha256) {
-    s += "c=''; [ -f \"$p\" ] && c=$(sha256sum < \"$p\" | cut -d' ' -f1)\n"
-         "if [ \"$c\" != " + shellQuote(*ifCurrentSha256) +
-         " ]; then echo \"$p changed on the host since it was read\" >&2; exit " +
-         std::to_string(kExitPreconditionFailed) + "; fi\n";
-  }
+  s += preconditionCheck(ifCurrentSha256);
   s += "mv -f -- \"$t\" \"$p\"\n"
        "trap - EXIT\n"
        "sync -- \"$d\" 2>/dev/null || true\n";
+  return s;
+}
+
+std::string replaceBlockScript(const std::string& path, const std::string& blockSha256,
+                               size_t blockSize,
+                               const std::optional<std::string>& ifCurrentSha256) {
+  std::string s =
+      "set -e\n"
+      "p=" + shellQuote(path) + "\n"
+      "d=$(dirname -- \"$p\"); b=$(basename -- \"$p\")\n"
+      "rm -f -- \"$d/.$b.kthw-tmp.\"*\n"
+      "n=$(mktemp -- \"$d/.$b.kthw-tmp.XXXXXX\")\n"
+      "t=$(mktemp -- \"$d/.$b.kthw-tmp.XXXXXX\")\n"
+      "trap 'rm -f -- \"$t\" \"$n\"' EXIT\n"
+      "cat > \"$n\"\n"
+      "if [ \"$(wc -c < \"$n\")\" != " + std::to_string(blockSize) +
+      " ] || [ \"$(sha256sum < \"$n\" | cut -d' ' -f1)\" != " + shellQuote(blockSha256) +
+      " ]; then echo 'content arrived incomplete' >&2; exit " +
+      std::to_string(kExitContentMismatch) + "; fi\n" + preconditionCheck(ifCurrentSha256) +
+      "if [ -f \"$p\" ]; then\n"
+      "  sed '/^" + std::string(kBlockBegin) + "$/,/^" + std::string(kBlockEnd) +
+      "$/d' \"$p\" > \"$t\"\n"
+      "  chown --reference=\"$p\" -- \"$t\"; chmod --reference=\"$p\" -- \"$t\"\n"
+      "else\n"
+      "  chmod 0644 -- \"$t\"\n"
+      "fi\n"
+      "cat \"$n\" >> \"$t\"\n"
+      "sync -- \"$t\" 2>/dev/null || sync\n"
+      "mv -f -- \"$t\" \"$p\"\n"
+      "sync -- \"$d\" 2>/dev/null || true\n";
   return s;
 }
 

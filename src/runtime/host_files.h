@@ -23,6 +23,11 @@ struct FileSpec {
 std::string atomicWriteScript(const FileSpec& file, const std::string& contentSha256,
                               size_t contentSize,
                               const std::optional<std::string>& ifCurrentSha256 = std::nullopt);
+// Replaces the block between kBlockBegin and kBlockEnd of `path` with the block on stdin (which
+// carries its own markers; empty removes the block), keeping the other lines, owner and mode.
+std::string replaceBlockScript(const std::string& path, const std::string& blockSha256,
+                               size_t blockSize,
+                               const std::optional<std::string>& ifCurrentSha256);
 std::string removeFileScript(const std::string& path);
 std::string ensureDirectoryScript(const FileSpec& dir);
 

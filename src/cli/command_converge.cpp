@@ -1,0 +1,225 @@
+// kthw diff and kthw apply: one probe per host, a pure diff, and (for apply) the plan executed.
+#include <algorithm>
+#include <iostream>
+#include <mutex>
+
+#include "cli/cli_args.h"
+#include "cli/commands.h"
+#include "cli/plan_output.h"
+#include "reconcilers/host_pass.h"
+#include "reconcilers/host_reconciler.h"
+#include "resources/desired_state.h"
+
+namespace kthw::cli {
+namespace {
+
+const std::vector<OptionSpec> kCommonOptions = {
+    {"--filename", "-f", true, true, "PATH",
+     "File or directory of YAML documents (repeatable; - reads stdin)"},
+    {"--host", "", true, true, "NAME", "Only these hosts (repeatable)"},
+    {"--kind", "", true, true, "KIND", "Only resources of these kinds (repeatable): Host"},
+    {"--parallel", "", true, false, "N", "Hosts handled at once (default 32)"},
+};
+
+std::vector<OptionSpec> diffOptions() {
+  auto o = kCommonOptions;
+  o.push_back({"--output", "-o", true, false, "FORMAT", "text (default) or json"});
+  o.push_back({"--color", "", true, false, "WHEN", "auto (default), always or never"});
+  o.push_back({"--help", "-h", false, false, "", "Show this help"});
+  return o;
+}
+
+std::vector<OptionSpec> applyOptions() {
+  auto o = kCommonOptions;
+  o.push_back({"--help", "-h", false, false, "", "Show this help"});
+  return o;
+}
+
+constexpr const char* kDiffHelp = R"(Show what `kthw apply` would change, without changing anything.
+
+Each selected host is observed with one batched probe (hosts in parallel); the
+desired state is compared with what is there, and the plan is printed per host:
+directories, /etc/hosts entries (kthw's managed block), sysctls, kernel
+modules, with unified diffs for text files.
+
+Usage:
+  kthw diff -f PATH [--host NAME] [--kind KIND] [-o json]
+
+Options:
+)";
+
+constexpr const char* kDiffExit = R"(
+Exit status, as kubectl diff: 0 no drift, 1 drift, 2 usage error or invalid
+desired state, 3 a host could not be observed.
+)";
+
+constexpr const char* kApplyHelp = R"(Converge the hosts to the desired state.
+
+Each selected host is observed with one probe and its plan executed in order,
+hosts in parallel, with a progress line per action. Writes are atomic (temp
+file, owner and mode set, fsync, rename). One unreachable host does not stop
+the others. A second apply on a converged host writes nothing.
+
+Usage:
+  kthw apply -f PATH [--host NAME] [--kind KIND]
+
+Options:
+)";
+
+constexpr const char* kApplyExit = R"(
+Exit status: 0 every selected host converged, 1 an action failed or a host
+could not be reached, 2 usage error or invalid desired state.
+)";
+
+const std::vector<std::string> kHostKinds = {"Host"};
+
+struct Prepared {
+  resources::LoadOutcome loaded;
+  reconcilers::PassOptions options;
+};
+
+// Parses, loads and validates; returns the exit code on failure.
+std::optional<int> prepare(const char* command, const ParsedArgs& args, Io io,
+                           Prepared& out) {
+  if (!args.has("--filename") || !args.positional.empty()) {
+    io.err << "kthw " << command << ": give the documents with -f PATH\n";
+    return kExitUsage;
+  }
+  out.loaded = resources::loadDesiredState(args.all("--filename"), io.in);
+  if (!out.loaded.ok()) {
+    for (const resources::Diagnostic& d : out.loaded.errors) io.err << d.toString() << "\n";
+    io.err << "kthw " << command << ": the desired state is invalid; nothing was done\n";
+    return kExitUsage;
+  }
+  for (const std::string& h : args.all("--host")) {
+    if (out.loaded.state.findHost(h) == nullptr) {
+      io.err << "kthw " << command << ": no Host named \"" << h << "\"\n";
+      return kExitUsage;
+    }
+  }
+  for (const std::string& k : args.all("--kind")) {
+    if (std::find(kHostKinds.begin(), kHostKinds.end(), k) == kHostKinds.end()) {
+      io.err << "kthw " << command << ": --kind " << k << " is not reconciled on hosts (known: Host)\n";
+      return kExitUsage;
+    }
+  }
+  out.options.hosts = args.all("--host");
+  out.options.kinds = args.all("--kind");
+  const std::string parallel = args.get("--parallel", "32");
+  if (parallel.empty() || parallel.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(parallel) == 0 || parallel.size() > 4) {
+    io.err << "kthw " << command << ": --parallel needs a positive number\n";
+    return kExitUsage;
+  }
+  out.options.parallelism = std::stoul(parallel);
+  return std::nullopt;
+}
+
+const std::vector<const reconcilers::HostScopedReconciler*>& hostReconcilers() {
+  static const reconcilers::HostBasicsReconciler kHostBasics;
+  static const std::vector<const reconcilers::HostScopedReconciler*> kAll = {&kHostBasics};
+  return kAll;
+}
+
+}  // namespace
+
+int runDiff(const std::vector<std::string>& args, Io io) {
+  const auto specs = diffOptions();
+  std::string error;
+  auto parsed = parseArgs(args, specs, error);
+  if (!parsed) {
+    io.err << "kthw diff: " << error << "\nRun 'kthw diff --help' for usage.\n";
+    return kExitUsage;
+  }
+  if (parsed->has("--help")) {
+    io.out << kDiffHelp << formatOptions(specs) << kDiffExit;
+    return kExitOk;
+  }
+  const std::string output = parsed->get("--output", "text");
+  const std::string color = parsed->get("--color", "auto");
+  if ((output != "text" && output != "json") ||
+      (color != "auto" && color != "always" && color != "never")) {
+    io.err << "kthw diff: --output is text or json, --color is auto, always or never\n";
+    return kExitUsage;
+  }
+  Prepared prepared;
+  if (auto exit = prepare("diff", *parsed, io, prepared)) return *exit;
+  prepared.options.fetchDiffContent = true;
+  auto outcomes = reconcilers::planHosts(prepared.loaded.state, hostReconcilers(),
+                                         reconcilers::connectHost, prepared.options);
+  if (output == "json") {
+    printPlansJson(outcomes, io.out);
+  } else {
+    printPlans(outcomes, styleFor(color), io.out);
+  }
+  bool drift = false;
+  bool unreachable = false;
+  for (const auto& o : outcomes) {
+    unreachable = unreachable || !o.reach.ok();
+    drift = drift || (o.reach.ok() && !o.plan.converged());
+  }
+  if (unreachable) return kExitError;
+  return drift ? kExitFindings : kExitOk;
+}
+
+int runApply(const std::vector<std::string>& args, Io io) {
+  const auto specs = applyOptions();
+  std::string error;
+  auto parsed = parseArgs(args, specs, error);
+  if (!parsed) {
+    io.err << "kthw apply: " << error << "\nRun 'kthw apply --help' for usage.\n";
+    return kExitUsage;
+  }
+  if (parsed->has("--help")) {
+    io.out << kApplyHelp << formatOptions(specs) << kApplyExit;
+    return kExitOk;
+  }
+  Prepared prepared;
+  if (auto exit = prepare("apply", *parsed, io, prepared)) return *exit;
+  std::mutex printing;
+  auto progress = [&](const reconcilers::HostOutcome& o, const reconcilers::ActionResult* r) {
+    std::lock_guard<std::mutex> lock(printing);
+    const std::string& host = o.host->name();
+    if (r == nullptr) {
+      if (!o.reach.ok()) {
+        io.out << host << ": unreachable: " << o.reach.message() << "\n";
+      } else if (o.plan.actions.empty()) {
+        io.out << host << ": up to date\n";
+      } else {
+        io.out << host << ": " << o.plan.actions.size() << " change(s)\n";
+      }
+      for (const std::string& p : o.plan.problems) io.out << host << ": problem: " << p << "\n";
+    } else if (r->skipped) {
+      io.out << host << ": skipped " << r->action.summary << " (the step before it failed)\n";
+    } else if (r->status.ok()) {
+      io.out << host << ": done " << r->action.summary << "\n";
+    } else {
+      io.out << host << ": FAILED " << r->action.summary << ": " << r->status.message() << "\n";
+    }
+    io.out.flush();
+  };
+  auto outcomes = reconcilers::applyHosts(prepared.loaded.state, hostReconcilers(),
+                                          reconcilers::connectHost, prepared.options, progress);
+  size_t changed = 0;
+  size_t failedHosts = 0;
+  size_t actions = 0;
+  size_t failedActions = 0;
+  for (const auto& o : outcomes) {
+    if (o.failed()) ++failedHosts;
+    if (!o.results.empty()) ++changed;
+    actions += o.results.size();
+    for (const auto& r : o.results) failedActions += (r.skipped || !r.status.ok()) ? 1 : 0;
+  }
+  io.out << "\napply: " << outcomes.size() << " host(s), " << changed << " changed, "
+         << actions - failedActions << " action(s) done, " << failedActions << " failed";
+  if (failedHosts > 0) {
+    io.out << "; not converged:";
+    for (const auto& o : outcomes) {
+      if (o.failed()) io.out << " " << o.host->name();
+    }
+  }
+  io.out << "\n";
+  return failedHosts > 0 ? kExitFindings : kExitOk;
+}
+
+}  // namespace kthw::cli

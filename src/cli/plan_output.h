@@ -1,0 +1,28 @@
+#pragma once
+
+#include <iosfwd>
+#include <vector>
+
+#include "reconcilers/host_pass.h"
+
+namespace kthw::cli {
+
+struct Style {
+  bool color = false;
+  const char* green() const { return color ? "\033[32m" : ""; }
+  const char* red() const { return color ? "\033[31m" : ""; }
+  const char* yellow() const { return color ? "\033[33m" : ""; }
+  const char* bold() const { return color ? "\033[1m" : ""; }
+  const char* reset() const { return color ? "\033[0m" : ""; }
+};
+
+// "auto" colours when stdout is a terminal and NO_COLOR is unset.
+Style styleFor(const std::string& colorOption);
+
+// The plan of every host as people read it: per host, each action with its reason and diff.
+void printPlans(const std::vector<reconcilers::HostOutcome>& outcomes, const Style& style,
+                std::ostream& out);
+// The same as JSON: {"drift": bool, "hosts": [...]}.
+void printPlansJson(const std::vector<reconcilers::HostOutcome>& outcomes, std::ostream& out);
+
+}  // namespace kthw::cli

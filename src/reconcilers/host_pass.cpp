@@ -1,0 +1,153 @@
+#include "reconcilers/host_pass.h"
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "reconcilers/unified_diff.h"
+#include "runtime/local_transport.h"
+#include "runtime/ssh_transport.h"
+
+namespace kthw::reconcilers {
+namespace {
+
+bool selected(const std::vector<std::string>& filter, const std::string& value) {
+  return filter.empty() || std::find(filter.begin(), filter.end(), value) != filter.end();
+}
+
+void runParallel(size_t count, size_t parallelism, const std::function<void(size_t)>& work) {
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> workers;
+  const size_t n = std::max<size_t>(1, std::min(parallelism, count));
+  for (size_t w = 0; w < n; ++w) {
+    workers.emplace_back([&] {
+      for (size_t i = next++; i < count; i = next++) work(i);
+    });
+  }
+  for (std::thread& t : workers) t.join();
+}
+
+void planOne(const resources::Host& host,
+             const std::vector<const HostScopedReconciler*>& reconcilers,
+             runtime::HostOps& ops, const PassOptions& options, HostOutcome& out) {
+  runtime::ProbeRequest request;
+  for (const HostScopedReconciler* r : reconcilers) r->observe(host, request);
+  auto observed = ops.probe(request);
+  out.plan.host = host.name();
+  out.plan.transport = ops.describe();
+  if (!observed.ok()) {
+    out.reach = observed.status();
+    return;
+  }
+  out.plan.osRelease = observed->osRelease;
+  out.plan.kernel = observed->kernel;
+  out.plan.hostKeyFingerprint = ops.hostKeyFingerprint();
+  for (const HostScopedReconciler* r : reconcilers) r->diff(host, *observed, out.plan);
+  if (!options.fetchDiffContent) return;
+  std::vector<std::string> paths;
+  for (const Action& a : out.plan.actions) {
+    if (a.showContentDiff) paths.push_back(a.target);
+  }
+  if (paths.empty()) return;
+  auto contents = ops.fetch(paths);
+  for (Action& a : out.plan.actions) {
+    if (!a.showContentDiff) continue;
+    if (!contents.ok()) {
+      a.diff = "(could not fetch the current content: " + contents.status().message() + ")\n";
+      continue;
+    }
+    auto it = contents->find(a.target);
+    a.diff = unifiedDiff(it == contents->end() ? "" : it->second, a.content, a.target);
+  }
+}
+
+Status execute(runtime::HostOps& ops, const Action& a) {
+  switch (a.type) {
+    case ActionType::kEnsureDirectory: return ops.ensureDirectory(a.file);
+    case ActionType::kWriteFile: return ops.writeFile(a.file, a.content, a.ifCurrentSha256);
+    case ActionType::kReplaceBlock: return ops.replaceBlock(a.target, a.content, a.ifCurrentSha256);
+    case ActionType::kRemoveFile: return ops.removeFile(a.target);
+    case ActionType::kRunCommand: return ops.run(a.command);
+  }
+  return internalError("unknown action");
+}
+
+std::vector<HostOutcome> pass(const resources::DesiredState& state,
+                              const std::vector<const HostScopedReconciler*>& all,
+                              const HostOpsFactory& connect, const PassOptions& options,
+                              bool apply, const ProgressFn& progress) {
+  std::vector<const HostScopedReconciler*> reconcilers;
+  for (const HostScopedReconciler* r : all) {
+    if (selected(options.kinds, r->kind())) reconcilers.push_back(r);
+  }
+  std::vector<const resources::Host*> hosts;
+  for (const resources::Host& h : state.hosts) {
+    if (selected(options.hosts, h.name())) hosts.push_back(&h);
+  }
+  std::vector<HostOutcome> outcomes(hosts.size());
+  runParallel(hosts.size(), options.parallelism, [&](size_t i) {
+    HostOutcome& out = outcomes[i];
+    out.host = hosts[i];
+    std::shared_ptr<runtime::HostOps> ops = connect(*hosts[i]);
+    planOne(*hosts[i], reconcilers, *ops, options, out);
+    if (progress) progress(out, nullptr);
+    if (apply && out.reach.ok()) {
+      bool previousFailed = false;
+      for (const Action& a : out.plan.actions) {
+        ActionResult r{a, okStatus(), a.needsPrevious && previousFailed};
+        if (!r.skipped) r.status = execute(*ops, a);
+        previousFailed = r.skipped || !r.status.ok();
+        out.results.push_back(r);
+        if (progress) progress(out, &out.results.back());
+      }
+    }
+  });
+  return outcomes;
+}
+
+}  // namespace
+
+bool HostOutcome::failed() const {
+  if (!reach.ok()) return true;
+  return std::any_of(results.begin(), results.end(),
+                     [](const ActionResult& r) { return r.skipped || !r.status.ok(); });
+}
+
+std::vector<HostOutcome> planHosts(const resources::DesiredState& state,
+                                   const std::vector<const HostScopedReconciler*>& reconcilers,
+                                   const HostOpsFactory& connect, const PassOptions& options) {
+  return pass(state, reconcilers, connect, options, false, nullptr);
+}
+
+std::vector<HostOutcome> applyHosts(const resources::DesiredState& state,
+                                    const std::vector<const HostScopedReconciler*>& reconcilers,
+                                    const HostOpsFactory& connect, const PassOptions& options,
+                                    const ProgressFn& progress) {
+  return pass(state, reconcilers, connect, options, true, progress);
+}
+
+std::shared_ptr<runtime::HostOps> connectHost(const resources::Host& host) {
+  const std::chrono::seconds timeout(host.ssh.commandTimeoutSeconds);
+  if (host.transport == resources::TransportKind::kLocal) {
+    return std::make_shared<runtime::ShellHostOps>(
+        std::make_shared<runtime::LocalTransport>(host.ssh.sudo), timeout);
+  }
+  runtime::SshOptions o;
+  o.host = host.address;
+  o.port = host.ssh.port;
+  o.user = host.ssh.user;
+  o.identityFile = host.ssh.identityFile;
+  o.useAgent = host.ssh.useAgent;
+  o.pinnedHostKey = host.ssh.hostKey;
+  o.knownHostsFile = host.ssh.knownHostsFile;
+  o.hostKeyCheck = host.ssh.hostKeyPolicy == resources::HostKeyPolicy::kAcceptNew
+                       ? runtime::HostKeyCheck::kAcceptNew
+                       : runtime::HostKeyCheck::kStrict;
+  o.sudo = host.ssh.sudo;
+  o.connectTimeout = std::chrono::seconds(host.ssh.connectTimeoutSeconds);
+  o.keepaliveSeconds = host.ssh.keepaliveSeconds;
+  return std::make_shared<runtime::ShellHostOps>(std::make_shared<runtime::SshTransport>(o),
+                                                 timeout);
+}
+
+}  // namespace kthw::reconcilers

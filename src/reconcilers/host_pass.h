@@ -1,0 +1,62 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "reconcilers/host_reconciler.h"
+#include "reconcilers/plan.h"
+#include "resources/desired_state.h"
+#include "runtime/host_ops.h"
+
+namespace kthw::reconcilers {
+
+// How to reach a host; the daemon hands out cached connections, tests hand out fakes.
+using HostOpsFactory = std::function<std::shared_ptr<runtime::HostOps>(const resources::Host&)>;
+
+struct PassOptions {
+  std::vector<std::string> hosts;  // only these (empty: all)
+  std::vector<std::string> kinds;  // only reconcilers of these kinds (empty: all)
+  bool fetchDiffContent = false;   // one extra round trip per host that has content drift
+  size_t parallelism = 32;
+};
+
+struct ActionResult {
+  Action action;
+  Status status;
+  bool skipped = false;
+};
+
+// What happened on one host in one pass.
+struct HostOutcome {
+  const resources::Host* host = nullptr;
+  Status reach;  // ok when the probe succeeded
+  HostPlan plan;
+  std::vector<ActionResult> results;  // apply only
+  uint64_t roundTrips = 0;
+
+  bool failed() const;
+};
+
+// Called as work on a host progresses (from the host's worker thread).
+using ProgressFn = std::function<void(const HostOutcome&, const ActionResult*)>;
+
+// Observes every selected host with one probe each (hosts in parallel) and diffs.
+std::vector<HostOutcome> planHosts(const resources::DesiredState& state,
+                                   const std::vector<const HostScopedReconciler*>& reconcilers,
+                                   const HostOpsFactory& connect, const PassOptions& options);
+
+// Plans as planHosts, then executes each host's actions in order. A failed action is recorded
+// and the host goes on with the next (unless that one needs the failed one); one unreachable
+// host does not stop the others.
+std::vector<HostOutcome> applyHosts(const resources::DesiredState& state,
+                                    const std::vector<const HostScopedReconciler*>& reconcilers,
+                                    const HostOpsFactory& connect, const PassOptions& options,
+                                    const ProgressFn& progress = nullptr);
+
+// The default factory: SSH or local transport from the Host spec.
+std::shared_ptr<runtime::HostOps> connectHost(const resources::Host& host);
+
+}  // namespace kthw::reconcilers

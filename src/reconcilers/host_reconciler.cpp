@@ -1,0 +1,218 @@
+#include "reconcilers/host_reconciler.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+#include <sstream>
+
+#include "reconcilers/unified_diff.h"
+#include "runtime/digest.h"
+#include "runtime/ssh_transport.h"
+
+namespace kthw::reconcilers {
+namespace {
+
+using runtime::FileState;
+using runtime::FileType;
+
+std::string octal(unsigned mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", mode);
+  return buf;
+}
+
+std::string normalizeSpaces(const std::string& v) {
+  std::string out;
+  bool space = false;
+  for (char c : v) {
+    if (c == ' ' || c == '\t' || c == '\n') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
+}
+
+std::string sysctlFileContent(const resources::Host& h) {
+  if (h.sysctls.empty()) return "";
+  std::string out = "# Managed by kthw (Host/" + h.name() + ").\n";
+  for (const auto& [key, value] : h.sysctls) out += key + " = " + value + "\n";
+  return out;
+}
+
+std::string modulesFileContent(const resources::Host& h) {
+  if (h.kernelModules.empty()) return "";
+  std::string out = "# Managed by kthw (Host/" + h.name() + ").\n";
+  for (const std::string& m : h.kernelModules) out += m + "\n";
+  return out;
+}
+
+// Entries of a block, by IP, for a summary such as "1 entry added, 1 changed".
+std::map<std::string, std::string> blockEntries(const std::string& block) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(block);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const size_t space = line.find(' ');
+    out[line.substr(0, space)] = space == std::string::npos ? "" : line.substr(space + 1);
+  }
+  return out;
+}
+
+std::string entrySummary(const std::string& before, const std::string& after) {
+  const auto a = blockEntries(before);
+  const auto b = blockEntries(after);
+  std::vector<std::string> parts;
+  for (const auto& [ip, names] : b) {
+    auto it = a.find(ip);
+    if (it == a.end()) parts.push_back("+" + ip + " " + names);
+    else if (it->second != names) parts.push_back("~" + ip + " " + names);
+  }
+  for (const auto& [ip, names] : a) {
+    if (b.count(ip) == 0) parts.push_back("-" + ip + " " + names);
+  }
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out.empty() ? "markers" : out;
+}
+
+// Writes `content` to `path` if it differs; removes the file when `content` is empty.
+// Returns whether an action was added.
+bool syncFile(const std::string& resource, const std::string& path, const std::string& content,
+              const runtime::ProbeResult& observed, HostPlan& plan) {
+  const FileState& st = observed.file(path);
+  if (content.empty()) {
+    if (st.type == FileType::kAbsent) return false;
+    plan.actions.push_back(makeAction(ActionType::kRemoveFile, resource, path, "remove " + path,
+                                  "no longer desired"));
+    return true;
+  }
+  runtime::FileSpec spec{path, "root", "root", 0644};
+  const bool sameContent = st.type == FileType::kFile && st.sha256 == runtime::sha256Hex(content);
+  const bool sameAttributes = st.owner == spec.owner && st.group == spec.group &&
+                              st.mode == spec.mode;
+  if (sameContent && sameAttributes) return false;
+  Action a = makeAction(ActionType::kWriteFile, resource, path, "write " + path,
+           st.type == FileType::kAbsent ? "absent"
+           : !sameContent               ? "content differs"
+                                        : "owner or mode differs");
+  a.file = spec;
+  a.content = content;
+  a.ifCurrentSha256 = st.type == FileType::kAbsent ? "" : st.sha256;
+  a.showContentDiff = st.type == FileType::kFile && !sameContent;
+  plan.actions.push_back(std::move(a));
+  return true;
+}
+
+}  // namespace
+
+std::string etcHostsBlock(const resources::Host& host) {
+  if (host.etcHosts.empty()) return "";
+  std::string out = std::string(runtime::kBlockBegin) + "\n";
+  for (const auto& e : host.etcHosts) {
+    out += e.ip;
+    for (const std::string& n : e.names) out += " " + n;
+    out += "\n";
+  }
+  return out + runtime::kBlockEnd + "\n";
+}
+
+void HostBasicsReconciler::observe(const resources::Host& host,
+                                   runtime::ProbeRequest& request) const {
+  for (const auto& d : host.directories) request.addPath(d.path);
+  request.addPath(kEtcHosts);
+  request.blocks.push_back(kEtcHosts);
+  request.addPath(kSysctlFile);
+  request.addPath(kModulesFile);
+  for (const auto& [key, value] : host.sysctls) request.sysctls.push_back(key);
+  for (const std::string& m : host.kernelModules) request.modules.push_back(m);
+}
+
+void HostBasicsReconciler::diff(const resources::Host& host,
+                                const runtime::ProbeResult& observed, HostPlan& plan) const {
+  const std::string resource = "Host/" + host.name();
+  for (const auto& d : host.directories) {
+    const FileState& st = observed.file(d.path);
+    const auto& want = d.attributes;
+    std::string reason;
+    if (st.type == FileType::kAbsent) {
+      reason = "absent";
+    } else if (st.type != FileType::kDirectory) {
+      plan.problems.push_back(d.path + " exists but is not a directory; kthw will not replace it");
+      continue;
+    } else if (st.owner != want.owner || st.group != want.group || st.mode != want.mode) {
+      reason = st.owner + ":" + st.group + " " + octal(st.mode) + ", want " + want.owner + ":" +
+               want.group + " " + octal(want.mode);
+    }
+    if (reason.empty()) continue;
+    Action a = makeAction(ActionType::kEnsureDirectory, resource, d.path, "directory " + d.path, reason);
+    a.file = runtime::FileSpec{d.path, want.owner, want.group, want.mode};
+    plan.actions.push_back(std::move(a));
+  }
+
+  const std::string desiredBlock = etcHostsBlock(host);
+  const std::string observedBlock = observed.blocks.count(kEtcHosts) != 0
+                                        ? observed.blocks.at(kEtcHosts).value_or("")
+                                        : "";
+  if (desiredBlock != observedBlock) {
+    Action a = makeAction(ActionType::kReplaceBlock, resource, kEtcHosts,
+             std::string("update ") + kEtcHosts + " (" + entrySummary(observedBlock, desiredBlock) +
+                 ")",
+             observedBlock.empty() ? "managed block absent" : "managed block differs");
+    a.content = desiredBlock;
+    const FileState& st = observed.file(kEtcHosts);
+    a.ifCurrentSha256 = st.type == FileType::kAbsent ? "" : st.sha256;
+    a.diff = unifiedDiff(observedBlock, desiredBlock, std::string(kEtcHosts) + " (kthw block)");
+    plan.actions.push_back(std::move(a));
+  }
+
+  syncFile(resource, kSysctlFile, sysctlFileContent(host), observed, plan);
+  std::string apply;
+  for (const auto& [key, value] : host.sysctls) {
+    auto it = observed.sysctls.find(key);
+    if (it == observed.sysctls.end() || !it->second) {
+      plan.problems.push_back("sysctl " + key +
+                              " does not exist on this host (its module is not loaded, or a "
+                              "container hides it)");
+      continue;
+    }
+    if (normalizeSpaces(*it->second) == normalizeSpaces(value)) continue;
+    std::string procPath = "/proc/sys/" + key;
+    std::replace(procPath.begin() + 10, procPath.end(), '.', '/');
+    apply += "printf '%s\\n' " + runtime::shellQuote(value) + " > " +
+             runtime::shellQuote(procPath) + "\n";
+  }
+  if (!apply.empty()) {
+    Action a = makeAction(ActionType::kRunCommand, resource, "sysctl", "apply sysctls",
+             "running values differ");
+    a.command = "set -e\n" + apply;
+    plan.actions.push_back(std::move(a));
+  }
+
+  syncFile(resource, kModulesFile, modulesFileContent(host), observed, plan);
+  for (const std::string& m : host.kernelModules) {
+    auto it = observed.modules.find(m);
+    if (it != observed.modules.end() && it->second) continue;
+    Action a = makeAction(ActionType::kRunCommand, resource, "module " + m, "load module " + m,
+             "not loaded");
+    a.command = "modprobe -- " + runtime::shellQuote(m);
+    plan.actions.push_back(std::move(a));
+  }
+}
+
+std::string_view actionTypeName(ActionType type) {
+  switch (type) {
+    case ActionType::kEnsureDirectory: return "mkdir";
+    case ActionType::kWriteFile: return "write";
+    case ActionType::kReplaceBlock: return "edit";
+    case ActionType::kRemoveFile: return "remove";
+    case ActionType::kRunCommand: return "run";
+  }
+  return "action";
+}
+
+}  // namespace kthw::reconcilers

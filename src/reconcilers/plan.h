@@ -1,0 +1,64 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/host_files.h"
+
+namespace kthw::reconcilers {
+
+enum class ActionType {
+  kEnsureDirectory,
+  kWriteFile,
+  kReplaceBlock,
+  kRemoveFile,
+  kRunCommand,
+};
+
+// One typed step of a plan. Everything a person sees (summary, diff) is free of secrets; the
+// content to write is only ever sent to the host.
+struct Action {
+  ActionType type = ActionType::kRunCommand;
+  std::string resource;  // Kind/name that wants it
+  std::string target;    // path, unit or key
+  std::string summary;   // "update /etc/hosts: 1 entry added"
+  std::string reason;    // why: "absent", "content differs", "mode 0644, want 0600"
+  runtime::FileSpec file;
+  std::string content;
+  std::optional<std::string> ifCurrentSha256;
+  std::string command;
+  // Skipped when the action before it failed (e.g. apply sysctls after writing their file).
+  bool needsPrevious = false;
+  // Set when the diff needs the host's current content (fetched only when a diff is shown).
+  bool showContentDiff = false;
+  std::string diff;  // unified diff or summary for people; never secret material
+};
+
+inline Action makeAction(ActionType type, std::string resource, std::string target,
+                         std::string summary, std::string reason) {
+  Action a;
+  a.type = type;
+  a.resource = std::move(resource);
+  a.target = std::move(target);
+  a.summary = std::move(summary);
+  a.reason = std::move(reason);
+  return a;
+}
+
+// The plan for one host, from one probe.
+struct HostPlan {
+  std::string host;
+  std::string transport;
+  std::vector<Action> actions;
+  std::vector<std::string> problems;  // observed trouble that no action can fix
+  std::string osRelease;
+  std::string kernel;
+  std::string hostKeyFingerprint;
+
+  bool converged() const { return actions.empty() && problems.empty(); }
+};
+
+std::string_view actionTypeName(ActionType type);
+
+}  // namespace kthw::reconcilers

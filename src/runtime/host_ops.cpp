@@ -1,0 +1,74 @@
+#include "runtime/host_ops.h"
+
+#include "runtime/digest.h"
+#include "runtime/ssh_transport.h"
+
+namespace kthw::runtime {
+namespace {
+
+std::string firstLine(const std::string& text) {
+  std::string line = text.substr(0, text.find('\n'));
+  return line.size() > 300 ? line.substr(0, 300) + "..." : line;
+}
+
+}  // namespace
+
+Status ShellHostOps::execChecked(const std::string& what, const std::string& script,
+                                 const std::string& input) {
+  auto result = transport_->exec(script, input, timeout_);
+  if (!result.ok()) return result.status();
+  if (result->exitStatus == kExitPreconditionFailed) {
+    return Status(StatusCode::kAborted, what + ": " + firstLine(result->err));
+  }
+  if (result->exitStatus == kExitContentMismatch) {
+    return unavailable(what + ": the content arrived incomplete; the old file was kept");
+  }
+  if (result->exitStatus != 0) {
+    std::string detail = firstLine(result->err.empty() ? result->out : result->err);
+    return failedPrecondition(what + " failed (exit " + std::to_string(result->exitStatus) +
+                              (detail.empty() ? ")" : "): " + detail));
+  }
+  return okStatus();
+}
+
+StatusOr<ProbeResult> ShellHostOps::probe(const ProbeRequest& request) {
+  auto result = transport_->exec(probeScript(request), "", timeout_);
+  if (!result.ok()) return result.status();
+  return parseProbeOutput(result->out);
+}
+
+StatusOr<std::map<std::string, std::string>> ShellHostOps::fetch(
+    const std::vector<std::string>& paths) {
+  if (paths.empty()) return std::map<std::string, std::string>{};
+  auto result = transport_->exec(fetchScript(paths), "", timeout_);
+  if (!result.ok()) return result.status();
+  return parseFetchOutput(result->out);
+}
+
+Status ShellHostOps::writeFile(const FileSpec& file, const std::string& content,
+                               const std::optional<std::string>& ifCurrentSha256) {
+  return execChecked("write " + file.path,
+                     atomicWriteScript(file, sha256Hex(content), content.size(), ifCurrentSha256),
+                     content);
+}
+
+Status ShellHostOps::replaceBlock(const std::string& path, const std::string& block,
+                                  const std::optional<std::string>& ifCurrentSha256) {
+  return execChecked("update the kthw block of " + path,
+                     replaceBlockScript(path, sha256Hex(block), block.size(), ifCurrentSha256),
+                     block);
+}
+
+Status ShellHostOps::ensureDirectory(const FileSpec& dir) {
+  return execChecked("create directory " + dir.path, ensureDirectoryScript(dir), "");
+}
+
+Status ShellHostOps::removeFile(const std::string& path) {
+  return execChecked("remove " + path, removeFileScript(path), "");
+}
+
+Status ShellHostOps::run(const std::string& script) {
+  return execChecked(firstLine(script), script, "");
+}
+
+}  // namespace kthw::runtime

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+#include "runtime/host_files.h"
+#include "runtime/host_probe.h"
+#include "runtime/host_transport.h"
+
+namespace kthw::runtime {
+
+// The operations reconcilers perform on a host. The shell implementation turns each into one
+// exec over a HostTransport; tests use an in-memory fake that records what was done.
+class HostOps {
+ public:
+  virtual ~HostOps() = default;
+
+  // One round trip: everything the request names.
+  virtual StatusOr<ProbeResult> probe(const ProbeRequest& request) = 0;
+  // The current contents of files, for showing diffs; one round trip for all of them.
+  virtual StatusOr<std::map<std::string, std::string>> fetch(
+      const std::vector<std::string>& paths) = 0;
+  // Atomic replace (see atomicWriteScript); `ifCurrentSha256` guards against concurrent edits.
+  virtual Status writeFile(const FileSpec& file, const std::string& content,
+                           const std::optional<std::string>& ifCurrentSha256) = 0;
+  // Replaces the kthw-managed block of a shared file (e.g. /etc/hosts), keeping every other
+  // line, atomically; an empty block removes it.
+  virtual Status replaceBlock(const std::string& path, const std::string& block,
+                              const std::optional<std::string>& ifCurrentSha256) = 0;
+  virtual Status ensureDirectory(const FileSpec& dir) = 0;
+  virtual Status removeFile(const std::string& path) = 0;
+  // A command whose failure is reported with its stderr (modprobe, sysctl, systemctl, ...).
+  virtual Status run(const std::string& script) = 0;
+
+  virtual std::string describe() const = 0;
+  virtual std::string hostKeyFingerprint() const = 0;
+};
+
+class ShellHostOps : public HostOps {
+ public:
+  ShellHostOps(std::shared_ptr<HostTransport> transport, std::chrono::seconds timeout)
+      : transport_(std::move(transport)), timeout_(timeout) {}
+
+  StatusOr<ProbeResult> probe(const ProbeRequest& request) override;
+  StatusOr<std::map<std::string, std::string>> fetch(
+      const std::vector<std::string>& paths) override;
+  Status writeFile(const FileSpec& file, const std::string& content,
+                   const std::optional<std::string>& ifCurrentSha256) override;
+  Status replaceBlock(const std::string& path, const std::string& block,
+                      const std::optional<std::string>& ifCurrentSha256) override;
+  Status ensureDirectory(const FileSpec& dir) override;
+  Status removeFile(const std::string& path) override;
+  Status run(const std::string& script) override;
+  std::string describe() const override { return transport_->describe(); }
+  std::string hostKeyFingerprint() const override { return transport_->hostKeyFingerprint(); }
+
+  HostTransport& transport() { return *transport_; }
+
+ private:
+  Status execChecked(const std::string& what, const std::string& script,
+                     const std::string& input);
+
+  std::shared_ptr<HostTransport> transport_;
+  std::chrono::seconds timeout_;
+};
+
+}  // namespace kthw::runtime

@@ -29,7 +29,7 @@ unit-test: build
 asan-test: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKTHW_SANITIZE=ON -DKTHW_BENCH=OFF \
 	  -DKTHW_WERROR=$(WERROR)
-	cmake --build $(ASAN_BUILD) -j$(JOBS) --target kthw_resources_tests
+	cmake --build $(ASAN_BUILD) -j$(JOBS) --target kthw_unit_tests
 	cd $(ASAN_BUILD) && ctest --output-on-failure -L unit
 
 # libFuzzer over the document loader, for a bounded time, from the committed seed corpus.

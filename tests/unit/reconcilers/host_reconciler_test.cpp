@@ -1,0 +1,136 @@
+#include "reconcilers/host_reconciler.h"
+
+#include <gtest/gtest.h>
+
+#include "../../support/fake_host.h"
+#include "../resources/test_util.h"
+#include "reconcilers/host_pass.h"
+
+namespace kthw::reconcilers {
+namespace {
+
+const char* kHost = R"(apiVersion: kthw.dev/v1alpha1
+kind: Host
+metadata: {name: controller-0}
+spec:
+  address: 10.0.1.10
+  ssh: {identityFile: /k}
+  etcHosts:
+    - {ip: 10.0.1.20, names: [ip-10-0-1-20]}
+    - {ip: 10.0.1.21, names: [ip-10-0-1-21, worker-1]}
+  directories:
+    - {path: /etc/kubernetes/config}
+    - {path: /var/lib/kubernetes, mode: "0700"}
+  sysctls:
+    net.ipv4.ip_forward: 1
+  kernelModules: [br_netfilter, overlay]
+)";
+
+class HostReconcilerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    loaded_ = resources::testing::loadText(kHost);
+    ASSERT_TRUE(loaded_.ok()) << resources::testing::joinErrors(loaded_);
+    host_ = std::make_shared<testing::FakeHost>();
+    host_->files["/etc/hosts"] = {"127.0.0.1 localhost\n", {"/etc/hosts", "root", "root", 0644}};
+    host_->sysctls["net.ipv4.ip_forward"] = "0";
+  }
+
+  std::vector<HostOutcome> pass(bool apply) {
+    const std::vector<const HostScopedReconciler*> reconcilers = {&reconciler_};
+    auto connect = [this](const resources::Host&) { return host_; };
+    return apply ? applyHosts(loaded_.state, reconcilers, connect, {})
+                 : planHosts(loaded_.state, reconcilers, connect, {});
+  }
+
+  resources::LoadOutcome loaded_;
+  std::shared_ptr<testing::FakeHost> host_;
+  HostBasicsReconciler reconciler_;
+};
+
+TEST_F(HostReconcilerTest, ColdApplyConvergesAndSecondPassDoesNothing) {
+  auto first = pass(true);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_FALSE(first[0].failed());
+  EXPECT_EQ(host_->actions,
+            (std::vector<std::string>{
+                "mkdir /etc/kubernetes/config", "mkdir /var/lib/kubernetes", "edit /etc/hosts",
+                "write /etc/sysctl.d/90-kthw.conf",
+                "run set -e\nprintf '%s\\n' '1' > '/proc/sys/net/ipv4/ip_forward'\n",
+                "write /etc/modules-load.d/kthw.conf", "run modprobe -- 'br_netfilter'",
+                "run modprobe -- 'overlay'"}));
+  EXPECT_EQ(host_->files["/etc/hosts"].content,
+            "127.0.0.1 localhost\n"
+            "# BEGIN kthw managed block\n"
+            "10.0.1.20 ip-10-0-1-20\n"
+            "10.0.1.21 ip-10-0-1-21 worker-1\n"
+            "# END kthw managed block\n");
+  EXPECT_EQ(host_->files["/var/lib/kubernetes"].spec.mode, 0700u);
+  EXPECT_EQ(host_->sysctls["net.ipv4.ip_forward"], "1");
+
+  host_->actions.clear();
+  auto second = pass(true);
+  EXPECT_TRUE(second[0].plan.converged());
+  EXPECT_TRUE(host_->actions.empty()) << host_->actions.front();
+  EXPECT_EQ(host_->probes, 2);  // one probe per host per pass
+}
+
+TEST_F(HostReconcilerTest, LinesOutsideTheBlockAreNeverTouched) {
+  (void)pass(true);
+  host_->files["/etc/hosts"].content =
+      "192.168.9.9 mine\n" + host_->files["/etc/hosts"].content + "10.9.9.9 after\n";
+  auto plan = pass(false);
+  EXPECT_TRUE(plan[0].plan.converged());
+  // An edit inside the block is drift, and the repair keeps the operator's lines.
+  std::string& c = host_->files["/etc/hosts"].content;
+  c.replace(c.find("worker-1"), 8, "worker-9");
+  plan = pass(false);
+  ASSERT_EQ(plan[0].plan.actions.size(), 1u);
+  EXPECT_EQ(plan[0].plan.actions[0].summary,
+            "update /etc/hosts (~10.0.1.21 ip-10-0-1-21 worker-1)");
+  EXPECT_NE(plan[0].plan.actions[0].diff.find("-10.0.1.21 ip-10-0-1-21 worker-9\n"
+                                              "+10.0.1.21 ip-10-0-1-21 worker-1\n"),
+            std::string::npos);
+  (void)pass(true);
+  EXPECT_NE(c.find("192.168.9.9 mine\n"), std::string::npos);
+  EXPECT_NE(c.find("10.9.9.9 after\n"), std::string::npos);
+  EXPECT_NE(c.find("worker-1"), std::string::npos);
+}
+
+TEST_F(HostReconcilerTest, RepairsDirectoryModeAndReportsWhy) {
+  (void)pass(true);
+  host_->files["/var/lib/kubernetes"].spec.mode = 0755;
+  auto plan = pass(false);
+  ASSERT_EQ(plan[0].plan.actions.size(), 1u);
+  EXPECT_EQ(plan[0].plan.actions[0].reason, "root:root 0755, want root:root 0700");
+}
+
+TEST_F(HostReconcilerTest, ReportsASysctlTheHostDoesNotHave) {
+  host_->sysctls.clear();
+  auto plan = pass(false);
+  ASSERT_EQ(plan[0].plan.problems.size(), 1u);
+  EXPECT_NE(plan[0].plan.problems[0].find("sysctl net.ipv4.ip_forward does not exist"),
+            std::string::npos);
+}
+
+TEST_F(HostReconcilerTest, ReportsAnUnreachableHostWithoutActing) {
+  host_->unreachable = true;
+  auto outcome = pass(true);
+  EXPECT_FALSE(outcome[0].reach.ok());
+  EXPECT_TRUE(outcome[0].failed());
+  EXPECT_TRUE(host_->actions.empty());
+}
+
+TEST_F(HostReconcilerTest, RemovesFilesNoLongerDesired) {
+  (void)pass(true);
+  resources::Host& h = loaded_.state.hosts[0];
+  h.sysctls.clear();
+  h.kernelModules.clear();
+  host_->actions.clear();
+  (void)pass(true);
+  EXPECT_EQ(host_->actions, (std::vector<std::string>{"remove /etc/sysctl.d/90-kthw.conf",
+                                                      "remove /etc/modules-load.d/kthw.conf"}));
+}
+
+}  // namespace
+}  // namespace kthw::reconcilers

@@ -1,0 +1,114 @@
+#include "runtime/host_probe.h"
+
+#include <gtest/gtest.h>
+
+#include "runtime/host_files.h"
+#include "runtime/local_transport.h"
+
+namespace kthw::runtime {
+namespace {
+
+TEST(HostProbe, ParsesEveryRecordType) {
+  const std::string out =
+      "KTHW-PROBE 1\n"
+      "F\t/etc/hosts\tregular file\t644\troot\troot\t123\n"
+      "F\t/var/lib/k\tdirectory\t700\troot\tadm\t4096\n"
+      "H\t0123abcd\t/etc/hosts\n"
+      "SYSTEMD\n"
+      "U\tId=etcd.service\n"
+      "U\tLoadState=loaded\n"
+      "U\tActiveState=active\n"
+      "U\tUnitFileState=enabled\n"
+      "U\t\n"
+      "U\tId=nope.service\n"
+      "U\tLoadState=not-found\n"
+      "B\t/etc/hosts\n"
+      "b\t# BEGIN kthw managed block\n"
+      "b\t10.0.1.20 a\n"
+      "b\t# END kthw managed block\n"
+      "S\tnet.ipv4.ip_forward\t1\n"
+      "S-\tnet.bridge.x\n"
+      "M\toverlay\t1\n"
+      "M\tbr_netfilter\t0\n"
+      "O\tDebian GNU/Linux 12 (bookworm)\n"
+      "K\t6.1.0\n"
+      "END\n";
+  auto r = parseProbeOutput(out);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->file("/etc/hosts").type, FileType::kFile);
+  EXPECT_EQ(r->file("/etc/hosts").mode, 0644u);
+  EXPECT_EQ(r->file("/etc/hosts").sha256, "0123abcd");
+  EXPECT_EQ(r->file("/var/lib/k").type, FileType::kDirectory);
+  EXPECT_EQ(r->file("/var/lib/k").group, "adm");
+  EXPECT_EQ(r->file("/absent").type, FileType::kAbsent);
+  EXPECT_TRUE(r->systemctlAvailable);
+  EXPECT_EQ(r->units.at("etcd.service").activeState, "active");
+  EXPECT_EQ(r->units.at("nope.service").loadState, "not-found");
+  EXPECT_EQ(*r->blocks.at("/etc/hosts"),
+            "# BEGIN kthw managed block\n10.0.1.20 a\n# END kthw managed block\n");
+  EXPECT_EQ(*r->sysctls.at("net.ipv4.ip_forward"), "1");
+  EXPECT_FALSE(r->sysctls.at("net.bridge.x").has_value());
+  EXPECT_TRUE(r->modules.at("overlay"));
+  EXPECT_FALSE(r->modules.at("br_netfilter"));
+  EXPECT_EQ(r->osRelease, "Debian GNU/Linux 12 (bookworm)");
+}
+
+TEST(HostProbe, RejectsOutputThatIsCutShort) {
+  EXPECT_FALSE(parseProbeOutput("KTHW-PROBE 1\nF\t/a\tdirectory\t755\troot\troot\t1\n").ok());
+  EXPECT_FALSE(parseProbeOutput("sh: 1: syntax error\n").ok());
+}
+
+// The probe script itself, run by /bin/sh on this machine against files of a temp directory.
+TEST(HostProbe, ScriptRunsUnderPosixShell) {
+  char dir[] = "/tmp/kthw-probe-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string d = dir;
+  LocalTransport local;
+  ASSERT_TRUE(local.exec("printf 'x\\n# BEGIN kthw managed block\\n1.2.3.4 a\\n# END kthw managed "
+                         "block\\n' > " + d + "/hosts; chmod 640 " + d + "/hosts; mkdir " + d +
+                             "/sub",
+                         "", std::chrono::seconds(5))
+                  .ok());
+  ProbeRequest req;
+  req.addPath(d + "/hosts");
+  req.addPath(d + "/sub");
+  req.addPath(d + "/absent file");
+  req.blocks.push_back(d + "/hosts");
+  req.sysctls.push_back("kernel.ostype");
+  req.sysctls.push_back("kthw.no.such.key");
+  auto run = local.exec(probeScript(req), "", std::chrono::seconds(10));
+  ASSERT_TRUE(run.ok());
+  auto r = parseProbeOutput(run->out);
+  ASSERT_TRUE(r.ok()) << r.status().message() << "\n" << run->out << run->err;
+  EXPECT_EQ(r->file(d + "/hosts").mode, 0640u);
+  EXPECT_EQ(r->file(d + "/hosts").sha256.size(), 64u);
+  EXPECT_EQ(r->file(d + "/sub").type, FileType::kDirectory);
+  EXPECT_EQ(r->file(d + "/absent file").type, FileType::kAbsent);
+  EXPECT_EQ(*r->blocks.at(d + "/hosts"),
+            "# BEGIN kthw managed block\n1.2.3.4 a\n# END kthw managed block\n");
+  EXPECT_EQ(*r->sysctls.at("kernel.ostype"), "Linux");
+  EXPECT_FALSE(r->sysctls.at("kthw.no.such.key").has_value());
+  (void)local.exec("rm -rf " + d, "", std::chrono::seconds(5));
+}
+
+TEST(HostProbe, FetchFramesContentsByLength) {
+  auto r = parseFetchOutput("C\t5\t/a\nx\ny\nzC\t0\t/b\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->at("/a"), "x\ny\nz");
+  EXPECT_EQ(r->at("/b"), "");
+  EXPECT_FALSE(parseFetchOutput("C\t50\t/a\nshort").ok());
+}
+
+TEST(LocalTransport, ReportsExitStatusStderrAndTimeout) {
+  LocalTransport local;
+  auto r = local.exec("cat; echo oops >&2; exit 3", "in", std::chrono::seconds(5));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->out, "in");
+  EXPECT_EQ(r->err, "oops\n");
+  EXPECT_EQ(r->exitStatus, 3);
+  auto slow = local.exec("sleep 5", "", std::chrono::seconds(1));
+  EXPECT_EQ(slow.status().code(), StatusCode::kDeadlineExceeded);
+}
+
+}  // namespace
+}  // namespace kthw::runtime

@@ -355,7 +355,11 @@ StatusOr<ExecResult> SshTransport::execLocked(const std::string& command,
                             std::to_string(timeout.count()) + "s (" + phase + ")");
   };
   LIBSSH2_CHANNEL* channel = nullptr;
-  while ((channel = libssh2_channel_open_session(s.session)) == nullptr) {
+  // A window larger than the default 2 MiB keeps large reads from stalling on window updates.
+  constexpr unsigned kWindow = 16u << 20;
+  while ((channel = libssh2_channel_open_ex(s.session, "session", 7, kWindow,
+                                            LIBSSH2_CHANNEL_PACKET_DEFAULT, nullptr, 0)) ==
+         nullptr) {
     const int rc = libssh2_session_last_errno(s.session);
     if (rc != LIBSSH2_ERROR_EAGAIN) {
       connectionLost = true;

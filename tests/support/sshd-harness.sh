@@ -19,6 +19,7 @@ start)
   [ "$(id -u)" -eq 0 ] || { echo "sshd-harness: needs root (mount namespaces)" >&2; exit 1; }
   command -v /usr/sbin/sshd >/dev/null || { echo "sshd-harness: /usr/sbin/sshd missing (make deps)" >&2; exit 1; }
   mkdir -p "$dir"
+  chmod 0755 "$dir"  # the unprivileged session of user kthw reads authorized_keys here
   [ -f "$dir/host_key" ] || ssh-keygen -q -t ed25519 -N '' -C kthw-test-host -f "$dir/host_key"
   [ -f "$dir/user_key" ] || ssh-keygen -q -t ed25519 -N '' -C kthw-test-user -f "$dir/user_key"
   cp "$dir/user_key.pub" "$dir/authorized_keys"

@@ -1,0 +1,185 @@
+#include "runtime/ssh_transport.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <random>
+#include <thread>
+
+#include "runtime/digest.h"
+#include "runtime/host_ops.h"
+#include "sshd_fixture.h"
+
+namespace kthw::runtime {
+namespace {
+
+using SshTransportTest = testing::SshdTest;
+constexpr std::chrono::seconds kTimeout(30);
+
+TEST_F(SshTransportTest, RunsCommandsWithStdinExitStatusAndStderr) {
+  SshTransport t(options());
+  const std::string input(1 << 20, 'k');
+  auto r = t.exec("sha256sum | cut -d' ' -f1; echo warn >&2; exit 7", input, kTimeout);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->out, sha256Hex(input) + "\n");
+  EXPECT_EQ(r->err, "warn\n");
+  EXPECT_EQ(r->exitStatus, 7);
+  EXPECT_EQ(t.hostKeyFingerprint().rfind("SHA256:", 0), 0u);
+}
+
+TEST_F(SshTransportTest, ReusesOneConnectionForManyExecs) {
+  SshTransport t(options());
+  ASSERT_TRUE(t.exec("true", "", kTimeout).ok());
+  const uint64_t afterConnect = t.roundTrips();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(t.exec("true", "", kTimeout).ok());
+  EXPECT_EQ(t.roundTrips(), afterConnect + 5);  // one per exec, no new handshakes
+}
+
+TEST_F(SshTransportTest, WritesAtomicallyWithOwnerAndMode) {
+  ShellHostOps ops(std::make_shared<SshTransport>(options()), kTimeout);
+  Status s = ops.writeFile(FileSpec{"/etc/kthw-test/secret.pem", "root", "root", 0600},
+                           "PRIVATE\n", std::string(""));
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(readFile(hostEtc("kthw-test/secret.pem")), "PRIVATE\n");
+  struct stat st {};
+  ASSERT_EQ(::stat(hostEtc("kthw-test/secret.pem").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  // The guard refuses to overwrite a file that changed since it was read.
+  Status stale = ops.writeFile(FileSpec{"/etc/kthw-test/secret.pem", "root", "root", 0600},
+                               "OTHER\n", std::string(""));
+  EXPECT_EQ(stale.code(), StatusCode::kAborted) << stale.message();
+  EXPECT_EQ(readFile(hostEtc("kthw-test/secret.pem")), "PRIVATE\n");
+}
+
+TEST_F(SshTransportTest, SudoRunsCommandsAsRootForANonRootUser) {
+  SshOptions o = options();
+  o.user = "kthw";
+  auto plain = SshTransport(o).exec("id -u", "", kTimeout);
+  ASSERT_TRUE(plain.ok()) << plain.status().toString();
+  EXPECT_EQ(plain->out, "4242\n");
+  o.sudo = true;
+  auto elevated = SshTransport(o).exec("id -u", "", kTimeout);
+  ASSERT_TRUE(elevated.ok()) << elevated.status().message();
+  EXPECT_EQ(elevated->out, "0\n") << elevated->err;
+}
+
+TEST_F(SshTransportTest, ReconnectsAfterTheServerDropsTheConnection) {
+  SshTransport t(options());
+  ASSERT_TRUE(t.exec("true", "", kTimeout).ok());
+  auto cut = harness("cut");
+  ASSERT_TRUE(cut.ok());
+  auto again = t.exec("echo back", "", kTimeout);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->out, "back\n");
+}
+
+TEST_F(SshTransportTest, RefusesAMismatchedHostKeyBeforeSendingCredentials) {
+  const std::string otherKey = newKey("other_host_key");
+  std::string pinned = readFile(otherKey + ".pub");
+  const size_t logBefore = readFile(dir_ + "/sshd.log").size();
+  SshOptions o = options();
+  o.pinnedHostKey = pinned.substr(0, pinned.rfind(' '));
+  SshTransport t(o);
+  auto r = t.exec("touch /etc/kthw-should-not-exist", "", kTimeout);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(r.status().message().find("host key mismatch"), std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const std::string log = readFile(dir_ + "/sshd.log").substr(logBefore);
+  EXPECT_EQ(log.find("publickey"), std::string::npos) << log;
+  EXPECT_EQ(log.find("Accepted"), std::string::npos) << log;
+  struct stat st {};
+  EXPECT_NE(::stat(hostEtc("kthw-should-not-exist").c_str(), &st), 0);
+}
+
+TEST_F(SshTransportTest, RefusesAnUnknownHostInStrictMode) {
+  SshOptions o = options();
+  o.pinnedHostKey.clear();
+  o.knownHostsFile = dir_ + "/empty_known_hosts";
+  (void)shell("rm -f '" + o.knownHostsFile + "'; touch '" + o.knownHostsFile + "'");
+  auto r = SshTransport(o).exec("true", "", kTimeout);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(r.status().message().find("unknown host key"), std::string::npos);
+}
+
+TEST_F(SshTransportTest, AcceptNewRecordsFirstContactAndRefusesAChange) {
+  SshOptions o = options();
+  o.pinnedHostKey.clear();
+  o.knownHostsFile = dir_ + "/accept_new_known_hosts";
+  o.hostKeyCheck = HostKeyCheck::kAcceptNew;
+  (void)shell("rm -f '" + o.knownHostsFile + "'");
+  ASSERT_TRUE(SshTransport(o).exec("true", "", kTimeout).ok());
+  const std::string recorded = readFile(o.knownHostsFile);
+  EXPECT_NE(recorded.find("[127.0.0.1]:" + std::to_string(port_)), std::string::npos) << recorded;
+  ASSERT_TRUE(SshTransport(o).exec("true", "", kTimeout).ok());  // known now
+  // The same host:port with another key is refused, even in accept-new mode.
+  std::string other = readFile(newKey("changed_host_key") + ".pub");
+  std::ofstream(o.knownHostsFile) << "[127.0.0.1]:" << port_ << " "
+                                  << other.substr(0, other.rfind(' ')) << "\n";
+  auto r = SshTransport(o).exec("true", "", kTimeout);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(r.status().message().find("changed"), std::string::npos) << r.status().message();
+}
+
+TEST_F(SshTransportTest, RefusesAWrongUserKey) {
+  SshOptions o = options();
+  o.identityFile = newKey("stranger_key");
+  auto r = SshTransport(o).exec("true", "", kTimeout);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(r.status().message().find("authentication as root@127.0.0.1 failed"),
+            std::string::npos);
+}
+
+TEST_F(SshTransportTest, ReportsAClosedPortAsUnavailable) {
+  SshOptions o = options();
+  o.port = 1;  // nothing listens there on loopback
+  auto r = SshTransport(o).exec("true", "", kTimeout);
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().message();
+}
+
+// Cut the connection while a large file is being written, many times: the target always holds
+// a whole old or a whole new content, and a later write leaves no temp file behind.
+TEST_F(SshTransportTest, CutMidWriteNeverLeavesATornFile) {
+  const std::string target = "/etc/kthw-cut/target";
+  const std::string a(4 << 20, 'a');
+  const std::string b(4 << 20, 'b');
+  ShellHostOps setup(std::make_shared<SshTransport>(options()), kTimeout);
+  ASSERT_TRUE(setup.writeFile(FileSpec{target}, a, std::nullopt).ok());
+  // Cut at random moments spread over the time an uncut write takes, so that some cuts land
+  // early, some late and some after the rename.
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(ShellHostOps(std::make_shared<SshTransport>(options()), kTimeout)
+                  .writeFile(FileSpec{target}, b, std::nullopt)
+                  .ok());
+  const auto uncut = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - start);
+  std::mt19937 random(42);
+  int cuts = 0;
+  for (int i = 0; i < 100; ++i) {
+    const std::string& content = i % 2 == 0 ? a : b;
+    ShellHostOps ops(std::make_shared<SshTransport>(options()), kTimeout);
+    Status result;
+    std::thread writer([&] { result = ops.writeFile(FileSpec{target}, content, std::nullopt); });
+    std::this_thread::sleep_for(std::chrono::microseconds(random() % (uncut.count() * 3 / 2)));
+    ASSERT_TRUE(harness("cut").ok());
+    writer.join();
+    if (!result.ok()) ++cuts;
+    const std::string now = readFile(hostEtc("kthw-cut/target"));
+    ASSERT_TRUE(now == a || now == b) << "torn file after cut " << i << ": " << now.size()
+                                      << " bytes";
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // orphaned scripts finish
+  ASSERT_TRUE(setup.writeFile(FileSpec{target}, "final\n", std::nullopt).ok());
+  auto leftovers = shell("ls -A '" + hostEtc("kthw-cut") + "'");
+  ASSERT_TRUE(leftovers.ok());
+  EXPECT_EQ(leftovers->out, "target\n");
+  EXPECT_GE(cuts, 10) << "too few writes were cut to test anything";
+  std::cout << "[ cut ] " << cuts << " of 100 writes were cut mid-way (an uncut write took "
+            << uncut.count() / 1000 << " ms)\n";
+}
+
+}  // namespace
+}  // namespace kthw::runtime

@@ -105,6 +105,8 @@ void printPlansJson(const std::vector<reconcilers::HostOutcome>& outcomes, std::
     w.String(p.kernel.c_str());
     w.Key("hostKey");
     w.String(p.hostKeyFingerprint.c_str());
+    w.Key("roundTrips");
+    w.Uint64(o.roundTrips);
     w.Key("actions");
     w.StartArray();
     for (const reconcilers::Action& a : p.actions) {

@@ -101,6 +101,7 @@ std::vector<HostOutcome> pass(const resources::DesiredState& state,
         if (progress) progress(out, &out.results.back());
       }
     }
+    out.roundTrips = ops->roundTrips();
   });
   return outcomes;
 }

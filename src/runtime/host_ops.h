@@ -36,6 +36,8 @@ class HostOps {
 
   virtual std::string describe() const = 0;
   virtual std::string hostKeyFingerprint() const = 0;
+  // Network round trips so far (connection set-up counted), for reports and benchmarks.
+  virtual uint64_t roundTrips() const = 0;
 };
 
 class ShellHostOps : public HostOps {
@@ -55,6 +57,7 @@ class ShellHostOps : public HostOps {
   Status run(const std::string& script) override;
   std::string describe() const override { return transport_->describe(); }
   std::string hostKeyFingerprint() const override { return transport_->hostKeyFingerprint(); }
+  uint64_t roundTrips() const override { return transport_->roundTrips(); }
 
   HostTransport& transport() { return *transport_; }
 

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <vector>
 
@@ -55,6 +56,18 @@ std::string lastError(LIBSSH2_SESSION* s) {
   char* msg = nullptr;
   libssh2_session_last_error(s, &msg, nullptr, 0);
   return msg != nullptr ? msg : "unknown error";
+}
+
+// Whether a private key file holds an RSA key (PEM header, or the .pub beside it).
+bool isRsaKey(const std::string& path) {
+  std::ifstream in(path);
+  std::string first;
+  std::getline(in, first);
+  if (first.find("RSA PRIVATE KEY") != std::string::npos) return true;
+  std::ifstream pub(path + ".pub");
+  std::string type;
+  pub >> type;
+  return type == "ssh-rsa";
 }
 
 bool isConnectionError(int rc) {
@@ -291,7 +304,14 @@ Status SshTransport::connectLocked() {
       if (!s->wait(deadline)) return deadlineExceeded("SSH authentication timed out");
     }
     authenticated = rc == 0;
-    if (!authenticated) problem = "key " + key + ": " + lastError(s->session);
+    if (!authenticated) {
+      problem = "key " + key + ": " + lastError(s->session);
+      if (isRsaKey(key)) {
+        problem +=
+            "; note: RSA keys sign with ssh-rsa (SHA-1) here, which OpenSSH 8.8 and later refuse "
+            "unless PubkeyAcceptedAlgorithms allows ssh-rsa; an ed25519 or ECDSA key avoids this";
+      }
+    }
   }
   if (!authenticated && options_.useAgent) {
     libssh2_session_set_blocking(s->session, 1);

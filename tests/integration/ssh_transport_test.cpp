@@ -133,6 +133,37 @@ TEST_F(SshTransportTest, RefusesAWrongUserKey) {
             std::string::npos);
 }
 
+TEST_F(SshTransportTest, AuthenticatesWithEcdsaAndRsaKeys) {
+  for (const char* key : {"/user_key_ecdsa", "/user_key_rsa"}) {
+    SshOptions o = options();
+    o.identityFile = dir_ + key;
+    auto r = SshTransport(o).exec("echo in", "", kTimeout);
+    ASSERT_TRUE(r.ok()) << key << ": " << r.status().toString();
+    EXPECT_EQ(r->out, "in\n");
+  }
+}
+
+TEST_F(SshTransportTest, AuthenticatesWithSshAgent) {
+  const std::string sock = dir_ + "/agent.sock";
+  auto agent = shell("rm -f '" + sock + "'; ssh-agent -a '" + sock + "' >'" + dir_ +
+                     "/agent.env' && SSH_AUTH_SOCK='" + sock + "' ssh-add -q '" + dir_ +
+                     "/user_key_ecdsa'");
+  ASSERT_TRUE(agent.ok());
+  ASSERT_EQ(agent->exitStatus, 0) << agent->err;
+  const char* previous = std::getenv("SSH_AUTH_SOCK");
+  const std::string saved = previous != nullptr ? previous : "";
+  ::setenv("SSH_AUTH_SOCK", sock.c_str(), 1);
+  SshOptions o = options();
+  o.identityFile.clear();
+  o.useAgent = true;
+  auto r = SshTransport(o).exec("echo agent", "", kTimeout);
+  if (previous != nullptr) ::setenv("SSH_AUTH_SOCK", saved.c_str(), 1);
+  else ::unsetenv("SSH_AUTH_SOCK");
+  (void)shell(". '" + dir_ + "/agent.env' >/dev/null; ssh-agent -k >/dev/null");
+  ASSERT_TRUE(r.ok()) << r.status().toString();
+  EXPECT_EQ(r->out, "agent\n");
+}
+
 TEST_F(SshTransportTest, ReportsAClosedPortAsUnavailable) {
   SshOptions o = options();
   o.port = 1;  // nothing listens there on loopback

@@ -124,6 +124,7 @@ class FakeHost : public runtime::HostOps {
 
   std::string describe() const override { return "fake"; }
   std::string hostKeyFingerprint() const override { return "SHA256:fake"; }
+  uint64_t roundTrips() const override { return static_cast<uint64_t>(probes); }
 
   std::optional<std::string> block(const std::string& path) const {
     auto it = files.find(path);

@@ -22,7 +22,9 @@ start)
   chmod 0755 "$dir"  # the unprivileged session of user kthw reads authorized_keys here
   [ -f "$dir/host_key" ] || ssh-keygen -q -t ed25519 -N '' -C kthw-test-host -f "$dir/host_key"
   [ -f "$dir/user_key" ] || ssh-keygen -q -t ed25519 -N '' -C kthw-test-user -f "$dir/user_key"
-  cp "$dir/user_key.pub" "$dir/authorized_keys"
+  [ -f "$dir/user_key_ecdsa" ] || ssh-keygen -q -t ecdsa -b 256 -N '' -f "$dir/user_key_ecdsa"
+  [ -f "$dir/user_key_rsa" ] || ssh-keygen -q -t rsa -b 3072 -N '' -f "$dir/user_key_rsa"
+  cat "$dir/user_key.pub" "$dir/user_key_ecdsa.pub" "$dir/user_key_rsa.pub" >"$dir/authorized_keys"
   chmod 0644 "$dir/authorized_keys"
   rm -rf "$dir/etc"
   cp -a /etc "$dir/etc"
@@ -43,6 +45,8 @@ HostKey $dir/host_key
 AuthorizedKeysFile $dir/authorized_keys
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes
+# libssh2 1.10 signs RSA user keys with ssh-rsa (SHA-1), which OpenSSH 8.8+ refuses by default.
+PubkeyAcceptedAlgorithms +ssh-rsa
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no

@@ -9,7 +9,8 @@ packages=(
   libyaml-dev libssl-dev libssh2-1-dev libboost-dev rapidjson-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format
-  openssh-server openssh-client openssl sudo util-linux procps kmod python3
+  openssh-server openssh-client openssl sudo util-linux procps kmod python3 bc time
+  systemd-container debootstrap iproute2
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -9,7 +9,7 @@ JOBS ?= 2
 FUZZ_SECONDS ?= 60
 WERROR ?= $(if $(KTHW_WERROR),$(KTHW_WERROR),OFF)
 
-.PHONY: all deps build test unit-test asan-test fuzz demo format clean
+.PHONY: all deps build test unit-test asan-test fuzz demo format clean lab-up lab-down lab-status
 
 all: build
 
@@ -43,6 +43,16 @@ test: unit-test asan-test fuzz
 
 demo: build
 	./scripts/demo.sh $(BUILD)/kthw
+
+# The lab: systemd-nspawn hosts controller-0..2 and lb-0 on a private bridge (see tests/lab/lab).
+lab-up: deps
+	./tests/lab/lab up
+
+lab-down:
+	./tests/lab/lab down
+
+lab-status:
+	./tests/lab/lab status
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

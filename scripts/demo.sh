@@ -38,8 +38,23 @@ step "kthw render -f examples/ha-cluster: what each host gets"
 step "kthw render -f examples/ha-cluster --host controller-1 --content: the rendered units"
 "$kthw" render -f examples/ha-cluster --host controller-1 --content | sed -n '/kube-apiserver.service  root/,/^  service/p'
 
+step "the lab: controller-0..2 and lb-0 as systemd containers (the first run builds a rootfs)"
+./tests/lab/lab up
+hosts=/var/lib/kthw-lab/hosts.yaml
+
+step "kthw diff -f $hosts: what apply would change"
+"$kthw" diff -f "$hosts" || true
+
+step "kthw apply -f $hosts"
+"$kthw" apply -f "$hosts"
+
+step "kthw diff again: no drift"
+"$kthw" diff -f "$hosts"
+
 step "done"
-cat <<'TEXT'
-Next: `kthw validate --help`, `kthw render --help`. The documents are in examples/;
-the schemas every document is checked against are in crds/.
+cat <<TEXT
+The lab is still up: ./tests/lab/lab status, ./tests/lab/lab ssh controller-0,
+and 'make lab-down' (or ./tests/lab/lab down) removes it.
+Next: kthw validate --help, kthw diff --help, kthw apply --help. The documents
+are in examples/; the schemas every document is checked against are in crds/.
 TEXT

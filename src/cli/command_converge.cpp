@@ -5,6 +5,7 @@
 
 #include "cli/cli_args.h"
 #include "cli/commands.h"
+#include "cli/pass_context.h"
 #include "cli/plan_output.h"
 #include "reconcilers/host_pass.h"
 #include "reconcilers/host_reconciler.h"
@@ -17,7 +18,8 @@ const std::vector<OptionSpec> kCommonOptions = {
     {"--filename", "-f", true, true, "PATH",
      "File or directory of YAML documents (repeatable; - reads stdin)"},
     {"--host", "", true, true, "NAME", "Only these hosts (repeatable)"},
-    {"--kind", "", true, true, "KIND", "Only resources of these kinds (repeatable): Host"},
+    {"--kind", "", true, true, "KIND",
+     "Only resources of these kinds (repeatable): Host, CertificateBundle"},
     {"--parallel", "", true, false, "N", "Hosts handled at once (default 32)"},
 };
 
@@ -40,7 +42,11 @@ constexpr const char* kDiffHelp = R"(Show what `kthw apply` would change, withou
 Each selected host is observed with one batched probe (hosts in parallel); the
 desired state is compared with what is there, and the plan is printed per host:
 directories, /etc/hosts entries (kthw's managed block), sysctls, kernel
-modules, with unified diffs for text files.
+modules, certificate, key, kubeconfig and encryption config files, with
+unified diffs for text files. Key material is never printed: certificates and
+keys appear as summaries (subject, SANs, not-after, sha256 fingerprint), with
+the reason a certificate would be reissued. diff never writes, not even to the
+secret store.
 
 Usage:
   kthw diff -f PATH [--host NAME] [--kind KIND] [-o json]
@@ -71,8 +77,6 @@ Exit status: 0 every selected host converged, 1 an action failed or a host
 could not be reached, 2 usage error or invalid desired state.
 )";
 
-const std::vector<std::string> kHostKinds = {"Host"};
-
 struct Prepared {
   resources::LoadOutcome loaded;
   reconcilers::PassOptions options;
@@ -98,8 +102,9 @@ std::optional<int> prepare(const char* command, const ParsedArgs& args, Io io,
     }
   }
   for (const std::string& k : args.all("--kind")) {
-    if (std::find(kHostKinds.begin(), kHostKinds.end(), k) == kHostKinds.end()) {
-      io.err << "kthw " << command << ": --kind " << k << " is not reconciled on hosts (known: Host)\n";
+    if (std::find(hostKinds().begin(), hostKinds().end(), k) == hostKinds().end()) {
+      io.err << "kthw " << command << ": --kind " << k
+             << " is not reconciled on hosts (known: Host, CertificateBundle)\n";
       return kExitUsage;
     }
   }
@@ -115,10 +120,14 @@ std::optional<int> prepare(const char* command, const ParsedArgs& args, Io io,
   return std::nullopt;
 }
 
-const std::vector<const reconcilers::HostScopedReconciler*>& hostReconcilers() {
-  static const reconcilers::HostBasicsReconciler kHostBasics;
-  static const std::vector<const reconcilers::HostScopedReconciler*> kAll = {&kHostBasics};
-  return kAll;
+std::unique_ptr<PassContext> context(const char* command, const Prepared& prepared,
+                                     bool generate, Io io) {
+  auto ctx = PassContext::create(prepared.loaded.state, generate, std::chrono::system_clock::now());
+  if (!ctx.ok()) {
+    io.err << "kthw " << command << ": " << ctx.status().message() << "\n";
+    return nullptr;
+  }
+  return std::move(*ctx);
 }
 
 }  // namespace
@@ -145,7 +154,9 @@ int runDiff(const std::vector<std::string>& args, Io io) {
   Prepared prepared;
   if (auto exit = prepare("diff", *parsed, io, prepared)) return *exit;
   prepared.options.fetchDiffContent = true;
-  auto outcomes = reconcilers::planHosts(prepared.loaded.state, hostReconcilers(),
+  auto ctx = context("diff", prepared, false, io);
+  if (!ctx) return kExitError;
+  auto outcomes = reconcilers::planHosts(prepared.loaded.state, ctx->reconcilers(),
                                          reconcilers::connectHost, prepared.options);
   if (output == "json") {
     printPlansJson(outcomes, io.out);
@@ -198,7 +209,14 @@ int runApply(const std::vector<std::string>& args, Io io) {
     }
     io.out.flush();
   };
-  auto outcomes = reconcilers::applyHosts(prepared.loaded.state, hostReconcilers(),
+  auto ctx = context("apply", prepared, true, io);
+  if (!ctx) return kExitFindings;
+  for (const auto& [bundle, material] : ctx->material()) {
+    for (const auto& [name, reason] : material.reasons) {
+      io.out << "CertificateBundle/" << bundle << ": issued " << name << " (" << reason << ")\n";
+    }
+  }
+  auto outcomes = reconcilers::applyHosts(prepared.loaded.state, ctx->reconcilers(),
                                           reconcilers::connectHost, prepared.options, progress);
   size_t changed = 0;
   size_t failedHosts = 0;

@@ -1,0 +1,54 @@
+#include "cli/pass_context.h"
+
+#include <cstdlib>
+
+namespace kthw::cli {
+
+const std::vector<std::string>& hostKinds() {
+  static const std::vector<std::string> kKinds = {"Host", "CertificateBundle"};
+  return kKinds;
+}
+
+std::string secretStoreDir(const resources::CertificateBundle& bundle) {
+  if (bundle.secretStore.empty()) return runtime::defaultSecretStoreDir(bundle.clusterName);
+  if (bundle.secretStore.starts_with("~/")) {
+    const char* home = std::getenv("HOME");
+    return std::string(home != nullptr ? home : "") + bundle.secretStore.substr(1);
+  }
+  return bundle.secretStore;
+}
+
+StatusOr<std::unique_ptr<PassContext>> PassContext::create(
+    const resources::DesiredState& state, bool generate,
+    std::chrono::system_clock::time_point now) {
+  std::unique_ptr<PassContext> ctx(new PassContext(state));
+  std::map<std::string, runtime::SecretStore*> byDir;
+  for (const resources::CertificateBundle& b : state.bundles) {
+    const std::string dir = secretStoreDir(b);
+    runtime::SecretStore* store = nullptr;
+    if (auto it = byDir.find(dir); it != byDir.end()) {
+      store = it->second;
+    } else {
+      auto opened = runtime::SecretStore::open(
+          dir, generate ? runtime::SecretStore::Mode::kWrite : runtime::SecretStore::Mode::kRead);
+      if (opened.ok()) {
+        store = opened->get();
+        ctx->stores_.push_back(std::move(*opened));
+      } else if (generate || opened.status().code() != StatusCode::kNotFound) {
+        return Status(opened.status().code(),
+                      "CertificateBundle/" + b.name() + ": " + opened.status().message());
+      }
+      byDir[dir] = store;
+    }
+    auto material = reconcilers::prepareMaterial(state, b, store, generate, now);
+    if (!material.ok()) {
+      return Status(material.status().code(),
+                    "CertificateBundle/" + b.name() + ": " + material.status().message());
+    }
+    ctx->material_[b.name()] = std::move(*material);
+  }
+  ctx->reconcilers_ = {&ctx->hostBasics_, &ctx->bundles_};
+  return ctx;
+}
+
+}  // namespace kthw::cli

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "reconcilers/bundle_files.h"
+#include "reconcilers/bundle_material.h"
+#include "reconcilers/host_reconciler.h"
+#include "resources/desired_state.h"
+#include "runtime/secret_store.h"
+
+namespace kthw::cli {
+
+// Everything one pass over the hosts needs besides connections: the secret stores (locked for
+// the pass), each bundle's material, and the per-kind reconcilers.
+class PassContext {
+ public:
+  // With `generate`, missing or outdated material is issued into the stores (apply, render);
+  // without, stores are only read and what is missing is reported as pending (diff).
+  static StatusOr<std::unique_ptr<PassContext>> create(const resources::DesiredState& state,
+                                                       bool generate,
+                                                       std::chrono::system_clock::time_point now);
+
+  const std::vector<const reconcilers::HostScopedReconciler*>& reconcilers() const {
+    return reconcilers_;
+  }
+  const std::map<std::string, reconcilers::BundleMaterial>& material() const { return material_; }
+
+ private:
+  explicit PassContext(const resources::DesiredState& state)
+      : hostBasics_(), bundles_(state, material_) {}
+
+  std::vector<std::unique_ptr<runtime::SecretStore>> stores_;
+  std::map<std::string, reconcilers::BundleMaterial> material_;
+  reconcilers::HostBasicsReconciler hostBasics_;
+  reconcilers::CertificateBundleReconciler bundles_;
+  std::vector<const reconcilers::HostScopedReconciler*> reconcilers_;
+};
+
+// The kinds diff and apply reconcile on hosts.
+const std::vector<std::string>& hostKinds();
+
+// The secret store directory of a bundle: spec.secretStore (with ~ expanded) or the default.
+std::string secretStoreDir(const resources::CertificateBundle& bundle);
+
+}  // namespace kthw::cli

@@ -1,0 +1,201 @@
+#include "reconcilers/bundle_files.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+
+#include "resources/substitution.h"
+#include "runtime/digest.h"
+
+namespace kthw::reconcilers {
+namespace {
+
+std::string day(std::chrono::system_clock::time_point t) {
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", std::gmtime(&tt));
+  return buf;
+}
+
+std::string certificateSummary(const std::string& name, const std::string& pem) {
+  auto info = runtime::inspectCertificate(pem);
+  if (!info.ok()) return "certificate " + name + " (unreadable)";
+  std::string out = "certificate " + name + ": CN=" + info->commonName;
+  for (const std::string& o : info->organizations) out += ", O=" + o;
+  std::string sans;
+  for (const std::string& d : info->dnsNames) sans += (sans.empty() ? "" : ",") + d;
+  for (const std::string& i : info->ipAddresses) sans += (sans.empty() ? "" : ",") + i;
+  if (!sans.empty()) out += ", SANs " + sans;
+  out += ", not after " + day(info->notAfter) + ", sha256 " +
+         info->sha256Fingerprint.substr(0, 23) + "...";
+  return out;
+}
+
+std::string keySummary(const std::string& name, const runtime::PrivateKeyPem& key) {
+  auto pub = runtime::publicKeyPem(key);
+  auto type = runtime::privateKeyType(key);
+  return "private key " + name + " (" +
+         (type.ok() ? std::string(runtime::keyTypeName(*type)) : "?") +
+         "), public key sha256 " + (pub.ok() ? runtime::sha256Hex(*pub).substr(0, 16) : "?") +
+         "...";
+}
+
+std::string indentBase64(const std::string& pem) { return runtime::base64Encode(pem); }
+
+}  // namespace
+
+std::string renderKubeconfig(const std::string& clusterName, const std::string& server,
+                             const std::string& user, const std::string& caPem,
+                             const std::string& certPem, const std::string& keyPem) {
+  return "apiVersion: v1\n"
+         "kind: Config\n"
+         "clusters:\n"
+         "- cluster:\n"
+         "    certificate-authority-data: " + indentBase64(caPem) + "\n"
+         "    server: " + server + "\n"
+         "  name: " + clusterName + "\n"
+         "contexts:\n"
+         "- context:\n"
+         "    cluster: " + clusterName + "\n"
+         "    user: " + user + "\n"
+         "  name: default\n"
+         "current-context: default\n"
+         "preferences: {}\n"
+         "users:\n"
+         "- name: " + user + "\n"
+         "  user:\n"
+         "    client-certificate-data: " + indentBase64(certPem) + "\n"
+         "    client-key-data: " + indentBase64(keyPem) + "\n";
+}
+
+std::string renderEncryptionConfig(const resources::EncryptionConfigSpec& spec,
+                                   const std::string& keyBase64) {
+  const bool legacy = spec.format == resources::EncryptionFormat::kLegacyEncryptionConfig;
+  std::string out = legacy ? "kind: EncryptionConfig\napiVersion: v1\n"
+                           : "kind: EncryptionConfiguration\napiVersion: apiserver.config.k8s.io/v1\n";
+  out += "resources:\n  - resources:\n";
+  for (const std::string& r : spec.resources) out += "      - " + r + "\n";
+  out += "    providers:\n"
+         "      - " + spec.provider + ":\n"
+         "          keys:\n"
+         "            - name: key1\n"
+         "              secret: " + keyBase64 + "\n"
+         "      - identity: {}\n";
+  return out;
+}
+
+std::vector<BundleFileContent> bundleFilesFor(const resources::DesiredState& state,
+                                              const resources::CertificateBundle& b,
+                                              const BundleMaterial& m,
+                                              const resources::Host& host) {
+  using resources::ContentKind;
+  std::vector<BundleFileContent> out;
+  resources::Substituter sub(state);
+  for (const resources::BundleFile& f : b.files) {
+    const auto hosts = state.select(f.hosts);
+    if (std::find(hosts.begin(), hosts.end(), &host) == hosts.end()) continue;
+    BundleFileContent file;
+    file.spec = runtime::FileSpec{f.path, f.attributes.owner, f.attributes.group,
+                                  f.attributes.mode};
+    file.secret = resources::isSecretContent(f.kind);
+    auto pendingFor = [&](const std::string& name) {
+      if (m.has(name)) return false;
+      file.pendingReason = name + " will be issued (" + m.reasons.at(name) + ")";
+      file.summary = std::string(resources::contentKindName(f.kind)) + " " + f.source;
+      return true;
+    };
+    switch (f.kind) {
+      case ContentKind::kCertificate:
+        if (pendingFor(f.source)) break;
+        file.content = m.certificates.at(f.source);
+        file.summary = certificateSummary(f.source, *file.content);
+        break;
+      case ContentKind::kKey:
+        if (pendingFor(f.source)) break;
+        file.content = m.keys.at(f.source).pem;
+        file.summary = keySummary(f.source, m.keys.at(f.source));
+        break;
+      case ContentKind::kPublicKey: {
+        if (pendingFor(f.source)) break;
+        auto pub = runtime::publicKeyPem(m.keys.at(f.source));
+        file.content = pub.ok() ? *pub : "";
+        file.summary = "public key " + f.source + ", sha256 " +
+                       runtime::sha256Hex(*file.content).substr(0, 16) + "...";
+        break;
+      }
+      case ContentKind::kKubeconfig: {
+        const auto& k = *std::find_if(b.kubeconfigs.begin(), b.kubeconfigs.end(),
+                                      [&](const auto& x) { return x.name == f.source; });
+        const auto& cert = *std::find_if(b.certificates.begin(), b.certificates.end(),
+                                         [&](const auto& x) { return x.name == k.certificate; });
+        if (pendingFor(k.certificate) || pendingFor(cert.issuer)) break;
+        resources::Diagnostics ignored;
+        const std::string server = sub.resolve(k.server, nullptr, ignored).value_or("");
+        const std::string user = k.user.empty() ? cert.subject.commonName : k.user;
+        file.content = renderKubeconfig(b.clusterName, server, user, m.certificates.at(cert.issuer),
+                                        m.certificates.at(cert.name), m.keys.at(cert.name).pem);
+        file.summary = "kubeconfig " + f.source + ": server " + server + ", user " + user +
+                       ", " + certificateSummary(cert.name, m.certificates.at(cert.name));
+        break;
+      }
+      case ContentKind::kEncryptionConfig: {
+        if (pendingFor(f.source)) break;
+        const auto& e = *std::find_if(b.encryptionConfigs.begin(), b.encryptionConfigs.end(),
+                                      [&](const auto& x) { return x.name == f.source; });
+        file.content = renderEncryptionConfig(e, m.encryptionKeys.at(f.source));
+        file.summary = "encryption config " + f.source + " (" + e.provider + ", key sha256 " +
+                       runtime::sha256Hex(m.encryptionKeys.at(f.source)).substr(0, 16) + "...)";
+        break;
+      }
+    }
+    out.push_back(std::move(file));
+  }
+  return out;
+}
+
+void CertificateBundleReconciler::observe(const resources::Host& host,
+                                          runtime::ProbeRequest& request) const {
+  for (const resources::CertificateBundle& b : state_.bundles) {
+    for (const resources::BundleFile& f : b.files) {
+      const auto hosts = state_.select(f.hosts);
+      if (std::find(hosts.begin(), hosts.end(), &host) != hosts.end()) request.addPath(f.path);
+    }
+  }
+}
+
+void CertificateBundleReconciler::diff(const resources::Host& host,
+                                       const runtime::ProbeResult& observed,
+                                       HostPlan& plan) const {
+  for (const resources::CertificateBundle& b : state_.bundles) {
+    auto material = material_.find(b.name());
+    if (material == material_.end()) continue;
+    const std::string resource = "CertificateBundle/" + b.name();
+    for (const std::string& p : material->second.problems) plan.problems.push_back(p);
+    for (BundleFileContent& f : bundleFilesFor(state_, b, material->second, host)) {
+      const runtime::FileState& st = observed.file(f.spec.path);
+      const bool absent = st.type == runtime::FileType::kAbsent;
+      std::string reason;
+      if (!f.content) {
+        reason = f.pendingReason;
+      } else if (absent) {
+        reason = "absent";
+      } else if (st.sha256 != runtime::sha256Hex(*f.content)) {
+        reason = "content differs (installed sha256 " + st.sha256.substr(0, 16) + "...)";
+      } else if (st.owner != f.spec.owner || st.group != f.spec.group || st.mode != f.spec.mode) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", st.mode);
+        reason = "owner or mode " + st.owner + ":" + st.group + " " + mode;
+      }
+      if (reason.empty()) continue;
+      Action a = makeAction(ActionType::kWriteFile, resource, f.spec.path,
+                            "write " + f.spec.path, reason);
+      a.file = f.spec;
+      a.content = f.content.value_or("");
+      a.ifCurrentSha256 = absent ? "" : st.sha256;
+      a.diff = f.summary + "\n";
+      plan.actions.push_back(std::move(a));
+    }
+  }
+}
+
+}  // namespace kthw::reconcilers

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "reconcilers/bundle_material.h"
+#include "reconcilers/host_reconciler.h"
+#include "runtime/host_files.h"
+
+namespace kthw::reconcilers {
+
+// One file a bundle places on a host. `content` is unset when its material is still to be
+// generated (a diff before the first apply); `summary` describes it without secret bytes.
+struct BundleFileContent {
+  runtime::FileSpec spec;
+  std::optional<std::string> content;
+  std::string summary;
+  std::string pendingReason;
+  bool secret = false;
+};
+
+// The files of `bundle` that go to `host`, rendered from `material`.
+std::vector<BundleFileContent> bundleFilesFor(const resources::DesiredState& state,
+                                              const resources::CertificateBundle& bundle,
+                                              const BundleMaterial& material,
+                                              const resources::Host& host);
+
+// A kubeconfig with the CA, client certificate and key embedded, as kubectl writes it.
+std::string renderKubeconfig(const std::string& clusterName, const std::string& server,
+                             const std::string& user, const std::string& caPem,
+                             const std::string& certPem, const std::string& keyPem);
+// apiserver.config.k8s.io/v1 EncryptionConfiguration, or the legacy v1 EncryptionConfig.
+std::string renderEncryptionConfig(const resources::EncryptionConfigSpec& spec,
+                                   const std::string& keyBase64);
+
+// Kind CertificateBundle on hosts: every file of every bundle, with owner and mode; material is
+// prepared once per pass, before the hosts are visited.
+class CertificateBundleReconciler : public HostScopedReconciler {
+ public:
+  CertificateBundleReconciler(const resources::DesiredState& state,
+                              const std::map<std::string, BundleMaterial>& material)
+      : state_(state), material_(material) {}
+
+  std::string kind() const override { return "CertificateBundle"; }
+  void observe(const resources::Host& host, runtime::ProbeRequest& request) const override;
+  void diff(const resources::Host& host, const runtime::ProbeResult& observed,
+            HostPlan& plan) const override;
+
+ private:
+  const resources::DesiredState& state_;
+  const std::map<std::string, BundleMaterial>& material_;
+};
+
+}  // namespace kthw::reconcilers

@@ -1,0 +1,139 @@
+#include "runtime/secret_store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace kthw::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string errnoText() { return std::strerror(errno); }
+
+Status writeAtomically(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return permissionDenied("cannot write " + tmp + ": " + errnoText());
+  size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return internalError("writing " + tmp + ": " + errnoText());
+    }
+    done += static_cast<size_t>(n);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return internalError("storing " + path + ": " + errnoText());
+  }
+  const std::string parent = fs::path(path).parent_path().string();
+  const int dfd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return okStatus();
+}
+
+}  // namespace
+
+std::optional<std::string> enclosingGitWorkTree(const std::string& path) {
+  std::error_code ec;
+  fs::path p = fs::absolute(path, ec);
+  while (!p.empty()) {
+    if (fs::exists(p / ".git", ec)) return p.string();
+    if (p == p.root_path()) break;
+    p = p.parent_path();
+  }
+  return std::nullopt;
+}
+
+std::string defaultSecretStoreDir(const std::string& clusterName) {
+  const char* state = std::getenv("XDG_STATE_HOME");
+  std::string base;
+  if (state != nullptr && *state != '\0') {
+    base = state;
+  } else {
+    const char* home = std::getenv("HOME");
+    base = std::string(home != nullptr ? home : "/root") + "/.local/state";
+  }
+  return base + "/kthw/" + clusterName;
+}
+
+StatusOr<std::unique_ptr<SecretStore>> SecretStore::open(const std::string& dir, Mode mode) {
+  if (auto tree = enclosingGitWorkTree(dir)) {
+    return failedPrecondition("refusing secret store " + dir + ": it is inside the git work tree " +
+                              *tree + ", and keys must never be committed; set "
+                              "spec.secretStore to a directory outside it");
+  }
+  std::error_code ec;
+  if (mode == Mode::kWrite) {
+    fs::create_directories(dir, ec);
+    if (ec) return permissionDenied("cannot create secret store " + dir + ": " + ec.message());
+    ::chmod(dir.c_str(), 0700);
+  }
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (mode == Mode::kRead) {
+      return notFound("secret store " + dir + " does not exist yet (apply creates it)");
+    }
+    return permissionDenied("secret store " + dir + ": " + errnoText());
+  }
+  if ((st.st_mode & 077) != 0) {
+    return failedPrecondition("secret store " + dir + " is readable by others (mode " +
+                              std::to_string(st.st_mode & 0777) + "); chmod 700 it");
+  }
+  const std::string lockPath = dir + "/.lock";
+  const int fd = ::open(lockPath.c_str(),
+                        (mode == Mode::kWrite ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC, 0600);
+  if (fd < 0 && mode == Mode::kRead && errno == ENOENT) {
+    return std::unique_ptr<SecretStore>(new SecretStore(dir, -1, mode));
+  }
+  if (fd < 0) return permissionDenied("cannot open " + lockPath + ": " + errnoText());
+  if (::flock(fd, (mode == Mode::kWrite ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+    ::close(fd);
+    return Status(StatusCode::kAborted,
+                  "secret store " + dir + " is locked by another kthw process; try again");
+  }
+  return std::unique_ptr<SecretStore>(new SecretStore(dir, fd, mode));
+}
+
+SecretStore::~SecretStore() {
+  if (lockFd_ >= 0) ::close(lockFd_);
+}
+
+std::optional<std::string> SecretStore::read(const std::string& name) const {
+  std::ifstream in(dir_ + "/" + name, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Status SecretStore::write(const std::string& name, const std::string& content) {
+  if (mode_ != Mode::kWrite) return internalError("secret store opened read-only");
+  if (name.find("..") != std::string::npos || name.starts_with("/")) {
+    return invalidArgument("bad secret name " + name);
+  }
+  const fs::path path = fs::path(dir_) / name;
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  ::chmod(path.parent_path().c_str(), 0700);
+  return writeAtomically(path.string(), content);
+}
+
+}  // namespace kthw::runtime

@@ -10,6 +10,7 @@
 #include "reconcilers/host_pass.h"
 #include "reconcilers/host_reconciler.h"
 #include "resources/desired_state.h"
+#include "runtime/logging.h"
 
 namespace kthw::cli {
 namespace {
@@ -21,6 +22,7 @@ const std::vector<OptionSpec> kCommonOptions = {
     {"--kind", "", true, true, "KIND",
      "Only resources of these kinds (repeatable): Host, CertificateBundle"},
     {"--parallel", "", true, false, "N", "Hosts handled at once (default 32)"},
+    {"--verbose", "-v", false, false, "", "Log every probe, fetch and action with timings"},
 };
 
 std::vector<OptionSpec> diffOptions() {
@@ -117,6 +119,8 @@ std::optional<int> prepare(const char* command, const ParsedArgs& args, Io io,
     return kExitUsage;
   }
   out.options.parallelism = std::stoul(parallel);
+  runtime::initLogging(args.has("--verbose") ? runtime::Verbosity::kDebug
+                                             : runtime::Verbosity::kNormal);
   return std::nullopt;
 }
 

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "reconcilers/unified_diff.h"
 #include "runtime/local_transport.h"
 #include "runtime/ssh_transport.h"
@@ -32,7 +34,15 @@ void planOne(const resources::Host& host,
              runtime::HostOps& ops, const PassOptions& options, HostOutcome& out) {
   runtime::ProbeRequest request;
   for (const HostScopedReconciler* r : reconcilers) r->observe(host, request);
+  const auto start = std::chrono::steady_clock::now();
   auto observed = ops.probe(request);
+  spdlog::debug("{}: probe of {} paths, {} units, {} sysctls over {} took {} ms ({})",
+                host.name(), request.paths.size(), request.units.size(), request.sysctls.size(),
+                ops.describe(),
+                std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - start)
+                    .count(),
+                observed.ok() ? "ok" : observed.status().message());
   out.plan.host = host.name();
   out.plan.transport = ops.describe();
   if (!observed.ok()) {
@@ -50,6 +60,7 @@ void planOne(const resources::Host& host,
   }
   if (paths.empty()) return;
   auto contents = ops.fetch(paths);
+  spdlog::debug("{}: fetched {} file(s) to show their diffs", host.name(), paths.size());
   for (Action& a : out.plan.actions) {
     if (!a.showContentDiff) continue;
     if (!contents.ok()) {
@@ -95,7 +106,13 @@ std::vector<HostOutcome> pass(const resources::DesiredState& state,
       bool previousFailed = false;
       for (const Action& a : out.plan.actions) {
         ActionResult r{a, okStatus(), a.needsPrevious && previousFailed};
+        const auto started = std::chrono::steady_clock::now();
         if (!r.skipped) r.status = execute(*ops, a);
+        spdlog::debug("{}: {} ({}) took {} ms: {}", hosts[i]->name(), a.summary, a.reason,
+                      std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - started)
+                          .count(),
+                      r.skipped ? "skipped" : r.status.ok() ? "ok" : r.status.message());
         previousFailed = r.skipped || !r.status.ok();
         out.results.push_back(r);
         if (progress) progress(out, &out.results.back());

@@ -1,4 +1,8 @@
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
@@ -6,6 +10,7 @@
 
 #include "cli/cli_args.h"
 #include "cli/commands.h"
+#include "cli/pass_context.h"
 #include "reconcilers/placement.h"
 #include "resources/desired_state.h"
 
@@ -17,6 +22,8 @@ const std::vector<OptionSpec> kOptions = {
      "File or directory of YAML documents (repeatable; - reads stdin)"},
     {"--host", "", true, true, "NAME", "Only these hosts (repeatable)"},
     {"--content", "", false, false, "", "Also print the content of rendered files"},
+    {"--output-dir", "-o", true, false, "DIR",
+     "Write every file to DIR/<host>/<path> instead (keys 0600; issues missing material)"},
     {"--help", "-h", false, false, "", "Show this help"},
 };
 
@@ -26,8 +33,14 @@ and key files (as summaries; key material is never printed), binaries,
 config files and systemd units with every ${...} substitution resolved, and
 load balancer configurations.
 
+With -o DIR, the files themselves are written under DIR/<host>/<path>, with
+their modes (keys, kubeconfigs and encryption configs 0600). Certificates and
+keys come from the secret store; what is missing there is issued into it, as
+apply would. DIR must be outside any git work tree.
+
 Usage:
   kthw render -f PATH [--host NAME] [--content]
+  kthw render -f PATH -o DIR
 
 Options:
 )";
@@ -67,6 +80,62 @@ void printItem(const reconcilers::PlacedItem& item, bool showContent, std::ostre
   }
 }
 
+bool writeFile(const std::string& path, const std::string& content, unsigned mode,
+               std::ostream& err) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    ::chmod(path.c_str(), 0600);  // before any byte lands
+    out << content;
+    if (!out) {
+      err << "kthw render: cannot write " << path << "\n";
+      return false;
+    }
+  }
+  ::chmod(path.c_str(), mode);
+  return true;
+}
+
+// Writes every file of every selected host under `dir`; returns the exit code.
+int renderToDirectory(const resources::DesiredState& state,
+                      const std::vector<reconcilers::HostPlacement>& placements,
+                      const std::vector<std::string>& only, const std::string& dir, Io io) {
+  if (auto tree = runtime::enclosingGitWorkTree(dir)) {
+    io.err << "kthw render: " << dir << " is inside the git work tree " << *tree
+           << "; rendered keys must never be committed; choose a directory outside it\n";
+    return kExitUsage;
+  }
+  auto ctx = PassContext::create(state, true, std::chrono::system_clock::now());
+  if (!ctx.ok()) {
+    io.err << "kthw render: " << ctx.status().message() << "\n";
+    return kExitError;
+  }
+  size_t files = 0;
+  for (const reconcilers::HostPlacement& p : placements) {
+    const resources::Host& h = *p.host;
+    if (!only.empty() && std::find(only.begin(), only.end(), h.name()) == only.end()) continue;
+    const std::string base = dir + "/" + h.name();
+    for (const reconcilers::PlacedItem& item : p.items) {
+      if (!item.content) continue;
+      if (!writeFile(base + item.target, *item.content, item.attributes.mode, io.err)) {
+        return kExitError;
+      }
+      ++files;
+    }
+    for (const resources::CertificateBundle& b : state.bundles) {
+      for (const auto& f : reconcilers::bundleFilesFor(state, b, (*ctx)->material().at(b.name()), h)) {
+        if (!f.content || !writeFile(base + f.spec.path, *f.content, f.spec.mode, io.err)) {
+          return kExitError;
+        }
+        ++files;
+      }
+    }
+  }
+  io.out << "rendered " << files << " file(s) under " << dir << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int runRender(const std::vector<std::string>& args, Io io) {
@@ -101,6 +170,9 @@ int runRender(const std::vector<std::string>& args, Io io) {
   auto placements = reconcilers::placeDesiredState(outcome.state, problems);
   for (const resources::Diagnostic& d : problems) io.err << d.toString() << "\n";
   if (!problems.empty()) return kExitFindings;
+  if (parsed->has("--output-dir")) {
+    return renderToDirectory(outcome.state, placements, only, parsed->get("--output-dir"), io);
+  }
   const bool showContent = parsed->has("--content");
   for (const reconcilers::HostPlacement& p : placements) {
     const resources::Host& h = *p.host;

@@ -40,6 +40,26 @@ if ! "$kthw" validate -o json -f - <"$bad" | grep -q '"line":7,"column":3,"field
   echo "FAIL: -o json from stdin does not carry the error"
   failures=$((failures + 1))
 fi
+# render -o: every file of every host, keys 0600, certificates that openssl and kubectl accept.
+out=$(mktemp -d /tmp/kthw-render-XXXXXX)
+export XDG_STATE_HOME=$out/state
+check 0 "render -o writes the files" "$kthw" render -f "$src/examples/ha-cluster" -o "$out/files"
+c0=$out/files/controller-0
+[ "$(stat -c %a "$c0/var/lib/kubernetes/kubernetes-key.pem")" = 600 ] || { echo "FAIL: key not 0600"; failures=$((failures + 1)); }
+[ "$(stat -c %a "$c0/var/lib/kubernetes/ca.pem")" = 644 ] || { echo "FAIL: certificate not 0644"; failures=$((failures + 1)); }
+openssl verify -CAfile "$c0/var/lib/kubernetes/ca.pem" "$c0/var/lib/kubernetes/kubernetes.pem" >/dev/null ||
+  { echo "FAIL: openssl does not verify the rendered kubernetes certificate"; failures=$((failures + 1)); }
+openssl x509 -in "$c0/var/lib/kubernetes/kubernetes.pem" -noout -ext subjectAltName | grep -q "IP Address:10.0.1.12" ||
+  { echo "FAIL: kubernetes certificate lacks controller-2's address"; failures=$((failures + 1)); }
+for k in "$c0"/var/lib/kubernetes/*.kubeconfig "$c0/root/admin.kubeconfig"; do
+  kubectl config view --kubeconfig "$k" >/dev/null 2>&1 || { echo "FAIL: kubectl cannot read $k"; failures=$((failures + 1)); }
+done
+grep -q "kind: EncryptionConfiguration" "$c0/var/lib/kubernetes/encryption-config.yaml" ||
+  { echo "FAIL: encryption config"; failures=$((failures + 1)); }
+[ "$(stat -c %a "$out/state/kthw/kubernetes-the-hard-way")" = 700 ] || { echo "FAIL: secret store not 0700"; failures=$((failures + 1)); }
+check 2 "render -o refuses a directory inside a git work tree" "$kthw" render -f "$src/examples/ha-cluster" -o "$src/rendered"
+rm -rf "$out"
+
 rm -f "$bad" /tmp/kthw-cli-out.$$
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]

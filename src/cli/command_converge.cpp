@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/pass_context.h"
 #include "cli/plan_output.h"
+#include "reconcilers/conditions.h"
 #include "reconcilers/host_pass.h"
 #include "reconcilers/host_reconciler.h"
 #include "resources/desired_state.h"
@@ -241,6 +242,19 @@ int runApply(const std::vector<std::string>& args, Io io) {
     }
   }
   io.out << "\n";
+  std::map<std::string, reconcilers::ConditionSet> conditions;
+  const auto now = std::chrono::system_clock::now();
+  for (const auto& o : outcomes) reconcilers::recordConditions(o, true, 0, now, conditions);
+  for (const auto& [resource, set] : conditions) {
+    const reconcilers::Condition* ready = set.get("Ready");
+    const reconcilers::Condition* degraded = set.get("Degraded");
+    io.out << "  " << resource << ": Ready=" << reconcilers::conditionStatusName(ready->status)
+           << " (" << ready->reason << ")";
+    if (degraded != nullptr && degraded->status == reconcilers::ConditionStatus::kTrue) {
+      io.out << ", Degraded: " << degraded->message;
+    }
+    io.out << "\n";
+  }
   return failedHosts > 0 ? kExitFindings : kExitOk;
 }
 

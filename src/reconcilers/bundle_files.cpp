@@ -171,7 +171,9 @@ void CertificateBundleReconciler::diff(const resources::Host& host,
     if (material == material_.end()) continue;
     const std::string resource = "CertificateBundle/" + b.name();
     for (const std::string& p : material->second.problems) plan.problems.push_back(p);
-    for (BundleFileContent& f : bundleFilesFor(state_, b, material->second, host)) {
+    auto files = bundleFilesFor(state_, b, material->second, host);
+    if (!files.empty()) plan.addResource(resource);
+    for (BundleFileContent& f : files) {
       const runtime::FileState& st = observed.file(f.spec.path);
       const bool absent = st.type == runtime::FileType::kAbsent;
       std::string reason;

@@ -135,6 +135,7 @@ void HostBasicsReconciler::observe(const resources::Host& host,
 void HostBasicsReconciler::diff(const resources::Host& host,
                                 const runtime::ProbeResult& observed, HostPlan& plan) const {
   const std::string resource = "Host/" + host.name();
+  plan.addResource(resource);
   for (const auto& d : host.directories) {
     const FileState& st = observed.file(d.path);
     const auto& want = d.attributes;

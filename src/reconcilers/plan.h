@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,6 +50,7 @@ inline Action makeAction(ActionType type, std::string resource, std::string targ
 // The plan for one host, from one probe.
 struct HostPlan {
   std::string host;
+  std::vector<std::string> resources;  // Kind/name of every resource with a share on this host
   std::string transport;
   std::vector<Action> actions;
   std::vector<std::string> problems;  // observed trouble that no action can fix
@@ -57,6 +59,9 @@ struct HostPlan {
   std::string hostKeyFingerprint;
 
   bool converged() const { return actions.empty() && problems.empty(); }
+  void addResource(const std::string& r) {
+    if (std::find(resources.begin(), resources.end(), r) == resources.end()) resources.push_back(r);
+  }
 };
 
 std::string_view actionTypeName(ActionType type);

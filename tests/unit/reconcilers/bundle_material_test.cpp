@@ -103,6 +103,28 @@ TEST_F(BundleMaterialTest, ReissuesExactlyTheCertificatesWithinRenewBefore) {
   EXPECT_TRUE(prepare(true, later).reasons.empty());  // and the pass after changes nothing
 }
 
+TEST_F(BundleMaterialTest, RenewalRedistributesExactlyTheRenewedFiles) {
+  auto host = std::make_shared<testing::FakeHost>();
+  auto connect = [&](const resources::Host&) { return host; };
+  PassOptions only;
+  only.hosts = {"controller-0"};
+  auto pass = [&](Clock::time_point now) {
+    std::map<std::string, BundleMaterial> material = {{"pki", prepare(true, now)}};
+    CertificateBundleReconciler reconciler(loaded_.state, material);
+    host->actions.clear();
+    return applyHosts(loaded_.state, {&reconciler}, connect, only);
+  };
+  (void)pass(now_);
+  const auto later = now_ + std::chrono::hours(24 * 29);
+  auto renewed = pass(later);
+  ASSERT_FALSE(renewed[0].failed());
+  // Only the kubernetes key goes to controller-0 of the renewed certificate's files.
+  EXPECT_EQ(host->actions,
+            (std::vector<std::string>{"write /var/lib/kubernetes/kubernetes-key.pem"}));
+  EXPECT_TRUE(pass(later)[0].plan.converged());
+  EXPECT_TRUE(host->actions.empty());
+}
+
 TEST_F(BundleMaterialTest, ReissuesWhenASanChanges) {
   (void)prepare(true, now_);
   loaded_.state.bundles[0].certificates[0].ipAddresses.push_back(

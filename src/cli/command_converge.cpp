@@ -225,6 +225,7 @@ int runApply(const std::vector<std::string>& args, Io io) {
                                           reconcilers::connectHost, prepared.options, progress);
   size_t changed = 0;
   size_t failedHosts = 0;
+  const bool everyHost = prepared.options.hosts.empty() && prepared.options.kinds.empty();
   size_t actions = 0;
   size_t failedActions = 0;
   for (const auto& o : outcomes) {
@@ -242,6 +243,11 @@ int runApply(const std::vector<std::string>& args, Io io) {
     }
   }
   io.out << "\n";
+  if (failedHosts == 0 && everyHost) {
+    if (Status s = ctx->recordDistributed(prepared.loaded.state); !s.ok()) {
+      io.err << "kthw apply: " << s.message() << "\n";
+    }
+  }
   std::map<std::string, reconcilers::ConditionSet> conditions;
   const auto now = std::chrono::system_clock::now();
   for (const auto& o : outcomes) reconcilers::recordConditions(o, true, 0, now, conditions);

@@ -40,6 +40,7 @@ StatusOr<std::unique_ptr<PassContext>> PassContext::create(
       }
       byDir[dir] = store;
     }
+    ctx->storeOfBundle_[b.name()] = store;
     auto material = reconcilers::prepareMaterial(state, b, store, generate, now);
     if (!material.ok()) {
       return Status(material.status().code(),
@@ -49,6 +50,17 @@ StatusOr<std::unique_ptr<PassContext>> PassContext::create(
   }
   ctx->reconcilers_ = {&ctx->hostBasics_, &ctx->bundles_};
   return ctx;
+}
+
+Status PassContext::recordDistributed(const resources::DesiredState& state) {
+  for (const resources::CertificateBundle& b : state.bundles) {
+    runtime::SecretStore* store = storeOfBundle_[b.name()];
+    if (store == nullptr) continue;
+    if (Status s = reconcilers::recordDistributed(b, material_.at(b.name()), *store); !s.ok()) {
+      return s;
+    }
+  }
+  return okStatus();
 }
 
 }  // namespace kthw::cli

@@ -29,12 +29,15 @@ class PassContext {
     return reconcilers_;
   }
   const std::map<std::string, reconcilers::BundleMaterial>& material() const { return material_; }
+  // After an apply that reached every host: lets staged key rotations take their next step.
+  Status recordDistributed(const resources::DesiredState& state);
 
  private:
   explicit PassContext(const resources::DesiredState& state)
       : hostBasics_(), bundles_(state, material_) {}
 
   std::vector<std::unique_ptr<runtime::SecretStore>> stores_;
+  std::map<std::string, runtime::SecretStore*> storeOfBundle_;
   std::map<std::string, reconcilers::BundleMaterial> material_;
   reconcilers::HostBasicsReconciler hostBasics_;
   reconcilers::CertificateBundleReconciler bundles_;

@@ -69,7 +69,7 @@ std::string renderKubeconfig(const std::string& clusterName, const std::string& 
 }
 
 std::string renderEncryptionConfig(const resources::EncryptionConfigSpec& spec,
-                                   const std::string& keyBase64) {
+                                   const EncryptionKeys& keys) {
   const bool legacy = spec.format == resources::EncryptionFormat::kLegacyEncryptionConfig;
   std::string out = legacy ? "kind: EncryptionConfig\napiVersion: v1\n"
                            : "kind: EncryptionConfiguration\napiVersion: apiserver.config.k8s.io/v1\n";
@@ -77,10 +77,12 @@ std::string renderEncryptionConfig(const resources::EncryptionConfigSpec& spec,
   for (const std::string& r : spec.resources) out += "      - " + r + "\n";
   out += "    providers:\n"
          "      - " + spec.provider + ":\n"
-         "          keys:\n"
-         "            - name: key1\n"
-         "              secret: " + keyBase64 + "\n"
-         "      - identity: {}\n";
+         "          keys:\n";
+  for (const auto& [generation, key] : keys.keys) {
+    out += "            - name: key" + std::to_string(generation) + "\n"
+           "              secret: " + key + "\n";
+  }
+  out += "      - identity: {}\n";
   return out;
 }
 
@@ -142,9 +144,14 @@ std::vector<BundleFileContent> bundleFilesFor(const resources::DesiredState& sta
         if (pendingFor(f.source)) break;
         const auto& e = *std::find_if(b.encryptionConfigs.begin(), b.encryptionConfigs.end(),
                                       [&](const auto& x) { return x.name == f.source; });
-        file.content = renderEncryptionConfig(e, m.encryptionKeys.at(f.source));
-        file.summary = "encryption config " + f.source + " (" + e.provider + ", key sha256 " +
-                       runtime::sha256Hex(m.encryptionKeys.at(f.source)).substr(0, 16) + "...)";
+        const EncryptionKeys& keys = m.encryptionKeys.at(f.source);
+        file.content = renderEncryptionConfig(e, keys);
+        file.summary = "encryption config " + f.source + " (" + e.provider + ", keys";
+        for (const auto& [generation, key] : keys.keys) {
+          file.summary += " key" + std::to_string(generation) + " sha256 " +
+                          runtime::sha256Hex(key).substr(0, 12) + "...";
+        }
+        file.summary += ", stage " + keys.stage + ")";
         break;
       }
     }

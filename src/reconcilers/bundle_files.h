@@ -33,7 +33,7 @@ std::string renderKubeconfig(const std::string& clusterName, const std::string& 
                              const std::string& certPem, const std::string& keyPem);
 // apiserver.config.k8s.io/v1 EncryptionConfiguration, or the legacy v1 EncryptionConfig.
 std::string renderEncryptionConfig(const resources::EncryptionConfigSpec& spec,
-                                   const std::string& keyBase64);
+                                   const EncryptionKeys& keys);
 
 // Kind CertificateBundle on hosts: every file of every bundle, with owner and mode; material is
 // prepared once per pass, before the hosts are visited.

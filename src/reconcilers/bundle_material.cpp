@@ -1,7 +1,9 @@
 #include "reconcilers/bundle_material.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <ctime>
+#include <sstream>
 
 #include "resources/substitution.h"
 
@@ -228,22 +230,99 @@ class Preparer {
     return okStatus();
   }
 
+  // Keys file: one "generation base64" line per key, in provider order.
+  static EncryptionKeys parseKeys(const std::string& text) {
+    EncryptionKeys k;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.starts_with("stage ")) {
+        k.stage = line.substr(6);
+        continue;
+      }
+      const size_t space = line.find(' ');
+      if (space == std::string::npos) continue;
+      k.keys.emplace_back(std::atoi(line.substr(0, space).c_str()), line.substr(space + 1));
+    }
+    return k;
+  }
+
+  static std::string formatKeys(const EncryptionKeys& k) {
+    std::string out = "stage " + k.stage + "\n";
+    for (const auto& [generation, key] : k.keys) out += std::to_string(generation) + " " + key + "\n";
+    return out;
+  }
+
+  // The next stage of a rotation, or nullopt when the config is where the spec wants it.
+  std::optional<EncryptionKeys> nextStage(const resources::EncryptionConfigSpec& e,
+                                          const EncryptionKeys& k, const std::string& deployed,
+                                          std::string& reason, bool& needsNewKey) {
+    const int newest = k.keys.empty() ? 0 : std::max_element(k.keys.begin(), k.keys.end())->first;
+    EncryptionKeys next = k;
+    needsNewKey = false;
+    if (k.keys.empty()) {
+      reason = "absent";
+      needsNewKey = true;
+      next.stage = "steady";
+      return next;
+    }
+    if (e.keyGeneration > newest) {
+      if (k.stage != "steady") {
+        m_.problems.push_back("encryption config " + e.name + ": keyGeneration " +
+                              std::to_string(e.keyGeneration) + " waits for the rotation to " +
+                              std::to_string(newest) + " to finish");
+        return std::nullopt;
+      }
+      reason = "rotation to key " + std::to_string(e.keyGeneration) + ": added as second key";
+      needsNewKey = true;
+      next.stage = "added";
+      return next;
+    }
+    if (k.stage == "added" && deployed == "added") {
+      reason = "rotation to key " + std::to_string(newest) + ": promoted to first key";
+      std::swap(next.keys.front(), next.keys.back());
+      next.stage = "promoted";
+      return next;
+    }
+    if (k.stage == "promoted" && deployed == "promoted" && e.retirePreviousKey) {
+      reason = "rotation to key " + std::to_string(newest) + ": previous key removed";
+      next.keys.resize(1);
+      next.stage = "steady";
+      return next;
+    }
+    if (k.stage == "promoted" && deployed == "promoted") {
+      m_.problems.push_back("encryption config " + e.name + ": key " + std::to_string(newest) +
+                            " encrypts; rewrite the secrets, then set retirePreviousKey: true");
+    }
+    return std::nullopt;
+  }
+
   Status encryptionKey(const resources::EncryptionConfigSpec& e) {
-    const std::string keyPath = path("encryption", e.name, ".key");
-    if (auto key = load(keyPath)) {
-      m_.encryptionKeys[e.name] = *key;
+    const std::string keysPath = path("encryption", e.name, ".keys");
+    const std::string deployedPath = path("encryption", e.name, ".deployed");
+    const EncryptionKeys current = parseKeys(load(keysPath).value_or(""));
+    const std::string deployed = load(deployedPath).value_or("");
+    std::string reason;
+    bool needsNewKey = false;
+    auto next = nextStage(e, current, deployed, reason, needsNewKey);
+    if (!next) {
+      m_.encryptionKeys[e.name] = current;
       return okStatus();
     }
-    m_.reasons[e.name] = "absent";
-    if (!generate_) {
+    m_.reasons[e.name] = reason;
+    if (needsNewKey && !generate_) {
       m_.pending.insert(e.name);
       return okStatus();
     }
-    auto bytes = runtime::randomBytes(32);
-    if (!bytes.ok()) return bytes.status();
-    const std::string key = runtime::base64Encode(*bytes);
-    if (Status s = save(keyPath, key); !s.ok()) return s;
-    m_.encryptionKeys[e.name] = key;
+    if (needsNewKey) {
+      auto bytes = runtime::randomBytes(32);
+      if (!bytes.ok()) return bytes.status();
+      next->keys.emplace_back(std::max(1, e.keyGeneration), runtime::base64Encode(*bytes));
+    }
+    if (generate_) {
+      if (Status s = save(keysPath, formatKeys(*next)); !s.ok()) return s;
+    }
+    m_.encryptionKeys[e.name] = *next;
     return okStatus();
   }
 
@@ -267,6 +346,16 @@ runtime::KeyType toKeyType(resources::KeyAlgorithm a) {
     case resources::KeyAlgorithm::kEcdsaP521: return runtime::KeyType::kEcdsaP521;
   }
   return runtime::KeyType::kEcdsaP256;
+}
+
+Status recordDistributed(const resources::CertificateBundle& bundle, const BundleMaterial& m,
+                         runtime::SecretStore& store) {
+  for (const auto& [name, keys] : m.encryptionKeys) {
+    const std::string path = bundle.name() + "/encryption/" + name + ".deployed";
+    if (store.read(path) == keys.stage) continue;
+    if (Status s = store.write(path, keys.stage); !s.ok()) return s;
+  }
+  return okStatus();
 }
 
 StatusOr<BundleMaterial> prepareMaterial(const resources::DesiredState& state,

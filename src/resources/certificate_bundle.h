@@ -67,6 +67,8 @@ struct EncryptionConfigSpec {
   std::string provider = "aescbc";
   std::vector<std::string> resources;
   Mark mark;
+  int keyGeneration = 1;
+  bool retirePreviousKey = false;
 };
 
 enum class ContentKind { kCertificate, kKey, kPublicKey, kKubeconfig, kEncryptionConfig };

@@ -181,7 +181,8 @@ CertificateBundle toCertificateBundle(const Node& doc, ObjectMeta meta) {
         e.str("name"),
         e.str("format") == "EncryptionConfig" ? EncryptionFormat::kLegacyEncryptionConfig
                                               : EncryptionFormat::kEncryptionConfiguration,
-        e.str("provider", "aescbc"), strings(child(e, "resources")), e.mark});
+        e.str("provider", "aescbc"), strings(child(e, "resources")), e.mark,
+        integerOr(child(e, "keyGeneration"), 1), child(e, "retirePreviousKey").boolean()});
   }
   const auto& files = child(spec, "files").items;
   for (size_t i = 0; i < files.size(); ++i) {

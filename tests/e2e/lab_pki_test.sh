@@ -109,7 +109,8 @@ else
 fi
 
 # Secrets never appear in kthw's output, even with -v.
-encryption_key=$(cat "$work/store/lab-pki/encryption/encryption-config.key")
+encryption_key=$(sed -n 's/^1 //p' "$work/store/lab-pki/encryption/encryption-config.keys")
+[ -n "$encryption_key" ] || fail "no encryption key in the store"
 if grep -q "PRIVATE KEY" "$work/all-output" || grep -qF "$encryption_key" "$work/all-output"; then
   fail "secret material in kthw output"
 else

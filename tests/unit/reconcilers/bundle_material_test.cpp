@@ -82,8 +82,8 @@ TEST_F(BundleMaterialTest, IssuesOnceAndKeepsWhatIsValid) {
   BundleMaterial second = prepare(true, now_);
   EXPECT_TRUE(second.reasons.empty());
   EXPECT_EQ(second.certificates.at("kubernetes"), first.certificates.at("kubernetes"));
-  EXPECT_EQ(second.encryptionKeys.at("encryption-config"),
-            first.encryptionKeys.at("encryption-config"));
+  EXPECT_EQ(second.encryptionKeys.at("encryption-config").keys,
+            first.encryptionKeys.at("encryption-config").keys);
 }
 
 TEST_F(BundleMaterialTest, ReadOnlyPassesGenerateNothing) {
@@ -123,6 +123,49 @@ TEST_F(BundleMaterialTest, RenewalRedistributesExactlyTheRenewedFiles) {
             (std::vector<std::string>{"write /var/lib/kubernetes/kubernetes-key.pem"}));
   EXPECT_TRUE(pass(later)[0].plan.converged());
   EXPECT_TRUE(host->actions.empty());
+}
+
+TEST_F(BundleMaterialTest, RotatesTheEncryptionKeyInStages) {
+  auto& spec = loaded_.state.bundles[0].encryptionConfigs[0];
+  auto& bundle = loaded_.state.bundles[0];
+  auto generations = [](const BundleMaterial& m) {
+    std::vector<int> out;
+    for (const auto& [g, key] : m.encryptionKeys.at("encryption-config").keys) out.push_back(g);
+    return out;
+  };
+  BundleMaterial m = prepare(true, now_);
+  ASSERT_TRUE(recordDistributed(bundle, m, *store_).ok());
+  const std::string first = m.encryptionKeys.at("encryption-config").keys[0].second;
+
+  spec.keyGeneration = 2;
+  EXPECT_EQ(prepare(false, now_).pending.count("encryption-config"), 1u);  // diff: new key pending
+  m = prepare(true, now_);
+  EXPECT_EQ(m.reasons.at("encryption-config"), "rotation to key 2: added as second key");
+  EXPECT_EQ(generations(m), (std::vector<int>{1, 2}));
+  EXPECT_EQ(m.encryptionKeys.at("encryption-config").keys[0].second, first);
+  // Not yet on every host: the next apply does not move on.
+  EXPECT_TRUE(prepare(true, now_).reasons.empty());
+  ASSERT_TRUE(recordDistributed(bundle, m, *store_).ok());
+
+  m = prepare(true, now_);
+  EXPECT_EQ(m.reasons.at("encryption-config"), "rotation to key 2: promoted to first key");
+  EXPECT_EQ(generations(m), (std::vector<int>{2, 1}));
+  const std::string rendered = renderEncryptionConfig(spec, m.encryptionKeys.at("encryption-config"));
+  EXPECT_LT(rendered.find("name: key2"), rendered.find("name: key1"));
+  ASSERT_TRUE(recordDistributed(bundle, m, *store_).ok());
+
+  m = prepare(true, now_);
+  EXPECT_TRUE(m.reasons.empty());
+  ASSERT_EQ(m.problems.size(), 1u);
+  EXPECT_NE(m.problems[0].find("rewrite the secrets, then set retirePreviousKey"),
+            std::string::npos);
+
+  spec.retirePreviousKey = true;
+  m = prepare(true, now_);
+  EXPECT_EQ(m.reasons.at("encryption-config"), "rotation to key 2: previous key removed");
+  EXPECT_EQ(generations(m), (std::vector<int>{2}));
+  ASSERT_TRUE(recordDistributed(bundle, m, *store_).ok());
+  EXPECT_TRUE(prepare(true, now_).reasons.empty());
 }
 
 TEST_F(BundleMaterialTest, ReissuesWhenASanChanges) {

@@ -13,6 +13,7 @@
 #include "cli/pass_context.h"
 #include "reconcilers/placement.h"
 #include "resources/desired_state.h"
+#include "runtime/host_files.h"
 
 namespace kthw::cli {
 namespace {
@@ -45,12 +46,6 @@ Usage:
 Options:
 )";
 
-std::string modeString(unsigned mode) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", mode);
-  return buf;
-}
-
 void printItem(const reconcilers::PlacedItem& item, bool showContent, std::ostream& out) {
   using reconcilers::PlacedKind;
   std::ostringstream line;
@@ -62,7 +57,7 @@ void printItem(const reconcilers::PlacedItem& item, bool showContent, std::ostre
                              item.kind == PlacedKind::kBinary;
   if (hasAttributes) {
     line << "  " << item.attributes.owner << ":" << item.attributes.group << " "
-         << modeString(item.attributes.mode);
+         << runtime::formatMode(item.attributes.mode);
   }
   if (!item.detail.empty() && item.kind != PlacedKind::kEtcHostsEntry) {
     line << "  " << item.detail;

@@ -191,9 +191,7 @@ void CertificateBundleReconciler::diff(const resources::Host& host,
       } else if (st.sha256 != runtime::sha256Hex(*f.content)) {
         reason = "content differs (installed sha256 " + st.sha256.substr(0, 16) + "...)";
       } else if (st.owner != f.spec.owner || st.group != f.spec.group || st.mode != f.spec.mode) {
-        char mode[8];
-        std::snprintf(mode, sizeof mode, "%04o", st.mode);
-        reason = "owner or mode " + st.owner + ":" + st.group + " " + mode;
+        reason = "owner or mode " + st.owner + ":" + st.group + " " + runtime::formatMode(st.mode);
       }
       if (reason.empty()) continue;
       Action a = makeAction(ActionType::kWriteFile, resource, f.spec.path,

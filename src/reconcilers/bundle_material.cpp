@@ -155,19 +155,9 @@ class Preparer {
   Status certificate(const resources::Certificate& c) {
     resources::Substituter sub(state_);
     resources::Diagnostics problems;
-    std::vector<std::string> dns;
-    std::vector<std::string> ips;
-    for (const auto& t : c.dnsNames) {
-      auto v = sub.resolveList(t, nullptr, problems);
-      if (v) dns.insert(dns.end(), v->begin(), v->end());
-    }
-    for (const auto& t : c.ipAddresses) {
-      auto v = sub.resolveList(t, nullptr, problems);
-      if (v) ips.insert(ips.end(), v->begin(), v->end());
-    }
+    const std::vector<std::string> dns = sorted(sub.resolveAll(c.dnsNames, nullptr, problems));
+    const std::vector<std::string> ips = sorted(sub.resolveAll(c.ipAddresses, nullptr, problems));
     if (!problems.empty()) return invalidArgument(problems.front().toString());
-    dns = sorted(dns);
-    ips = sorted(ips);
     const std::string certPath = path("certificates", c.name, ".crt");
     const std::string keyPath = path("certificates", c.name, ".key");
     auto cert = load(certPath);

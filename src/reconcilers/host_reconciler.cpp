@@ -7,6 +7,7 @@
 
 #include "reconcilers/unified_diff.h"
 #include "runtime/digest.h"
+#include "runtime/host_files.h"
 #include "runtime/ssh_transport.h"
 
 namespace kthw::reconcilers {
@@ -14,12 +15,6 @@ namespace {
 
 using runtime::FileState;
 using runtime::FileType;
-
-std::string octal(unsigned mode) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", mode);
-  return buf;
-}
 
 std::string normalizeSpaces(const std::string& v) {
   std::string out;
@@ -146,8 +141,8 @@ void HostBasicsReconciler::diff(const resources::Host& host,
       plan.problems.push_back(d.path + " exists but is not a directory; kthw will not replace it");
       continue;
     } else if (st.owner != want.owner || st.group != want.group || st.mode != want.mode) {
-      reason = st.owner + ":" + st.group + " " + octal(st.mode) + ", want " + want.owner + ":" +
-               want.group + " " + octal(want.mode);
+      reason = st.owner + ":" + st.group + " " + runtime::formatMode(st.mode) + ", want " + want.owner + ":" +
+               want.group + " " + runtime::formatMode(want.mode);
     }
     if (reason.empty()) continue;
     Action a = makeAction(ActionType::kEnsureDirectory, resource, d.path, "directory " + d.path, reason);

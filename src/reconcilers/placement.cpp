@@ -70,15 +70,9 @@ class Placer {
       }
       for (const auto& c : b.certificates) {
         if (c.name != f.source) continue;
-        std::vector<std::string> sans;
-        for (const auto& t : c.dnsNames) {
-          auto v = substituter_.resolveList(t, nullptr, out_);
-          if (v) sans.insert(sans.end(), v->begin(), v->end());
-        }
-        for (const auto& t : c.ipAddresses) {
-          auto v = substituter_.resolveList(t, nullptr, out_);
-          if (v) sans.insert(sans.end(), v->begin(), v->end());
-        }
+        std::vector<std::string> sans = substituter_.resolveAll(c.dnsNames, nullptr, out_);
+        const auto ips = substituter_.resolveAll(c.ipAddresses, nullptr, out_);
+        sans.insert(sans.end(), ips.begin(), ips.end());
         std::string out = what + " (" + subjectSummary(c.subject) + ", issuer " + c.issuer;
         if (!sans.empty()) out += ", SANs " + joined(sans, ",");
         return out + ")";

@@ -173,15 +173,13 @@ void Checker::checkBundle(const CertificateBundle& b) {
       fail(c.marks.of("renewBefore"), path + ".renewBefore", "must be shorter than the validity");
     }
     for (const Text& t : c.dnsNames) {
-      auto values = substituter_.resolveList(t, nullptr, out_);
-      for (const std::string& v : values.value_or(std::vector<std::string>{})) {
+      for (const std::string& v : substituter_.resolveAll({t}, nullptr, out_)) {
         const std::string bare = v.starts_with("*.") ? v.substr(2) : v;
         if (!isHostname(bare)) fail(t.mark, t.path, "\"" + v + "\" is not a DNS name");
       }
     }
     for (const Text& t : c.ipAddresses) {
-      auto values = substituter_.resolveList(t, nullptr, out_);
-      for (const std::string& v : values.value_or(std::vector<std::string>{})) {
+      for (const std::string& v : substituter_.resolveAll({t}, nullptr, out_)) {
         if (!isIPv4(v) && !isIPv6(v)) fail(t.mark, t.path, "\"" + v + "\" is not an IP address");
       }
     }

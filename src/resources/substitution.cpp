@@ -324,6 +324,15 @@ void report(const Text& text, const Failure& f, Diagnostics& out) {
 
 }  // namespace
 
+std::vector<std::string> Substituter::resolveAll(const std::vector<Text>& items, const Host* host,
+                                                 Diagnostics& out) const {
+  std::vector<std::string> all;
+  for (const Text& t : items) {
+    if (auto v = resolveList(t, host, out)) all.insert(all.end(), v->begin(), v->end());
+  }
+  return all;
+}
+
 bool Substituter::hasSubstitution(const std::string& value) {
   return value.find("${") != std::string::npos;
 }

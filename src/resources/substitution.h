@@ -31,6 +31,10 @@ class Substituter {
   std::optional<std::vector<std::string>> resolveList(const Text& text, const Host* host,
                                                       Diagnostics& out) const;
 
+  // resolveList over every item, concatenated (e.g. a certificate's SANs).
+  std::vector<std::string> resolveAll(const std::vector<Text>& items, const Host* host,
+                                      Diagnostics& out) const;
+
   static bool hasSubstitution(const std::string& value);
 
  private:

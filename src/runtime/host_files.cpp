@@ -8,11 +8,6 @@
 namespace kthw::runtime {
 namespace {
 
-std::string octal(unsigned mode) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", mode & 07777);
-  return buf;
-}
 
 std::string preconditionCheck(const std::optional<std::string>& ifCurrentSha256) {
   if (!ifCurrentSha256) return "";
@@ -23,6 +18,12 @@ std::string preconditionCheck(const std::optional<std::string>& ifCurrentSha256)
 }
 
 }  // namespace
+
+std::string formatMode(unsigned mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", mode & 07777);
+  return buf;
+}
 
 std::string atomicWriteScript(const FileSpec& file, const std::string& contentSha256,
                               size_t contentSize,
@@ -42,7 +43,7 @@ std::string atomicWriteScript(const FileSpec& file, const std::string& contentSh
       " ]; then echo 'content arrived incomplete' >&2; exit " +
       std::to_string(kExitContentMismatch) + "; fi\n"
       "chown " + shellQuote(file.owner + ":" + file.group) + " -- \"$t\"\n"
-      "chmod " + octal(file.mode) + " -- \"$t\"\n"
+      "chmod " + formatMode(file.mode) + " -- \"$t\"\n"
       "sync -- \"$t\" 2>/dev/null || sync\n";
   s += preconditionCheck(ifCurrentSha256);
   s += "mv -f -- \"$t\" \"$p\"\n"
@@ -88,7 +89,7 @@ std::string removeFileScript(const std::string& path) {
 std::string ensureDirectoryScript(const FileSpec& dir) {
   const std::string p = shellQuote(dir.path);
   return "set -e\nmkdir -p -- " + p + "\nchown " + shellQuote(dir.owner + ":" + dir.group) +
-         " -- " + p + "\nchmod " + octal(dir.mode) + " -- " + p + "\n";
+         " -- " + p + "\nchmod " + formatMode(dir.mode) + " -- " + p + "\n";
 }
 
 }  // namespace kthw::runtime

@@ -12,6 +12,9 @@ struct FileSpec {
   unsigned mode = 0644;
 };
 
+// "0644": permission bits as chmod and people write them.
+std::string formatMode(unsigned mode);
+
 // Scripts for changing files on a host; each is one exec.
 //
 // atomicWriteScript: the content arrives on stdin. It goes to a temp file in the target's

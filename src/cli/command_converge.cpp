@@ -21,7 +21,8 @@ const std::vector<OptionSpec> kCommonOptions = {
      "File or directory of YAML documents (repeatable; - reads stdin)"},
     {"--host", "", true, true, "NAME", "Only these hosts (repeatable)"},
     {"--kind", "", true, true, "KIND",
-     "Only resources of these kinds (repeatable): Host, CertificateBundle"},
+     "Only resources of these kinds (repeatable): Host, CertificateBundle, "
+     "ControlPlaneService"},
     {"--parallel", "", true, false, "N", "Hosts handled at once (default 32)"},
     {"--verbose", "-v", false, false, "", "Log every probe, fetch and action with timings"},
 };
@@ -107,7 +108,8 @@ std::optional<int> prepare(const char* command, const ParsedArgs& args, Io io,
   for (const std::string& k : args.all("--kind")) {
     if (std::find(hostKinds().begin(), hostKinds().end(), k) == hostKinds().end()) {
       io.err << "kthw " << command << ": --kind " << k
-             << " is not reconciled on hosts (known: Host, CertificateBundle)\n";
+             << " is not reconciled on hosts (known: Host, CertificateBundle, "
+                "ControlPlaneService)\n";
       return kExitUsage;
     }
   }

@@ -5,7 +5,8 @@
 namespace kthw::cli {
 
 const std::vector<std::string>& hostKinds() {
-  static const std::vector<std::string> kKinds = {"Host", "CertificateBundle"};
+  static const std::vector<std::string> kKinds = {"Host", "CertificateBundle",
+                                                  "ControlPlaneService"};
   return kKinds;
 }
 
@@ -48,7 +49,11 @@ StatusOr<std::unique_ptr<PassContext>> PassContext::create(
     }
     ctx->material_[b.name()] = std::move(*material);
   }
-  ctx->reconcilers_ = {&ctx->hostBasics_, &ctx->bundles_};
+  auto binaries = reconcilers::loadBinaries(state);
+  if (!binaries.ok()) return binaries.status();
+  ctx->binaries_ = std::move(*binaries);
+  // Order matters: a service restarts when the files of the kinds before it change.
+  ctx->reconcilers_ = {&ctx->hostBasics_, &ctx->bundles_, &ctx->services_};
   return ctx;
 }
 

@@ -9,6 +9,7 @@
 #include "common/status.h"
 #include "reconcilers/bundle_files.h"
 #include "reconcilers/bundle_material.h"
+#include "reconcilers/control_plane_service_reconciler.h"
 #include "reconcilers/host_reconciler.h"
 #include "resources/desired_state.h"
 #include "runtime/secret_store.h"
@@ -34,13 +35,15 @@ class PassContext {
 
  private:
   explicit PassContext(const resources::DesiredState& state)
-      : hostBasics_(), bundles_(state, material_) {}
+      : hostBasics_(), bundles_(state, material_), services_(state, binaries_) {}
 
   std::vector<std::unique_ptr<runtime::SecretStore>> stores_;
   std::map<std::string, runtime::SecretStore*> storeOfBundle_;
   std::map<std::string, reconcilers::BundleMaterial> material_;
   reconcilers::HostBasicsReconciler hostBasics_;
   reconcilers::CertificateBundleReconciler bundles_;
+  std::map<std::string, reconcilers::BinarySource> binaries_;
+  reconcilers::ControlPlaneServiceReconciler services_;
   std::vector<const reconcilers::HostScopedReconciler*> reconcilers_;
 };
 

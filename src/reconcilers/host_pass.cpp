@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -83,6 +84,102 @@ Status execute(runtime::HostOps& ops, const Action& a) {
   return internalError("unknown action");
 }
 
+// Polls the probe on the host until it passes or its timeout ends.
+Status waitHealthy(runtime::HostOps& ops, const HealthProbe& probe) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(probe.timeoutSeconds);
+  Status last;
+  while (true) {
+    last = ops.run(probe.script);
+    if (last.ok()) return last;
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  return deadlineExceeded("not healthy after " + std::to_string(probe.timeoutSeconds) + "s (" +
+                          probe.description + "): " + last.message());
+}
+
+struct RolloutStep {
+  size_t host;
+  const Action* action;
+};
+
+// Starts and restarts, one service at a time in rollout order. Starts go to every host at once
+// (an etcd member cannot become healthy alone) and are then awaited; restarts go one host at a
+// time, each behind the health check, and never while another member is unhealthy.
+void rollout(std::vector<HostOutcome>& outcomes,
+             std::vector<std::shared_ptr<runtime::HostOps>>& ops, const ProgressFn& progress) {
+  std::map<std::pair<int, std::string>, std::vector<RolloutStep>> groups;
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    if (!outcomes[i].reach.ok()) continue;
+    for (const Action& a : outcomes[i].plan.actions) {
+      if (a.rollout != Action::Rollout::kNone) {
+        groups[{a.rolloutOrder, a.rolloutGroup}].push_back({i, &a});
+      }
+    }
+  }
+  auto record = [&](size_t host, const Action& a, Status status, bool skipped) {
+    HostOutcome& out = outcomes[host];
+    out.results.push_back(ActionResult{a, std::move(status), skipped});
+    if (progress) progress(out, &out.results.back());
+  };
+  for (auto& [key, steps] : groups) {
+    const std::string& group = key.second;
+    std::vector<RolloutStep> starts;
+    std::vector<RolloutStep> restarts;
+    for (const RolloutStep& step : steps) {
+      const auto& earlier = outcomes[step.host].results;
+      const bool prerequisiteFailed =
+          std::any_of(earlier.begin(), earlier.end(), [&](const ActionResult& r) {
+            return r.action.resource == step.action->resource && (r.skipped || !r.status.ok());
+          });
+      if (prerequisiteFailed) {
+        record(step.host, *step.action,
+               Status(StatusCode::kAborted, "an earlier step of " + step.action->resource +
+                                                " failed on this host"),
+               true);
+        continue;
+      }
+      (step.action->rollout == Action::Rollout::kStart ? starts : restarts).push_back(step);
+    }
+    std::vector<Status> started(starts.size());
+    for (size_t k = 0; k < starts.size(); ++k) {
+      started[k] = ops[starts[k].host]->run(starts[k].action->command + " --no-block");
+    }
+    for (size_t k = 0; k < starts.size(); ++k) {
+      const HostOutcome& out = outcomes[starts[k].host];
+      Status s = started[k];
+      if (s.ok()) s = waitHealthy(*ops[starts[k].host], out.plan.health.at(group));
+      record(starts[k].host, *starts[k].action, s, false);
+    }
+    std::string stopped;
+    for (const RolloutStep& step : restarts) {
+      if (!stopped.empty()) {
+        record(step.host, *step.action, Status(StatusCode::kAborted, stopped), true);
+        continue;
+      }
+      for (size_t other = 0; other < outcomes.size() && stopped.empty(); ++other) {
+        const HostOutcome& o = outcomes[other];
+        if (other == step.host || !o.reach.ok() || o.plan.health.count(group) == 0) continue;
+        if (Status h = ops[other]->run(o.plan.health.at(group).script); !h.ok()) {
+          stopped = "rollout of " + group + " stopped: member " + o.host->name() +
+                    " is unhealthy, so no other member is taken down (" + h.message() + ")";
+        }
+      }
+      if (!stopped.empty()) {
+        record(step.host, *step.action, Status(StatusCode::kAborted, stopped), true);
+        continue;
+      }
+      Status s = ops[step.host]->run(step.action->command);
+      if (s.ok()) s = waitHealthy(*ops[step.host], outcomes[step.host].plan.health.at(group));
+      if (!s.ok()) {
+        stopped = "rollout of " + group + " stopped after " + outcomes[step.host].host->name() +
+                  " failed: " + s.message();
+      }
+      record(step.host, *step.action, s, false);
+    }
+  }
+}
+
 std::vector<HostOutcome> pass(const resources::DesiredState& state,
                               const std::vector<const HostScopedReconciler*>& all,
                               const HostOpsFactory& connect, const PassOptions& options,
@@ -95,19 +192,23 @@ std::vector<HostOutcome> pass(const resources::DesiredState& state,
   for (const resources::Host& h : state.hosts) {
     if (selected(options.hosts, h.name())) hosts.push_back(&h);
   }
+  std::sort(hosts.begin(), hosts.end(),
+            [](const resources::Host* a, const resources::Host* b) { return a->name() < b->name(); });
   std::vector<HostOutcome> outcomes(hosts.size());
+  std::vector<std::shared_ptr<runtime::HostOps>> ops(hosts.size());
   runParallel(hosts.size(), options.parallelism, [&](size_t i) {
     HostOutcome& out = outcomes[i];
     out.host = hosts[i];
-    std::shared_ptr<runtime::HostOps> ops = connect(*hosts[i]);
-    planOne(*hosts[i], reconcilers, *ops, options, out);
+    ops[i] = connect(*hosts[i]);
+    planOne(*hosts[i], reconcilers, *ops[i], options, out);
     if (progress) progress(out, nullptr);
     if (apply && out.reach.ok()) {
       bool previousFailed = false;
       for (const Action& a : out.plan.actions) {
+        if (a.rollout != Action::Rollout::kNone) continue;
         ActionResult r{a, okStatus(), a.needsPrevious && previousFailed};
         const auto started = std::chrono::steady_clock::now();
-        if (!r.skipped) r.status = execute(*ops, a);
+        if (!r.skipped) r.status = execute(*ops[i], a);
         spdlog::debug("{}: {} ({}) took {} ms: {}", hosts[i]->name(), a.summary, a.reason,
                       std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::steady_clock::now() - started)
@@ -118,8 +219,9 @@ std::vector<HostOutcome> pass(const resources::DesiredState& state,
         if (progress) progress(out, &out.results.back());
       }
     }
-    out.roundTrips = ops->roundTrips();
   });
+  if (apply) rollout(outcomes, ops, progress);
+  for (size_t i = 0; i < outcomes.size(); ++i) outcomes[i].roundTrips = ops[i]->roundTrips();
   return outcomes;
 }
 

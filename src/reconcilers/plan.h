@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +35,20 @@ struct Action {
   // Set when the diff needs the host's current content (fetched only when a diff is shown).
   bool showContentDiff = false;
   std::string diff;  // unified diff or summary for people; never secret material
+  // Service starts and restarts run after every host's file actions, one group (service) at a
+  // time in rolloutOrder: starts on all its hosts, then a health wait; restarts one host at a
+  // time, each health-gated, never while another member is unhealthy.
+  enum class Rollout { kNone, kStart, kRestart };
+  Rollout rollout = Rollout::kNone;
+  std::string rolloutGroup;
+  int rolloutOrder = 0;
+};
+
+// A shell script run on the host that exits 0 when the service is healthy.
+struct HealthProbe {
+  std::string script;
+  std::string description;  // the URL, for messages
+  int timeoutSeconds = 120;
 };
 
 inline Action makeAction(ActionType type, std::string resource, std::string target,
@@ -54,6 +69,7 @@ struct HostPlan {
   std::string transport;
   std::vector<Action> actions;
   std::vector<std::string> problems;  // observed trouble that no action can fix
+  std::map<std::string, HealthProbe> health;  // by rollout group, for every service on the host
   std::string osRelease;
   std::string kernel;
   std::string hostKeyFingerprint;

@@ -1,0 +1,267 @@
+#include "reconcilers/control_plane_service_reconciler.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "reconcilers/bundle_files.h"
+#include "reconcilers/unit_renderer.h"
+#include "resources/substitution.h"
+#include "runtime/digest.h"
+#include "runtime/ssh_transport.h"
+
+namespace kthw::reconcilers {
+namespace {
+
+using runtime::FileState;
+using runtime::FileType;
+
+bool selects(const resources::DesiredState& state, const resources::HostTarget& target,
+             const resources::Host& host) {
+  const auto hosts = state.select(target);
+  return std::find(hosts.begin(), hosts.end(), &host) != hosts.end();
+}
+
+std::string unitPath(const resources::ControlPlaneService& s) {
+  return "/etc/systemd/system/" + s.unit.name;
+}
+
+// Adds a write when `content` differs from what the host has; returns whether it did.
+bool syncFile(const std::string& resource, const runtime::FileSpec& spec, const std::string& content,
+              const runtime::ProbeResult& observed, HostPlan& plan, bool showDiff,
+              const std::string& what) {
+  const FileState& st = observed.file(spec.path);
+  const bool absent = st.type == FileType::kAbsent;
+  const bool sameContent = !absent && st.sha256 == runtime::sha256Hex(content);
+  if (sameContent && st.owner == spec.owner && st.group == spec.group && st.mode == spec.mode) {
+    return false;
+  }
+  Action a = makeAction(ActionType::kWriteFile, resource, spec.path, "write " + spec.path,
+                        absent         ? "absent"
+                        : !sameContent ? what + " differs"
+                                       : "owner or mode " + st.owner + ":" + st.group + " " +
+                                             runtime::formatMode(st.mode));
+  a.file = spec;
+  a.content = content;
+  a.ifCurrentSha256 = absent ? "" : st.sha256;
+  a.showContentDiff = showDiff && !absent && !sameContent;
+  plan.actions.push_back(std::move(a));
+  return true;
+}
+
+// Host paths of the bundle files on `host` that carry `source` of `kind`.
+std::string bundlePathOn(const resources::DesiredState& state, const std::string& bundle,
+                         resources::ContentKind kind, const std::string& source,
+                         const resources::Host& host) {
+  const resources::CertificateBundle* b = state.findBundle(bundle);
+  if (b == nullptr) return "";
+  for (const resources::BundleFile& f : b->files) {
+    if (f.kind == kind && f.source == source && selects(state, f.hosts, host)) return f.path;
+  }
+  return "";
+}
+
+}  // namespace
+
+int componentOrder(const std::string& component) {
+  if (component == "etcd") return 0;
+  if (component == "kube-apiserver") return 1;
+  if (component == "kube-controller-manager") return 2;
+  return 3;
+}
+
+StatusOr<std::map<std::string, BinarySource>> loadBinaries(const resources::DesiredState& state) {
+  std::map<std::string, BinarySource> out;
+  for (const resources::ControlPlaneService& s : state.services) {
+    if (s.binary.file.empty()) continue;
+    std::ifstream in(s.binary.file, std::ios::binary);
+    if (!in) return notFound("ControlPlaneService/" + s.name() + ": cannot read " + s.binary.file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    BinarySource src{runtime::sha256Hex(ss.str()), ss.str()};
+    if (!s.binary.sha256.empty() && s.binary.sha256 != src.sha256) {
+      return failedPrecondition("ControlPlaneService/" + s.name() + ": " + s.binary.file +
+                                " has sha256 " + src.sha256 + ", the spec pins " +
+                                s.binary.sha256 + "; nothing was pushed");
+    }
+    out[s.name()] = std::move(src);
+  }
+  return out;
+}
+
+void ControlPlaneServiceReconciler::observe(const resources::Host& host,
+                                            runtime::ProbeRequest& request) const {
+  for (const resources::ControlPlaneService& s : state_.services) {
+    if (!selects(state_, s.hosts, host)) continue;
+    request.addPath(s.binary.path);
+    request.addPath(unitPath(s));
+    for (const auto& f : s.configFiles) request.addPath(f.path);
+    request.addUnit(s.unit.name);
+  }
+}
+
+HealthProbe ControlPlaneServiceReconciler::healthProbe(const resources::ControlPlaneService& s,
+                                                       const resources::Host& host) const {
+  HealthProbe probe;
+  probe.timeoutSeconds = s.health.timeoutSeconds;
+  if (s.health.url.value.empty()) {
+    probe.description = s.unit.name + " active";
+    probe.script = "systemctl is-active --quiet " + runtime::shellQuote(s.unit.name);
+    return probe;
+  }
+  resources::Diagnostics ignored;
+  resources::Substituter sub(state_);
+  const std::string url = sub.resolve(s.health.url, &host, ignored).value_or(s.health.url.value);
+  probe.description = url;
+  std::string tls;
+  using resources::ContentKind;
+  if (!s.health.authority.empty()) {
+    const std::string ca = bundlePathOn(state_, s.health.certificateBundle,
+                                        ContentKind::kCertificate, s.health.authority, host);
+    if (!ca.empty()) tls += " --cacert " + runtime::shellQuote(ca);
+  }
+  if (!s.health.clientCertificate.empty()) {
+    const std::string cert = bundlePathOn(state_, s.health.certificateBundle,
+                                          ContentKind::kCertificate, s.health.clientCertificate, host);
+    const std::string key = bundlePathOn(state_, s.health.certificateBundle, ContentKind::kKey,
+                                         s.health.clientCertificate, host);
+    if (!cert.empty() && !key.empty()) {
+      tls += " --cert " + runtime::shellQuote(cert) + " --key " + runtime::shellQuote(key);
+    }
+  }
+  probe.script = "command -v curl >/dev/null || { echo 'health checks need curl on the host' >&2; "
+                 "exit 3; }\ncurl -fsS --max-time 5" +
+                 tls + " " + runtime::shellQuote(url) + " >/dev/null";
+  return probe;
+}
+
+void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneService& s,
+                                                const resources::Host& host,
+                                                const runtime::ProbeResult& observed,
+                                                HostPlan& plan) const {
+  const std::string resource = "ControlPlaneService/" + s.name();
+  plan.addResource(resource);
+  const size_t before = plan.actions.size();
+  std::vector<std::string> restartBecause;
+
+  // Binary.
+  const FileState& bin = observed.file(s.binary.path);
+  if (auto src = binaries_.find(s.name()); src != binaries_.end()) {
+    if (bin.sha256 != src->second.sha256 || bin.mode != 0755) {
+      Action a = makeAction(ActionType::kWriteFile, resource, s.binary.path,
+                            "install " + s.binary.path,
+                            bin.type == FileType::kAbsent ? "absent"
+                            : bin.sha256 != src->second.sha256
+                                ? "sha256 " + bin.sha256.substr(0, 12) + "..., want " +
+                                      src->second.sha256.substr(0, 12) + "..."
+                                : "mode " + runtime::formatMode(bin.mode));
+      a.file = runtime::FileSpec{s.binary.path, "root", "root", 0755};
+      a.content = src->second.content;
+      a.ifCurrentSha256 = bin.type == FileType::kAbsent ? "" : bin.sha256;
+      a.diff = "binary sha256 " + src->second.sha256 + " (" +
+               std::to_string(src->second.content.size()) + " bytes)\n";
+      plan.actions.push_back(std::move(a));
+      restartBecause.push_back("binary");
+    }
+  } else if (!s.binary.sha256.empty() && bin.sha256 != s.binary.sha256) {
+    plan.problems.push_back(resource + ": " + s.binary.path + " has sha256 " +
+                            (bin.sha256.empty() ? "(absent)" : bin.sha256) + ", want " +
+                            s.binary.sha256 + ", and kthw has no copy to install");
+  } else if (bin.type == FileType::kAbsent) {
+    plan.problems.push_back(resource + ": " + s.binary.path +
+                            " is absent and spec.binary names no url or file to install");
+  }
+
+  // Config files and the unit, rendered for this host.
+  resources::Substituter sub(state_);
+  resources::Diagnostics problems;
+  std::string referencing;  // everything that may name an input file
+  for (const auto& f : s.configFiles) {
+    auto content = sub.resolve(f.content, &host, problems);
+    if (!content) continue;
+    referencing += *content + "\n";
+    if (syncFile(resource, {f.path, f.attributes.owner, f.attributes.group, f.attributes.mode},
+                 *content, observed, plan, true, "content")) {
+      restartBecause.push_back(f.path);
+    }
+  }
+  auto unit = renderUnit(s, host, sub, problems);
+  for (const auto& d : problems) plan.problems.push_back(resource + ": " + d.toString());
+  if (!unit) return;
+  referencing += *unit;
+  if (syncFile(resource, {unitPath(s), "root", "root", 0644}, *unit, observed, plan, true,
+               "unit")) {
+    restartBecause.push_back("unit");
+  }
+  // Files other kinds change in this pass that the service reads (certificates, kubeconfigs).
+  for (size_t i = 0; i < before; ++i) {
+    const Action& a = plan.actions[i];
+    if (a.type == ActionType::kWriteFile && referencing.find(a.target) != std::string::npos) {
+      restartBecause.push_back(a.target);
+    }
+  }
+
+  if (!observed.systemctlAvailable) {
+    plan.problems.push_back(resource + ": systemctl is not available on this host");
+    return;
+  }
+  auto it = observed.units.find(s.unit.name);
+  const runtime::UnitState none;
+  const runtime::UnitState& state = it == observed.units.end() ? none : it->second;
+  if (state.unitFileState != "enabled") {
+    Action a = makeAction(ActionType::kRunCommand, resource, s.unit.name,
+                          "enable " + s.unit.name,
+                          state.unitFileState.empty() ? "not installed yet" : state.unitFileState);
+    a.command = "systemctl enable --quiet " + runtime::shellQuote(s.unit.name);
+    plan.actions.push_back(std::move(a));
+  }
+  Action service;
+  if (state.activeState != "active") {
+    service = makeAction(ActionType::kRunCommand, resource, s.unit.name,
+                         "start " + s.unit.name,
+                         state.activeState.empty() ? "not running" : state.activeState);
+    service.command = "systemctl start " + runtime::shellQuote(s.unit.name);
+    service.rollout = Action::Rollout::kStart;
+  } else if (!restartBecause.empty()) {
+    std::string why;
+    for (const std::string& r : restartBecause) why += (why.empty() ? "" : ", ") + r;
+    service = makeAction(ActionType::kRunCommand, resource, s.unit.name,
+                         "restart " + s.unit.name, "changed: " + why);
+    service.command = "systemctl restart " + runtime::shellQuote(s.unit.name);
+    service.rollout = Action::Rollout::kRestart;
+  }
+  if (service.rollout != Action::Rollout::kNone) {
+    service.rolloutGroup = s.name();
+    service.rolloutOrder = componentOrder(s.component);
+    plan.actions.push_back(std::move(service));
+  }
+  plan.health[s.name()] = healthProbe(s, host);
+}
+
+void ControlPlaneServiceReconciler::diff(const resources::Host& host,
+                                         const runtime::ProbeResult& observed,
+                                         HostPlan& plan) const {
+  const size_t first = plan.actions.size();
+  for (const resources::ControlPlaneService& s : state_.services) {
+    if (selects(state_, s.hosts, host)) diffService(s, host, observed, plan);
+  }
+  // One daemon-reload, after every unit was written and before any enable or start.
+  const auto unitWritten = std::find_if(
+      plan.actions.begin() + static_cast<long>(first), plan.actions.end(), [](const Action& a) {
+        return a.type == ActionType::kWriteFile && a.target.starts_with("/etc/systemd/system/");
+      });
+  if (unitWritten == plan.actions.end()) return;
+  Action reload = makeAction(ActionType::kRunCommand, unitWritten->resource, "systemd",
+                             "systemctl daemon-reload", "a unit changed");
+  reload.command = "systemctl daemon-reload";
+  // Files first, then the reload, then every enable, start and restart.
+  std::stable_partition(plan.actions.begin() + static_cast<long>(first), plan.actions.end(),
+                        [](const Action& a) { return a.type != ActionType::kRunCommand; });
+  const auto commands = std::find_if(plan.actions.begin() + static_cast<long>(first),
+                                     plan.actions.end(), [](const Action& a) {
+                                       return a.type == ActionType::kRunCommand;
+                                     });
+  plan.actions.insert(commands, std::move(reload));
+}
+
+}  // namespace kthw::reconcilers

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "reconcilers/host_reconciler.h"
+
+namespace kthw::reconcilers {
+
+// Where a service's binary comes from, with its bytes once read (local file or fetched URL) and
+// their sha256. `content` stays empty for a binary the host already has (a distribution
+// package, spec.binary with only a path).
+struct BinarySource {
+  std::string sha256;
+  std::string content;
+};
+
+// Kind ControlPlaneService on hosts: the binary (sha256-verified), config files and the systemd
+// unit rendered per host; daemon-reload when a unit changed, enable, and a start or restart
+// when the service is down or one of its inputs changed — its binary, unit, config files, or a
+// certificate, key or kubeconfig that its flags or config files name. Restarts roll one host at
+// a time behind the component's health check (see Action::Rollout).
+//
+// Must run after the Host and CertificateBundle reconcilers in one plan: their writes to files
+// the service reads are what triggers its restart.
+class ControlPlaneServiceReconciler : public HostScopedReconciler {
+ public:
+  ControlPlaneServiceReconciler(const resources::DesiredState& state,
+                                const std::map<std::string, BinarySource>& binaries)
+      : state_(state), binaries_(binaries) {}
+
+  std::string kind() const override { return "ControlPlaneService"; }
+  void observe(const resources::Host& host, runtime::ProbeRequest& request) const override;
+  void diff(const resources::Host& host, const runtime::ProbeResult& observed,
+            HostPlan& plan) const override;
+
+ private:
+  void diffService(const resources::ControlPlaneService& s, const resources::Host& host,
+                   const runtime::ProbeResult& observed, HostPlan& plan) const;
+  HealthProbe healthProbe(const resources::ControlPlaneService& s,
+                          const resources::Host& host) const;
+
+  const resources::DesiredState& state_;
+  const std::map<std::string, BinarySource>& binaries_;
+};
+
+// Reads each service's binary from its local file (relative paths from the working directory)
+// and checks it against spec.binary.sha256 when pinned. URLs are fetched by fetchBinaries.
+StatusOr<std::map<std::string, BinarySource>> loadBinaries(const resources::DesiredState& state);
+
+// Services start in this order: etcd, kube-apiserver, kube-controller-manager, kube-scheduler.
+int componentOrder(const std::string& component);
+
+}  // namespace kthw::reconcilers

@@ -1,6 +1,7 @@
 #include "reconcilers/control_plane_service_reconciler.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -74,8 +75,16 @@ StatusOr<std::map<std::string, BinarySource>> loadBinaries(const resources::Desi
   std::map<std::string, BinarySource> out;
   for (const resources::ControlPlaneService& s : state.services) {
     if (s.binary.file.empty()) continue;
-    std::ifstream in(s.binary.file, std::ios::binary);
-    if (!in) return notFound("ControlPlaneService/" + s.name() + ": cannot read " + s.binary.file);
+    // A relative path is relative to the document that names it.
+    std::filesystem::path file = s.binary.file;
+    if (file.is_relative()) {
+      file = std::filesystem::path(s.binary.mark.fileName()).parent_path() / file;
+    }
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      return notFound("ControlPlaneService/" + s.name() + ": cannot read " + file.string() +
+                      " (spec.binary.file)");
+    }
     std::stringstream ss;
     ss << in.rdbuf();
     BinarySource src{runtime::sha256Hex(ss.str()), ss.str()};

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/status.h"
+
+namespace kthw::runtime {
+
+struct TlsClientConfig {
+  std::string caPem;    // the chain is verified against it; there is no switch to skip this
+  std::string certPem;  // client certificate, for mutual TLS (optional)
+  std::string keyPem;
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+  std::string contentType;
+};
+
+// HTTPS over Boost.Beast and OpenSSL: TLS 1.2 or newer, the server's chain verified against the
+// configured CA and its name (DNS or IP SAN) checked against the URL's host, SNI set, a timeout
+// on every operation, and one kept-alive connection per server reused across requests.
+// Thread-safe; requests to one server are serialized.
+class HttpsClient {
+ public:
+  explicit HttpsClient(TlsClientConfig config);
+  ~HttpsClient();
+  HttpsClient(const HttpsClient&) = delete;
+  HttpsClient& operator=(const HttpsClient&) = delete;
+
+  // `url` is https://HOST:PORT/PATH. Unavailable when the server cannot be reached,
+  // DeadlineExceeded on a timeout, PermissionDenied when its certificate is not trusted.
+  StatusOr<HttpResponse> request(const std::string& method, const std::string& url,
+                                 const std::string& body = "",
+                                 const std::string& contentType = "application/json",
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+  // TCP+TLS connections opened so far (reuse shows as requests > connections).
+  uint64_t connections() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+struct ParsedUrl {
+  std::string host;
+  std::string port;
+  std::string target;  // path and query
+};
+StatusOr<ParsedUrl> parseHttpsUrl(const std::string& url);
+
+}  // namespace kthw::runtime

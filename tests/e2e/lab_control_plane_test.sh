@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# End to end on the lab: kthw brings up a 3-member etcd with TLS and the three control-plane
+# components (the API server simulator in place of the Kubernetes binaries) on systemd hosts;
+# a second apply restarts nothing; flag changes roll one host at a time behind health checks; a
+# failed health check stops the rollout; a stopped service is found and started.
+set -uo pipefail
+kthw=$(realpath "$1")
+root=$(cd "$(dirname "$0")/../.." && pwd)
+lab=$root/tests/lab/lab
+export LAB_STATE=${LAB_STATE:-/var/lib/kthw-lab}
+work=$(mktemp -d /tmp/kthw-e2e-cp-XXXXXX)
+export XDG_STATE_HOME=$work/state
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+run() {  # want description command...
+  local want=$1 what=$2 got
+  shift 2
+  "$@" >"$work/out" 2>&1
+  got=$?
+  if [ "$got" -ne "$want" ]; then fail "$what: exit $got, want $want"; sed 's/^/    /' "$work/out"; else echo "ok: $what"; fi
+}
+kinds=(--kind Host --kind CertificateBundle --kind ControlPlaneService)
+services="etcd kube-apiserver kube-controller-manager kube-scheduler"
+started_at() {  # host service -> ActiveEnterTimestampMonotonic
+  "$lab" ssh "$1" "systemctl show -p ActiveEnterTimestampMonotonic --value $2"
+}
+snapshot() {
+  for n in 0 1 2; do for s in $services; do echo "controller-$n $s $(started_at controller-$n $s)"; done; done
+}
+
+"$lab" up || { echo "FAIL: lab up"; exit 1; }
+trap '[ -n "${KEEP_LAB:-}" ] || { "$lab" down >/dev/null 2>&1; rm -rf "$work"; }' EXIT
+cp -r "$root/examples/lab" "$work/desired"
+sed -i "s|file: ../../build/kthw-apiserver-sim|file: $(dirname "$kthw")/kthw-apiserver-sim|" "$work/desired"/kube-*.yaml
+cp "$LAB_STATE/hosts.yaml" "$work/desired/hosts.yaml"
+d=$work/desired
+
+run 0 "cold converge: certificates, etcd and the three components" "$kthw" apply -f "$d" "${kinds[@]}"
+run 0 "diff: no drift" "$kthw" diff -f "$d" "${kinds[@]}"
+"$lab" ssh controller-0 "ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/etcd/ca.pem \
+  --cert=/etc/etcd/kubernetes.pem --key=/etc/etcd/kubernetes-key.pem endpoint health --cluster" >"$work/out" 2>&1
+[ "$(grep -c 'is healthy' "$work/out")" -eq 3 ] && echo "ok: etcdctl endpoint health --cluster: 3 healthy" ||
+  { fail "etcd cluster not healthy"; cat "$work/out"; }
+"$lab" ssh controller-0 'cat /var/lib/kubernetes/ca.pem' >"$work/ca.pem"
+for n in 0 1 2; do
+  curl -sf --max-time 5 --cacert "$work/ca.pem" "https://10.77.0.1$n:6443/version" | grep -q '"gitVersion"' ||
+    fail "curl --cacert ca.pem https://10.77.0.1$n:6443/version"
+done
+echo "ok: /version answers on every controller with the cluster CA"
+verified=0
+for n in 0 1 2; do
+  "$lab" ssh "controller-$n" "systemd-analyze verify /etc/systemd/system/{etcd,kube-apiserver,kube-controller-manager,kube-scheduler}.service" &&
+    verified=$((verified + 1)) || fail "systemd-analyze verify on controller-$n"
+done
+[ "$verified" -eq 3 ] && echo "ok: systemd-analyze verify accepts every rendered unit"
+
+snapshot >"$work/before"
+"$kthw" apply -f "$d" "${kinds[@]}" >"$work/out" 2>&1
+grep -q "0 changed, 0 action(s) done" "$work/out" || { fail "second apply did something"; cat "$work/out"; }
+snapshot >"$work/after"
+diff -q "$work/before" "$work/after" >/dev/null && echo "ok: second apply restarted nothing" ||
+  { fail "second apply restarted a service"; diff "$work/before" "$work/after"; }
+
+# A changed apiserver flag restarts the apiservers, one host at a time, and nothing else.
+sed -i 's/^    v: 2$/    v: 3/' "$d/kube-apiserver.yaml"
+run 0 "apply a changed kube-apiserver flag" "$kthw" apply -f "$d" "${kinds[@]}"
+grep "done restart" "$work/out" | sed 's/: done restart.*//' | tr '\n' ' ' >"$work/order"
+[ "$(cat "$work/order")" = "controller-0 controller-1 controller-2 " ] &&
+  ! grep -q "restart etcd\|restart kube-scheduler\|restart kube-controller" "$work/out" &&
+  echo "ok: only the apiservers restarted, in host order" || { fail "restart order: $(cat "$work/order")"; cat "$work/out"; }
+t0=$(started_at controller-0 kube-apiserver); t1=$(started_at controller-1 kube-apiserver); t2=$(started_at controller-2 kube-apiserver)
+[ "$t0" -lt "$t1" ] && [ "$t1" -lt "$t2" ] && echo "ok: restarts were sequential" || fail "restart times $t0 $t1 $t2"
+
+# etcd keeps quorum while its flags change: one member at a time, each healthy before the next.
+sed -i 's/^    data-dir: \/var\/lib\/etcd$/    data-dir: \/var\/lib\/etcd\n    heartbeat-interval: 150/' "$d/etcd.yaml"
+run 0 "apply a changed etcd flag" "$kthw" apply -f "$d" "${kinds[@]}"
+[ "$(grep -c 'done restart etcd.service' "$work/out")" -eq 3 ] || fail "etcd did not restart on every member"
+"$lab" ssh controller-1 "ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/etcd/ca.pem \
+  --cert=/etc/etcd/kubernetes.pem --key=/etc/etcd/kubernetes-key.pem endpoint health --cluster" >"$work/out" 2>&1
+[ "$(grep -c 'is healthy' "$work/out")" -eq 3 ] && echo "ok: etcd healthy after its rolling restart" || fail "etcd unhealthy after rollout"
+
+# A stopped service is drift, and apply starts it.
+"$lab" ssh controller-2 'systemctl stop kube-scheduler'
+run 1 "diff finds the stopped scheduler" "$kthw" diff -f "$d" "${kinds[@]}"
+grep -q "start kube-scheduler.service" "$work/out" || fail "diff does not name the stopped service"
+run 0 "apply starts it" "$kthw" apply -f "$d" "${kinds[@]}"
+"$lab" ssh controller-2 'systemctl is-active --quiet kube-scheduler' || fail "scheduler not running"
+
+# A change that breaks the health check stops the rollout at the first host.
+sed -i 's|^    tls-cert-file: /var/lib/kubernetes/kubernetes.pem$|    tls-cert-file: /var/lib/kubernetes/missing.pem|' "$d/kube-apiserver.yaml"
+sed -i 's/^    timeoutSeconds: 60$/    timeoutSeconds: 8/' "$d/kube-apiserver.yaml"
+run 1 "a broken apiserver flag fails its health check" "$kthw" apply -f "$d" "${kinds[@]}"
+grep -q "controller-0: FAILED restart kube-apiserver.service" "$work/out" &&
+  grep -q "controller-1: skipped restart kube-apiserver.service" "$work/out" &&
+  grep -q "controller-2: skipped restart kube-apiserver.service" "$work/out" &&
+  echo "ok: the rollout stopped after controller-0 and said why" || { fail "rollout did not stop"; cat "$work/out"; }
+"$lab" ssh controller-1 'systemctl is-active --quiet kube-apiserver' || fail "controller-1's apiserver was taken down"
+sed -i 's|missing.pem|kubernetes.pem|; s/^    timeoutSeconds: 8$/    timeoutSeconds: 60/' "$d/kube-apiserver.yaml"
+run 0 "reverting repairs controller-0" "$kthw" apply -f "$d" "${kinds[@]}"
+run 0 "and the cluster is converged" "$kthw" diff -f "$d" "${kinds[@]}"
+
+echo "$failures failure(s)"
+[ "$failures" -eq 0 ]

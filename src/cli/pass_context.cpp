@@ -52,6 +52,11 @@ StatusOr<std::unique_ptr<PassContext>> PassContext::create(
   auto binaries = reconcilers::loadBinaries(state);
   if (!binaries.ok()) return binaries.status();
   ctx->binaries_ = std::move(*binaries);
+  if (Status s = reconcilers::fetchBinaries(state, reconcilers::defaultBinaryCacheDir(), generate,
+                                            ctx->binaries_);
+      !s.ok()) {
+    return s;
+  }
   // Order matters: a service restarts when the files of the kinds before it change.
   ctx->reconcilers_ = {&ctx->hostBasics_, &ctx->bundles_, &ctx->services_};
   return ctx;

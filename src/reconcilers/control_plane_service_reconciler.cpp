@@ -1,6 +1,7 @@
 #include "reconcilers/control_plane_service_reconciler.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -9,6 +10,7 @@
 #include "reconcilers/unit_renderer.h"
 #include "resources/substitution.h"
 #include "runtime/digest.h"
+#include "runtime/https_client.h"
 #include "runtime/ssh_transport.h"
 
 namespace kthw::reconcilers {
@@ -98,6 +100,89 @@ StatusOr<std::map<std::string, BinarySource>> loadBinaries(const resources::Desi
   return out;
 }
 
+namespace {
+
+// GET with redirects followed (release URLs redirect to their storage).
+StatusOr<runtime::HttpResponse> getFollowing(runtime::HttpsClient& client, std::string url,
+                                             size_t maxBody) {
+  for (int hop = 0; hop < 6; ++hop) {
+    auto r = client.request("GET", url, "", "", std::chrono::minutes(10), maxBody);
+    if (!r.ok()) return r.status();
+    if (r->status < 300 || r->status >= 400 || r->location.empty()) {
+      if (r->status != 200) return unavailable("GET " + url + ": HTTP " + std::to_string(r->status));
+      return r;
+    }
+    if (r->location.starts_with("/")) {
+      auto base = runtime::parseHttpsUrl(url);
+      if (!base.ok()) return base.status();
+      url = "https://" + base->host + ":" + base->port + r->location;
+    } else {
+      url = r->location;
+    }
+  }
+  return unavailable("too many redirects from " + url);
+}
+
+std::string firstHexToken(const std::string& text) {
+  const size_t start = text.find_first_of("0123456789abcdef");
+  if (start == std::string::npos) return "";
+  const std::string token = text.substr(start, text.find_first_not_of("0123456789abcdef", start) - start);
+  return token.size() == 64 ? token : "";
+}
+
+}  // namespace
+
+std::string defaultBinaryCacheDir() {
+  const char* cache = std::getenv("XDG_CACHE_HOME");
+  if (cache != nullptr && *cache != '\0') return std::string(cache) + "/kthw/binaries";
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : "/root") + "/.cache/kthw/binaries";
+}
+
+Status fetchBinaries(const resources::DesiredState& state, const std::string& cacheDir,
+                     bool download, std::map<std::string, BinarySource>& binaries) {
+  runtime::TlsClientConfig tls;
+  tls.systemRoots = true;
+  runtime::HttpsClient client(tls);
+  for (const resources::ControlPlaneService& s : state.services) {
+    if (s.binary.url.empty()) continue;
+    const std::string who = "ControlPlaneService/" + s.name() + ": ";
+    std::string want = s.binary.sha256;
+    if (want.empty()) {
+      auto sum = getFollowing(client, s.binary.sha256Url, 4096);
+      if (!sum.ok()) return Status(sum.status().code(), who + sum.status().message());
+      want = firstHexToken(sum->body);
+      if (want.empty()) return failedPrecondition(who + s.binary.sha256Url + " holds no sha256");
+    }
+    BinarySource src{want, ""};
+    if (download) {
+      const std::string cached = cacheDir + "/" + want;
+      std::ifstream in(cached, std::ios::binary);
+      std::stringstream ss;
+      if (in) ss << in.rdbuf();
+      if (in && runtime::sha256Hex(ss.str()) == want) {
+        src.content = ss.str();
+      } else {
+        auto body = getFollowing(client, s.binary.url, size_t{2} << 30);
+        if (!body.ok()) return Status(body.status().code(), who + body.status().message());
+        const std::string got = runtime::sha256Hex(body->body);
+        if (got != want) {
+          return failedPrecondition(who + s.binary.url + " has sha256 " + got + ", want " + want +
+                                    "; nothing was pushed");
+        }
+        std::error_code ec;
+        std::filesystem::create_directories(cacheDir, ec);
+        const std::string tmp = cached + ".part";
+        std::ofstream(tmp, std::ios::binary) << body->body;
+        std::filesystem::rename(tmp, cached, ec);
+        src.content = std::move(body->body);
+      }
+    }
+    binaries[s.name()] = std::move(src);
+  }
+  return okStatus();
+}
+
 void ControlPlaneServiceReconciler::observe(const resources::Host& host,
                                             runtime::ProbeRequest& request) const {
   for (const resources::ControlPlaneService& s : state_.services) {
@@ -167,8 +252,10 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
       a.file = runtime::FileSpec{s.binary.path, "root", "root", 0755};
       a.content = src->second.content;
       a.ifCurrentSha256 = bin.type == FileType::kAbsent ? "" : bin.sha256;
-      a.diff = "binary sha256 " + src->second.sha256 + " (" +
-               std::to_string(src->second.content.size()) + " bytes)\n";
+      a.diff = "binary sha256 " + src->second.sha256 +
+               (src->second.content.empty()
+                    ? " (fetched by apply)\n"
+                    : " (" + std::to_string(src->second.content.size()) + " bytes)\n");
       plan.actions.push_back(std::move(a));
       restartBecause.push_back("binary");
     }

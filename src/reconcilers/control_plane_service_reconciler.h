@@ -48,6 +48,16 @@ class ControlPlaneServiceReconciler : public HostScopedReconciler {
 // and checks it against spec.binary.sha256 when pinned. URLs are fetched by fetchBinaries.
 StatusOr<std::map<std::string, BinarySource>> loadBinaries(const resources::DesiredState& state);
 
+// For services whose binary comes from a URL: the sha256 it must have (pinned, or read from
+// sha256URL) and, with `download`, its bytes — from `cacheDir` when a verified copy is there,
+// else fetched over HTTPS (redirects followed) and checked before anything can be pushed.
+// Without `download` (diff) only the sha256 is determined; nothing is written.
+Status fetchBinaries(const resources::DesiredState& state, const std::string& cacheDir,
+                     bool download, std::map<std::string, BinarySource>& binaries);
+
+// $XDG_CACHE_HOME/kthw/binaries, or ~/.cache/kthw/binaries.
+std::string defaultBinaryCacheDir();
+
 // Services start in this order: etcd, kube-apiserver, kube-controller-manager, kube-scheduler.
 int componentOrder(const std::string& component);
 

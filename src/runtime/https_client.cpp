@@ -68,7 +68,11 @@ HttpsClient::HttpsClient(TlsClientConfig config) : impl_(std::make_unique<Impl>(
                          ssl::context::no_tlsv1_1);
   SSL_CTX_set_min_proto_version(impl_->ctx.native_handle(), TLS1_2_VERSION);
   impl_->ctx.set_verify_mode(ssl::verify_peer);
-  impl_->ctx.add_certificate_authority(asio::buffer(config.caPem), ec);
+  if (config.caPem.empty() && config.systemRoots) {
+    impl_->ctx.set_default_verify_paths(ec);
+  } else {
+    impl_->ctx.add_certificate_authority(asio::buffer(config.caPem), ec);
+  }
   if (ec) impl_->setup = invalidArgument("the CA certificate is unusable: " + ec.message());
   if (!config.certPem.empty()) {
     impl_->ctx.use_certificate_chain(asio::buffer(config.certPem), ec);
@@ -84,7 +88,7 @@ uint64_t HttpsClient::connections() const { return impl_->opened; }
 StatusOr<HttpResponse> HttpsClient::request(const std::string& method, const std::string& url,
                                             const std::string& body,
                                             const std::string& contentType,
-                                            std::chrono::milliseconds timeout) {
+                                            std::chrono::milliseconds timeout, size_t maxBody) {
   if (!impl_->setup.ok()) return impl_->setup;
   auto parsed = parseHttpsUrl(url);
   if (!parsed.ok()) return parsed.status();
@@ -141,8 +145,15 @@ StatusOr<HttpResponse> HttpsClient::request(const std::string& method, const std
     beast::get_lowest_layer(*conn->stream).expires_after(timeout);
     http::write(*conn->stream, req, ec);
     beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    if (!ec) http::read(*conn->stream, buffer, res, ec);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(maxBody);
+    if (!ec) http::read(*conn->stream, buffer, parser, ec);
+    if (ec == http::error::body_limit) {
+      conn->stream.reset();
+      return resourceExhausted(method + " " + url + ": response larger than " +
+                               std::to_string(maxBody) + " bytes");
+    }
+    http::response<http::string_body> res = parser.release();
     if (ec) {
       conn->stream.reset();
       if (!fresh && ec != beast::error::timeout) continue;
@@ -152,7 +163,8 @@ StatusOr<HttpResponse> HttpsClient::request(const std::string& method, const std
     }
     if (!res.keep_alive()) conn->stream.reset();
     return HttpResponse{static_cast<int>(res.result_int()), std::move(res.body()),
-                        std::string(res[http::field::content_type])};
+                        std::string(res[http::field::content_type]),
+                        std::string(res[http::field::location])};
   }
   return unavailable(method + " " + url + " failed twice");
 }

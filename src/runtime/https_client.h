@@ -11,15 +11,19 @@
 namespace kthw::runtime {
 
 struct TlsClientConfig {
-  std::string caPem;    // the chain is verified against it; there is no switch to skip this
+  // The chain is verified against caPem, or — when it is empty and systemRoots is set — the
+  // system's trusted roots (downloads). There is no switch to skip verification.
+  std::string caPem;
   std::string certPem;  // client certificate, for mutual TLS (optional)
   std::string keyPem;
+  bool systemRoots = false;
 };
 
 struct HttpResponse {
   int status = 0;
   std::string body;
   std::string contentType;
+  std::string location;  // of a redirect
 };
 
 // HTTPS over Boost.Beast and OpenSSL: TLS 1.2 or newer, the server's chain verified against the
@@ -38,7 +42,8 @@ class HttpsClient {
   StatusOr<HttpResponse> request(const std::string& method, const std::string& url,
                                  const std::string& body = "",
                                  const std::string& contentType = "application/json",
-                                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                                 size_t maxBody = 8u << 20);
 
   // TCP+TLS connections opened so far (reuse shows as requests > connections).
   uint64_t connections() const;

@@ -89,7 +89,7 @@ std::string base64Decode(const std::string& text) {
   return out;
 }
 
-Response text(int status, const std::string& body) { return Response{status, body, "text/plain"}; }
+Response text(int status, const std::string& body) { return Response{status, body, "text/plain", ""}; }
 
 constexpr const char* kVersion = R"({
   "major": "1",
@@ -156,7 +156,7 @@ constexpr const char* kVersion = R"({
   cfg.clientCaFile = need(flags, "client-ca-file");
   kthw::sim::serveTls(cfg, [](const Request& r) -> Response {
     const std::string path = r.target.substr(0, r.target.find('?'));
-    if (path == "/version") return Response{200, kVersion, "application/json"};
+    if (path == "/version") return Response{200, kVersion, "application/json", ""};
     if (path == "/healthz" || path == "/livez") return text(200, "ok");
     if (path == "/readyz") {
       if (etcdReachable) return text(200, "ok");
@@ -165,10 +165,12 @@ constexpr const char* kVersion = R"({
     }
     if (!r.caller.authenticated) {
       return Response{401,
-                      R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401})"};
+                      R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401})",
+                      "application/json", ""};
     }
     return Response{404,
-                     R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server could not find the requested resource","reason":"NotFound","code":404})"};
+                     R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server could not find the requested resource","reason":"NotFound","code":404})",
+                     "application/json", ""};
   });
 }
 

@@ -66,6 +66,7 @@ void serveConnection(tcp::socket socket, ssl::context& ctx, const Handler& handl
     res.set(http::field::server, "kthw-apiserver-sim");
     res.set(http::field::content_type, out.contentType);
     res.keep_alive(req.keep_alive());
+    if (!out.location.empty()) res.set(http::field::location, out.location);
     res.body() = std::move(out.body);
     res.prepare_payload();
     http::write(stream, res, ec);

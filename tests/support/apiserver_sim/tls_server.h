@@ -25,6 +25,7 @@ struct Response {
   int status = 200;
   std::string body;
   std::string contentType = "application/json";
+  std::string location;  // for redirects
 };
 
 using Handler = std::function<Response(const Request&)>;

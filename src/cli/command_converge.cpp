@@ -22,7 +22,7 @@ const std::vector<OptionSpec> kCommonOptions = {
     {"--host", "", true, true, "NAME", "Only these hosts (repeatable)"},
     {"--kind", "", true, true, "KIND",
      "Only resources of these kinds (repeatable): Host, CertificateBundle, "
-     "ControlPlaneService"},
+     "ControlPlaneService, LoadBalancer"},
     {"--parallel", "", true, false, "N", "Hosts handled at once (default 32)"},
     {"--verbose", "-v", false, false, "", "Log every probe, fetch and action with timings"},
 };
@@ -109,7 +109,7 @@ std::optional<int> prepare(const char* command, const ParsedArgs& args, Io io,
     if (std::find(hostKinds().begin(), hostKinds().end(), k) == hostKinds().end()) {
       io.err << "kthw " << command << ": --kind " << k
              << " is not reconciled on hosts (known: Host, CertificateBundle, "
-                "ControlPlaneService)\n";
+                "ControlPlaneService, LoadBalancer)\n";
       return kExitUsage;
     }
   }
@@ -249,6 +249,11 @@ int runApply(const std::vector<std::string>& args, Io io) {
     if (Status s = ctx->recordDistributed(prepared.loaded.state); !s.ok()) {
       io.err << "kthw apply: " << s.message() << "\n";
     }
+  }
+  for (const auto& [lb, route] : ctx->checkRoutes(prepared.loaded.state)) {
+    io.out << "  LoadBalancer/" << lb << ": route through the frontend "
+           << (route.ok() ? "answers" : "FAILS: " + route.message()) << "\n";
+    if (!route.ok()) ++failedHosts;
   }
   std::map<std::string, reconcilers::ConditionSet> conditions;
   const auto now = std::chrono::system_clock::now();

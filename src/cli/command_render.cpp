@@ -101,7 +101,7 @@ int renderToDirectory(const resources::DesiredState& state,
            << "; rendered keys must never be committed; choose a directory outside it\n";
     return kExitUsage;
   }
-  auto ctx = PassContext::create(state, true, std::chrono::system_clock::now());
+  auto ctx = PassContext::create(state, true, std::chrono::system_clock::now(), false);
   if (!ctx.ok()) {
     io.err << "kthw render: " << ctx.status().message() << "\n";
     return kExitError;

@@ -6,7 +6,7 @@ namespace kthw::cli {
 
 const std::vector<std::string>& hostKinds() {
   static const std::vector<std::string> kKinds = {"Host", "CertificateBundle",
-                                                  "ControlPlaneService"};
+                                                  "ControlPlaneService", "LoadBalancer"};
   return kKinds;
 }
 
@@ -20,8 +20,8 @@ std::string secretStoreDir(const resources::CertificateBundle& bundle) {
 }
 
 StatusOr<std::unique_ptr<PassContext>> PassContext::create(
-    const resources::DesiredState& state, bool generate,
-    std::chrono::system_clock::time_point now) {
+    const resources::DesiredState& state, bool generate, std::chrono::system_clock::time_point now,
+    bool withBinaries) {
   std::unique_ptr<PassContext> ctx(new PassContext(state));
   std::map<std::string, runtime::SecretStore*> byDir;
   for (const resources::CertificateBundle& b : state.bundles) {
@@ -49,17 +49,27 @@ StatusOr<std::unique_ptr<PassContext>> PassContext::create(
     }
     ctx->material_[b.name()] = std::move(*material);
   }
-  auto binaries = reconcilers::loadBinaries(state);
-  if (!binaries.ok()) return binaries.status();
-  ctx->binaries_ = std::move(*binaries);
-  if (Status s = reconcilers::fetchBinaries(state, reconcilers::defaultBinaryCacheDir(), generate,
-                                            ctx->binaries_);
-      !s.ok()) {
-    return s;
+  if (withBinaries) {
+    auto binaries = reconcilers::loadBinaries(state);
+    if (!binaries.ok()) return binaries.status();
+    ctx->binaries_ = std::move(*binaries);
+    if (Status s = reconcilers::fetchBinaries(state, reconcilers::defaultBinaryCacheDir(),
+                                              generate, ctx->binaries_);
+        !s.ok()) {
+      return s;
+    }
   }
   // Order matters: a service restarts when the files of the kinds before it change.
-  ctx->reconcilers_ = {&ctx->hostBasics_, &ctx->bundles_, &ctx->services_};
+  ctx->reconcilers_ = {&ctx->hostBasics_, &ctx->bundles_, &ctx->services_,
+                       &ctx->loadBalancers_};
+  if (!generate) ctx->checkRoutes(state);
   return ctx;
+}
+
+const std::map<std::string, Status>& PassContext::checkRoutes(
+    const resources::DesiredState& state) {
+  routes_ = reconcilers::checkRoutes(state, material_);
+  return routes_;
 }
 
 Status PassContext::recordDistributed(const resources::DesiredState& state) {

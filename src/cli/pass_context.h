@@ -10,6 +10,7 @@
 #include "reconcilers/bundle_files.h"
 #include "reconcilers/bundle_material.h"
 #include "reconcilers/control_plane_service_reconciler.h"
+#include "reconcilers/load_balancer_reconciler.h"
 #include "reconcilers/host_reconciler.h"
 #include "resources/desired_state.h"
 #include "runtime/secret_store.h"
@@ -22,20 +23,29 @@ class PassContext {
  public:
   // With `generate`, missing or outdated material is issued into the stores (apply, render);
   // without, stores are only read and what is missing is reported as pending (diff).
+  // `withBinaries` reads local binaries and fetches URL checksums (and, with `generate`, the
+  // binaries); render, which needs neither, skips it.
   static StatusOr<std::unique_ptr<PassContext>> create(const resources::DesiredState& state,
                                                        bool generate,
-                                                       std::chrono::system_clock::time_point now);
+                                                       std::chrono::system_clock::time_point now,
+                                                       bool withBinaries = true);
 
   const std::vector<const reconcilers::HostScopedReconciler*>& reconcilers() const {
     return reconcilers_;
   }
   const std::map<std::string, reconcilers::BundleMaterial>& material() const { return material_; }
+  // A TLS request through every load balancer that has a routeCheck (diff observes them before
+  // the pass; apply after it, to report the result).
+  const std::map<std::string, Status>& checkRoutes(const resources::DesiredState& state);
   // After an apply that reached every host: lets staged key rotations take their next step.
   Status recordDistributed(const resources::DesiredState& state);
 
  private:
   explicit PassContext(const resources::DesiredState& state)
-      : hostBasics_(), bundles_(state, material_), services_(state, binaries_) {}
+      : hostBasics_(),
+        bundles_(state, material_),
+        services_(state, binaries_),
+        loadBalancers_(state, routes_) {}
 
   std::vector<std::unique_ptr<runtime::SecretStore>> stores_;
   std::map<std::string, runtime::SecretStore*> storeOfBundle_;
@@ -44,6 +54,8 @@ class PassContext {
   reconcilers::CertificateBundleReconciler bundles_;
   std::map<std::string, reconcilers::BinarySource> binaries_;
   reconcilers::ControlPlaneServiceReconciler services_;
+  std::map<std::string, Status> routes_;
+  reconcilers::LoadBalancerReconciler loadBalancers_;
   std::vector<const reconcilers::HostScopedReconciler*> reconcilers_;
 };
 

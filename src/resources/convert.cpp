@@ -292,6 +292,11 @@ LoadBalancer toLoadBalancer(const Node& doc, ObjectMeta meta) {
   lb.configPath = spec.str("configPath", lb.implementation == "nginx"
                                              ? "/etc/nginx/tcpconf.d/kubernetes.conf"
                                              : "/etc/haproxy/haproxy.cfg");
+  if (const Node* route = spec.find("routeCheck")) {
+    lb.routeBundle = route->str("certificateBundle");
+    lb.routeAuthority = route->str("authority");
+    lb.routePath = route->str("path", "/version");
+  }
   if (const Node* proxy = spec.find("healthzProxy")) {
     lb.healthzProxy.enabled = true;
     lb.healthzProxy.hosts = hostTarget(child(*proxy, "hosts"), "spec.healthzProxy.hosts");

@@ -32,6 +32,9 @@ struct LoadBalancer {
   int intervalSeconds = 2;
   std::string configPath;
   HealthzProxy healthzProxy;
+  std::string routeBundle;  // routeCheck: empty when not set
+  std::string routeAuthority;
+  std::string routePath = "/version";
   FieldMarks marks;  // of spec
 
   const std::string& name() const { return metadata.name; }

@@ -330,6 +330,18 @@ void Checker::checkLoadBalancer(const LoadBalancer& lb) {
   }
   checkTarget(lb.backends);
   if (lb.healthzProxy.enabled) checkTarget(lb.healthzProxy.hosts);
+  if (!lb.routeBundle.empty()) {
+    const CertificateBundle* b = state_.findBundle(lb.routeBundle);
+    if (b == nullptr && !knownInvalid("CertificateBundle", lb.routeBundle)) {
+      fail(lb.marks.of("routeCheck"), "spec.routeCheck.certificateBundle",
+           "no CertificateBundle named \"" + lb.routeBundle + "\"");
+    } else if (b != nullptr &&
+               std::none_of(b->authorities.begin(), b->authorities.end(),
+                            [&](const Authority& a) { return a.name == lb.routeAuthority; })) {
+      fail(lb.marks.of("routeCheck"), "spec.routeCheck.authority",
+           "no authority named \"" + lb.routeAuthority + "\" in " + b->name());
+    }
+  }
 }
 
 void Checker::checkClusterCidrs() {

@@ -45,6 +45,10 @@ std::string atomicWriteScript(const FileSpec& file, const std::string& contentSh
       "chown " + shellQuote(file.owner + ":" + file.group) + " -- \"$t\"\n"
       "chmod " + formatMode(file.mode) + " -- \"$t\"\n"
       "sync -- \"$t\" 2>/dev/null || sync\n";
+  if (!file.check.empty()) {
+    s += "if ! o=$( (" + file.check + ") 2>&1); then printf '%s\\n' \"$o\" >&2; exit " +
+         std::to_string(kExitCheckFailed) + "; fi\n";
+  }
   s += preconditionCheck(ifCurrentSha256);
   s += "mv -f -- \"$t\" \"$p\"\n"
        "trap - EXIT\n"

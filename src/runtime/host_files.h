@@ -10,6 +10,9 @@ struct FileSpec {
   std::string owner = "root";
   std::string group = "root";
   unsigned mode = 0644;
+  // Run on the new content (its temp file is "$t") before it replaces the old one, e.g.
+  // `haproxy -c -f "$t"`; when it fails nothing is replaced.
+  std::string check;
 };
 
 // "0644": permission bits as chmod and people write them.
@@ -37,5 +40,6 @@ std::string ensureDirectoryScript(const FileSpec& dir);
 // Exit status of atomicWriteScript when the content check or the precondition fails.
 inline constexpr int kExitContentMismatch = 41;
 inline constexpr int kExitPreconditionFailed = 42;
+inline constexpr int kExitCheckFailed = 43;
 
 }  // namespace kthw::runtime

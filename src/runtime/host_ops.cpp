@@ -20,6 +20,10 @@ Status ShellHostOps::execChecked(const std::string& what, const std::string& scr
   if (result->exitStatus == kExitPreconditionFailed) {
     return Status(StatusCode::kAborted, what + ": " + firstLine(result->err));
   }
+  if (result->exitStatus == kExitCheckFailed) {
+    return failedPrecondition(what + ": the new content failed its check, the old one stays: " +
+                              firstLine(result->err));
+  }
   if (result->exitStatus == kExitContentMismatch) {
     return unavailable(what + ": the content arrived incomplete; the old file was kept");
   }

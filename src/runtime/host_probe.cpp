@@ -82,6 +82,10 @@ std::string probeScript(const ProbeRequest& r) {
     s += "if [ -d " + shellQuote("/sys/module/" + m) + " ]; then printf 'M\\t%s\\t1\\n' " +
          shellQuote(m) + "; else printf 'M\\t%s\\t0\\n' " + shellQuote(m) + "; fi\n";
   }
+  for (const std::string& h : r.heads) {
+    s += "[ -f " + shellQuote(h) + " ] && printf 'L\\t%s\\t%s\\n' " + shellQuote(h) +
+         " \"$(head -n 1 " + shellQuote(h) + ")\"\n";
+  }
   if (r.facts) {
     s += "( . /etc/os-release 2>/dev/null; printf 'O\\t%s\\n' \"$PRETTY_NAME\" ); "
          "printf 'K\\t%s\\n' \"$(uname -r)\"\n";
@@ -150,6 +154,8 @@ StatusOr<ProbeResult> parseProbeOutput(const std::string& output) {
       r.sysctls[f[1]] = std::nullopt;
     } else if (tag == "M" && f.size() == 3) {
       r.modules[f[1]] = f[2] == "1";
+    } else if (tag == "L" && f.size() >= 3) {
+      r.heads[f[1]] = line.substr(2 + f[1].size() + 1);
     } else if (tag == "O" && f.size() >= 2) {
       r.osRelease = line.substr(2);
     } else if (tag == "K" && f.size() >= 2) {

@@ -17,6 +17,7 @@ struct ProbeRequest {
   std::vector<std::string> blocks;   // files whose kthw-managed block is returned verbatim
   std::vector<std::string> sysctls;  // current kernel values
   std::vector<std::string> modules;  // loaded or not
+  std::vector<std::string> heads;    // files whose first line is returned (ownership markers)
   bool facts = true;                 // OS release and kernel
 
   void addPath(const std::string& p);
@@ -49,6 +50,7 @@ struct ProbeResult {
   std::map<std::string, std::optional<std::string>> blocks;  // nullopt: no managed block
   std::map<std::string, std::optional<std::string>> sysctls;  // nullopt: not readable
   std::map<std::string, bool> modules;
+  std::map<std::string, std::string> heads;
   std::string osRelease;
   std::string kernel;
 

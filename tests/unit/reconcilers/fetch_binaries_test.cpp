@@ -33,7 +33,7 @@ int freePort() {
 class FetchBinariesTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = ::testing::TempDir() + "/kthw-fetch";
+    dir_ = ::testing::TempDir() + "/kthw-fetch-" + std::to_string(::getpid());
     std::filesystem::create_directories(dir_);
     auto caKey = runtime::generatePrivateKey(runtime::KeyType::kEcdsaP256);
     runtime::CertificateRequest ca;

@@ -1,0 +1,228 @@
+#include "reconcilers/load_balancer_reconciler.h"
+
+#include <algorithm>
+
+#include "reconcilers/load_balancer_config.h"
+#include "runtime/digest.h"
+#include "runtime/https_client.h"
+#include "runtime/ssh_transport.h"
+
+namespace kthw::reconcilers {
+namespace {
+
+using runtime::FileState;
+using runtime::FileType;
+
+constexpr const char* kHaproxyDefault = "/etc/haproxy/haproxy.cfg";
+constexpr const char* kNginxStreamDefault = "/etc/nginx/tcpconf.d/kubernetes.conf";
+constexpr const char* kNginxConf = "/etc/nginx/nginx.conf";
+constexpr const char* kManagedMarker = "# Managed by kthw";
+
+bool isHaproxy(const resources::LoadBalancer& lb) { return lb.implementation == "haproxy"; }
+std::string unitOf(const std::string& implementation) { return implementation + ".service"; }
+
+bool selects(const resources::DesiredState& state, const resources::HostTarget& target,
+             const resources::Host& host) {
+  const auto hosts = state.select(target);
+  return std::find(hosts.begin(), hosts.end(), &host) != hosts.end();
+}
+
+std::string siteAvailable(const resources::HealthzProxy& p) {
+  return "/etc/nginx/sites-available/" + p.serverName;
+}
+std::string siteEnabled(const resources::HealthzProxy& p) {
+  return "/etc/nginx/sites-enabled/" + p.serverName;
+}
+
+// The file, checked on the host before it replaces the old one; true when it changes.
+bool writeChecked(const std::string& resource, const std::string& path,
+                  const std::string& content, const std::string& check,
+                  const runtime::ProbeResult& observed, HostPlan& plan) {
+  const FileState& st = observed.file(path);
+  const bool absent = st.type == FileType::kAbsent;
+  if (!absent && st.sha256 == runtime::sha256Hex(content) && st.mode == 0644 &&
+      st.owner == "root") {
+    return false;
+  }
+  Action a = makeAction(ActionType::kWriteFile, resource, path, "write " + path,
+                        absent ? "absent" : "content differs (edited by hand?)");
+  a.file = runtime::FileSpec{path, "root", "root", 0644, check};
+  a.content = content;
+  a.ifCurrentSha256 = absent ? "" : st.sha256;
+  a.showContentDiff = !absent;
+  plan.actions.push_back(std::move(a));
+  return true;
+}
+
+// Enable the unit, then reload it when its config changed (start it when it is down).
+void serviceActions(const std::string& resource, const std::string& unit, bool changed,
+                    const runtime::ProbeResult& observed, HostPlan& plan) {
+  auto it = observed.units.find(unit);
+  const runtime::UnitState none;
+  const runtime::UnitState& u = it == observed.units.end() ? none : it->second;
+  if (u.unitFileState != "enabled") {
+    Action a = makeAction(ActionType::kRunCommand, resource, unit, "enable " + unit,
+                          u.unitFileState.empty() ? "not installed" : u.unitFileState);
+    a.command = "systemctl enable --quiet " + unit;
+    plan.actions.push_back(std::move(a));
+  }
+  if (u.activeState != "active") {
+    Action a = makeAction(ActionType::kRunCommand, resource, unit, "start " + unit,
+                          u.activeState.empty() ? "not running" : u.activeState);
+    a.command = "systemctl start " + unit;
+    a.needsPrevious = changed;
+    plan.actions.push_back(std::move(a));
+  } else if (changed) {
+    Action a = makeAction(ActionType::kRunCommand, resource, unit, "reload " + unit,
+                          "configuration changed; a reload keeps open connections");
+    a.command = "systemctl reload " + unit;
+    a.needsPrevious = true;
+    plan.actions.push_back(std::move(a));
+  }
+}
+
+}  // namespace
+
+void LoadBalancerReconciler::observe(const resources::Host& host,
+                                     runtime::ProbeRequest& request) const {
+  for (const resources::LoadBalancer& lb : state_.loadBalancers) {
+    if (lb.host == host.name()) {
+      request.addPath(lb.configPath);
+      request.addUnit("haproxy.service");
+      request.addUnit("nginx.service");
+      request.heads.push_back(isHaproxy(lb) ? kNginxStreamDefault : kHaproxyDefault);
+      if (!isHaproxy(lb)) {
+        request.addPath(kNginxConf);
+        request.blocks.push_back(kNginxConf);
+      }
+    }
+    if (lb.healthzProxy.enabled && selects(state_, lb.healthzProxy.hosts, host)) {
+      request.addPath(siteAvailable(lb.healthzProxy));
+      request.addPath(siteEnabled(lb.healthzProxy));
+      request.addUnit("nginx.service");
+    }
+  }
+}
+
+void LoadBalancerReconciler::diffFrontend(const resources::LoadBalancer& lb,
+                                          const runtime::ProbeResult& observed,
+                                          HostPlan& plan) const {
+  const std::string resource = "LoadBalancer/" + lb.name();
+  const auto backends = loadBalancerBackends(state_, lb);
+  bool changed = false;
+  if (isHaproxy(lb)) {
+    changed = writeChecked(resource, lb.configPath, renderHaproxyConfig(lb, backends),
+                           "haproxy -c -q -f \"$t\"", observed, plan);
+  } else {
+    // The stream file is checked inside a minimal main configuration of its own.
+    const std::string check =
+        "m=$(mktemp); printf 'events {}\\ninclude %s;\\n' \"$t\" > \"$m\"; "
+        "nginx -t -q -c \"$m\"; r=$?; rm -f \"$m\"; exit $r";
+    changed = writeChecked(resource, lb.configPath, renderNginxStreamConfig(lb, backends), check,
+                           observed, plan);
+    const std::string include = std::string(runtime::kBlockBegin) + "\ninclude " +
+                                lb.configPath.substr(0, lb.configPath.rfind('/')) + "/*.conf;\n" +
+                                runtime::kBlockEnd + "\n";
+    auto block = observed.blocks.find(kNginxConf);
+    if (block == observed.blocks.end() || block->second.value_or("") != include) {
+      Action a = makeAction(ActionType::kReplaceBlock, resource, kNginxConf,
+                            std::string("include the stream config in ") + kNginxConf,
+                            "include absent");
+      a.content = include;
+      const FileState& st = observed.file(kNginxConf);
+      a.ifCurrentSha256 = st.type == FileType::kAbsent ? "" : st.sha256;
+      plan.actions.push_back(std::move(a));
+      changed = true;
+    }
+  }
+  serviceActions(resource, unitOf(lb.implementation), changed, observed, plan);
+  // The other implementation: its kthw config goes, and its service stops.
+  const std::string other = isHaproxy(lb) ? "nginx" : "haproxy";
+  const std::string otherPath = isHaproxy(lb) ? kNginxStreamDefault : kHaproxyDefault;
+  auto head = observed.heads.find(otherPath);
+  if (head != observed.heads.end() && head->second.starts_with(kManagedMarker)) {
+    plan.actions.push_back(makeAction(ActionType::kRemoveFile, resource, otherPath,
+                                      "remove " + otherPath, "the load balancer is " +
+                                                                 lb.implementation + " now"));
+    auto u = observed.units.find(unitOf(other));
+    const bool otherInUse = u != observed.units.end() && u->second.activeState == "active";
+    // nginx may still serve other sites; haproxy only served kthw's config.
+    if (other == "haproxy" && otherInUse) {
+      Action a = makeAction(ActionType::kRunCommand, resource, "haproxy.service",
+                            "stop and disable haproxy.service", "replaced by nginx");
+      a.command = "systemctl disable --now --quiet haproxy.service";
+      plan.actions.push_back(std::move(a));
+    } else if (other == "nginx" && otherInUse) {
+      Action a = makeAction(ActionType::kRunCommand, resource, "nginx.service",
+                            "reload nginx.service", "its kthw stream config was removed");
+      a.command = "systemctl reload nginx.service";
+      plan.actions.push_back(std::move(a));
+    }
+  }
+  auto route = routes_.find(lb.name());
+  if (!changed && route != routes_.end() && !route->second.ok()) {
+    plan.problems.push_back(resource + ": the configuration is in place but does not route: " +
+                            route->second.message());
+  }
+}
+
+void LoadBalancerReconciler::diffHealthzProxy(const resources::LoadBalancer& lb,
+                                              const runtime::ProbeResult& observed,
+                                              HostPlan& plan) const {
+  const std::string resource = "LoadBalancer/" + lb.name();
+  const resources::HealthzProxy& p = lb.healthzProxy;
+  const std::string check =
+      "m=$(mktemp); printf 'events {}\\nhttp {\\ninclude %s;\\n}\\n' \"$t\" > \"$m\"; "
+      "nginx -t -q -c \"$m\"; r=$?; rm -f \"$m\"; exit $r";
+  bool changed =
+      writeChecked(resource, siteAvailable(p), renderHealthzProxySite(p), check, observed, plan);
+  const FileState& link = observed.file(siteEnabled(p));
+  if (link.type != FileType::kSymlink) {
+    Action a = makeAction(ActionType::kRunCommand, resource, siteEnabled(p),
+                          "enable site " + p.serverName,
+                          link.type == FileType::kAbsent ? "absent" : "not a symlink");
+    a.command = "ln -sfn " + runtime::shellQuote(siteAvailable(p)) + " " +
+                runtime::shellQuote(siteEnabled(p));
+    plan.actions.push_back(std::move(a));
+    changed = true;
+  }
+  serviceActions(resource, "nginx.service", changed, observed, plan);
+}
+
+void LoadBalancerReconciler::diff(const resources::Host& host,
+                                  const runtime::ProbeResult& observed, HostPlan& plan) const {
+  for (const resources::LoadBalancer& lb : state_.loadBalancers) {
+    const bool front = lb.host == host.name();
+    const bool proxy = lb.healthzProxy.enabled && selects(state_, lb.healthzProxy.hosts, host);
+    if (front || proxy) plan.addResource("LoadBalancer/" + lb.name());
+    if (front) diffFrontend(lb, observed, plan);
+    if (proxy) diffHealthzProxy(lb, observed, plan);
+  }
+}
+
+std::map<std::string, Status> checkRoutes(const resources::DesiredState& state,
+                                          const std::map<std::string, BundleMaterial>& material) {
+  std::map<std::string, Status> out;
+  for (const resources::LoadBalancer& lb : state.loadBalancers) {
+    if (lb.routeBundle.empty()) continue;
+    auto m = material.find(lb.routeBundle);
+    if (m == material.end() || !m->second.has(lb.routeAuthority)) {
+      out[lb.name()] = unavailable("the authority " + lb.routeAuthority + " is not issued yet");
+      continue;
+    }
+    runtime::HttpsClient client({m->second.certificates.at(lb.routeAuthority), "", ""});
+    const std::string url = "https://" + lb.frontendAddress + ":" +
+                            std::to_string(lb.frontendPort) + lb.routePath;
+    auto r = client.request("GET", url, "", "", std::chrono::seconds(5));
+    if (!r.ok()) {
+      out[lb.name()] = r.status();
+    } else if (r->status != 200) {
+      out[lb.name()] = unavailable("GET " + url + ": HTTP " + std::to_string(r->status));
+    } else {
+      out[lb.name()] = okStatus();
+    }
+  }
+  return out;
+}
+
+}  // namespace kthw::reconcilers

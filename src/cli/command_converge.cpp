@@ -250,7 +250,8 @@ int runApply(const std::vector<std::string>& args, Io io) {
       io.err << "kthw apply: " << s.message() << "\n";
     }
   }
-  for (const auto& [lb, route] : ctx->checkRoutes(prepared.loaded.state)) {
+  for (const auto& [lb, route] :
+       ctx->checkRoutes(prepared.loaded.state, std::chrono::seconds(30))) {
     io.out << "  LoadBalancer/" << lb << ": route through the frontend "
            << (route.ok() ? "answers" : "FAILS: " + route.message()) << "\n";
     if (!route.ok()) ++failedHosts;

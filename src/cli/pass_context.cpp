@@ -1,6 +1,8 @@
 #include "cli/pass_context.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <thread>
 
 namespace kthw::cli {
 
@@ -67,9 +69,15 @@ StatusOr<std::unique_ptr<PassContext>> PassContext::create(
 }
 
 const std::map<std::string, Status>& PassContext::checkRoutes(
-    const resources::DesiredState& state) {
-  routes_ = reconcilers::checkRoutes(state, material_);
-  return routes_;
+    const resources::DesiredState& state, std::chrono::seconds patience) {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  while (true) {
+    routes_ = reconcilers::checkRoutes(state, material_);
+    const bool allOk = std::all_of(routes_.begin(), routes_.end(),
+                                   [](const auto& r) { return r.second.ok(); });
+    if (allOk || std::chrono::steady_clock::now() >= deadline) return routes_;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
 }
 
 Status PassContext::recordDistributed(const resources::DesiredState& state) {

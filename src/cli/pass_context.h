@@ -36,7 +36,11 @@ class PassContext {
   const std::map<std::string, reconcilers::BundleMaterial>& material() const { return material_; }
   // A TLS request through every load balancer that has a routeCheck (diff observes them before
   // the pass; apply after it, to report the result).
-  const std::map<std::string, Status>& checkRoutes(const resources::DesiredState& state);
+  // After an apply, checks are retried for up to `patience`: a load balancer that was just
+  // (re)configured takes its backends' health checks (rise) before it routes.
+  const std::map<std::string, Status>& checkRoutes(
+      const resources::DesiredState& state,
+      std::chrono::seconds patience = std::chrono::seconds(0));
   // After an apply that reached every host: lets staged key rotations take their next step.
   Status recordDistributed(const resources::DesiredState& state);
 

@@ -109,34 +109,8 @@ void LoadBalancerReconciler::diffFrontend(const resources::LoadBalancer& lb,
                                           HostPlan& plan) const {
   const std::string resource = "LoadBalancer/" + lb.name();
   const auto backends = loadBalancerBackends(state_, lb);
-  bool changed = false;
-  if (isHaproxy(lb)) {
-    changed = writeChecked(resource, lb.configPath, renderHaproxyConfig(lb, backends),
-                           "haproxy -c -q -f \"$t\"", observed, plan);
-  } else {
-    // The stream file is checked inside a minimal main configuration of its own.
-    const std::string check =
-        "m=$(mktemp); printf 'events {}\\ninclude %s;\\n' \"$t\" > \"$m\"; "
-        "nginx -t -q -c \"$m\"; r=$?; rm -f \"$m\"; exit $r";
-    changed = writeChecked(resource, lb.configPath, renderNginxStreamConfig(lb, backends), check,
-                           observed, plan);
-    const std::string include = std::string(runtime::kBlockBegin) + "\ninclude " +
-                                lb.configPath.substr(0, lb.configPath.rfind('/')) + "/*.conf;\n" +
-                                runtime::kBlockEnd + "\n";
-    auto block = observed.blocks.find(kNginxConf);
-    if (block == observed.blocks.end() || block->second.value_or("") != include) {
-      Action a = makeAction(ActionType::kReplaceBlock, resource, kNginxConf,
-                            std::string("include the stream config in ") + kNginxConf,
-                            "include absent");
-      a.content = include;
-      const FileState& st = observed.file(kNginxConf);
-      a.ifCurrentSha256 = st.type == FileType::kAbsent ? "" : st.sha256;
-      plan.actions.push_back(std::move(a));
-      changed = true;
-    }
-  }
-  serviceActions(resource, unitOf(lb.implementation), changed, observed, plan);
-  // The other implementation: its kthw config goes, and its service stops.
+  // First the other implementation: its kthw config goes and its service lets go of the
+  // frontend port, so that the new one can bind it.
   const std::string other = isHaproxy(lb) ? "nginx" : "haproxy";
   const std::string otherPath = isHaproxy(lb) ? kNginxStreamDefault : kHaproxyDefault;
   auto head = observed.heads.find(otherPath);
@@ -158,7 +132,47 @@ void LoadBalancerReconciler::diffFrontend(const resources::LoadBalancer& lb,
       a.command = "systemctl reload nginx.service";
       plan.actions.push_back(std::move(a));
     }
+    if (otherInUse) {
+      // A reload returns before the old workers close their sockets.
+      const std::string port = ":" + std::to_string(lb.frontendPort) + " ";
+      Action wait = makeAction(ActionType::kRunCommand, resource, "frontend port",
+                               "wait for " + other + " to release port " +
+                                   std::to_string(lb.frontendPort),
+                               "the new load balancer binds it");
+      wait.command = "for i in $(seq 1 50); do ss -Hltn | grep -q " + runtime::shellQuote(port) +
+                     " || exit 0; sleep 0.1; done; echo 'port " + std::to_string(lb.frontendPort) +
+                     " is still in use' >&2; exit 1";
+      plan.actions.push_back(std::move(wait));
+    }
   }
+  bool changed = false;
+  if (isHaproxy(lb)) {
+    changed = writeChecked(resource, lb.configPath, renderHaproxyConfig(lb, backends),
+                           "haproxy -c -f \"$t\"", observed, plan);
+  } else {
+    // The stream file is checked inside a minimal main configuration of its own.
+    const std::string check =
+        "m=$(mktemp); printf 'include /etc/nginx/modules-enabled/*.conf;\\nevents {}\\ninclude "
+        "%s;\\n' \"$t\" > \"$m\"; "
+        "nginx -t -q -c \"$m\"; r=$?; rm -f \"$m\"; exit $r";
+    changed = writeChecked(resource, lb.configPath, renderNginxStreamConfig(lb, backends), check,
+                           observed, plan);
+    const std::string include = std::string(runtime::kBlockBegin) + "\ninclude " +
+                                lb.configPath.substr(0, lb.configPath.rfind('/')) + "/*.conf;\n" +
+                                runtime::kBlockEnd + "\n";
+    auto block = observed.blocks.find(kNginxConf);
+    if (block == observed.blocks.end() || block->second.value_or("") != include) {
+      Action a = makeAction(ActionType::kReplaceBlock, resource, kNginxConf,
+                            std::string("include the stream config in ") + kNginxConf,
+                            "include absent");
+      a.content = include;
+      const FileState& st = observed.file(kNginxConf);
+      a.ifCurrentSha256 = st.type == FileType::kAbsent ? "" : st.sha256;
+      plan.actions.push_back(std::move(a));
+      changed = true;
+    }
+  }
+  serviceActions(resource, unitOf(lb.implementation), changed, observed, plan);
   auto route = routes_.find(lb.name());
   if (!changed && route != routes_.end() && !route->second.ok()) {
     plan.problems.push_back(resource + ": the configuration is in place but does not route: " +

@@ -1,5 +1,7 @@
 #include "runtime/host_ops.h"
 
+#include <sstream>
+
 #include "runtime/digest.h"
 #include "runtime/ssh_transport.h"
 
@@ -9,6 +11,19 @@ namespace {
 std::string firstLine(const std::string& text) {
   std::string line = text.substr(0, text.find('\n'));
   return line.size() > 300 ? line.substr(0, 300) + "..." : line;
+}
+
+// The line of a checker's output that says what is wrong (haproxy's ALERT, nginx's emerg).
+std::string checkerMessage(const std::string& text) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find("ALERT") != std::string::npos || line.find("emerg") != std::string::npos ||
+        line.find("rror") != std::string::npos) {
+      return line.size() > 400 ? line.substr(0, 400) + "..." : line;
+    }
+  }
+  return firstLine(text);
 }
 
 }  // namespace
@@ -22,7 +37,7 @@ Status ShellHostOps::execChecked(const std::string& what, const std::string& scr
   }
   if (result->exitStatus == kExitCheckFailed) {
     return failedPrecondition(what + ": the new content failed its check, the old one stays: " +
-                              firstLine(result->err));
+                              checkerMessage(result->err));
   }
   if (result->exitStatus == kExitContentMismatch) {
     return unavailable(what + ": the content arrived incomplete; the old file was kept");

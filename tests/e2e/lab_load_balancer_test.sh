@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# End to end on the lab: haproxy on lb-0 in front of the three apiservers (the simulator), the
+# route through it verified with the cluster CA, traffic reaching every controller, a stopped
+# apiserver behind a still-answering LB, a switch to nginx, hand edits as drift, and a config
+# the checker refuses leaving the running one untouched.
+set -uo pipefail
+kthw=$(realpath "$1")
+root=$(cd "$(dirname "$0")/../.." && pwd)
+lab=$root/tests/lab/lab
+export LAB_STATE=${LAB_STATE:-/var/lib/kthw-lab}
+work=$(mktemp -d /tmp/kthw-e2e-lb-XXXXXX)
+export XDG_STATE_HOME=$work/state
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+run() {
+  local want=$1 what=$2 got
+  shift 2
+  "$@" >"$work/out" 2>&1
+  got=$?
+  if [ "$got" -ne "$want" ]; then fail "$what: exit $got, want $want"; sed 's/^/    /' "$work/out"; else echo "ok: $what"; fi
+}
+through_lb() { curl -sf --max-time 5 --cacert "$work/ca.pem" https://10.77.0.30:6443/version; }
+
+"$lab" up || { echo "FAIL: lab up"; exit 1; }
+trap '[ -n "${KEEP_LAB:-}" ] || { "$lab" down >/dev/null 2>&1; rm -rf "$work"; }' EXIT
+cp -r "$root/examples/lab" "$work/desired"
+sed -i "s|file: ../../build/kthw-apiserver-sim|file: $(dirname "$kthw")/kthw-apiserver-sim|" "$work/desired"/kube-*.yaml
+cp "$LAB_STATE/hosts.yaml" "$work/desired/hosts.yaml"
+d=$work/desired
+
+run 0 "apply: the control plane and haproxy on lb-0" "$kthw" apply -f "$d"
+grep -q "LoadBalancer/kubernetes: route through the frontend answers" "$work/out" || fail "route check did not pass"
+"$lab" ssh controller-0 'cat /var/lib/kubernetes/ca.pem' >"$work/ca.pem"
+through_lb | grep -q '"gitVersion"' && echo "ok: curl --cacert ca.pem https://10.77.0.30:6443/version answers" ||
+  fail "no answer through the LB"
+for _ in $(seq 1 9); do through_lb >/dev/null; done
+"$lab" ssh lb-0 'journalctl -u haproxy --no-pager' >"$work/haproxy.log"
+for n in 0 1 2; do
+  grep -q "kubernetes-master-nodes/controller-$n " "$work/haproxy.log" || fail "no request reached controller-$n"
+done
+echo "ok: requests reached all three controllers (haproxy log)"
+"$lab" ssh controller-0 'curl -sf -H "Host: kubernetes.default.svc.cluster.local" http://127.0.0.1/healthz' | grep -q ok &&
+  echo "ok: the nginx /healthz proxy answers on a controller" || fail "healthz proxy"
+run 0 "diff: no drift" "$kthw" diff -f "$d"
+
+# One apiserver down: the LB keeps answering; diff reports it; apply repairs it.
+"$lab" ssh controller-1 'systemctl stop kube-apiserver'
+sleep 8  # fall 3 x inter 2s: haproxy takes controller-1 out
+answered=0
+for _ in $(seq 1 6); do through_lb >/dev/null && answered=$((answered + 1)); done
+[ "$answered" -eq 6 ] && echo "ok: the LB keeps answering with one apiserver down" || fail "only $answered/6 answered"
+run 1 "diff reports the stopped apiserver" "$kthw" diff -f "$d"
+grep -q "start kube-apiserver.service" "$work/out" || fail "diff does not name the stopped service"
+run 0 "apply repairs it" "$kthw" apply -f "$d"
+
+# Switch to nginx: the haproxy config goes, haproxy stops, traffic flows through nginx.
+sed -i 's/^  implementation: haproxy$/  implementation: nginx/' "$d/loadbalancer.yaml"
+run 0 "apply the switch to nginx" "$kthw" apply -f "$d"
+"$lab" ssh lb-0 '[ ! -e /etc/haproxy/haproxy.cfg ] && ! systemctl is-active --quiet haproxy && systemctl is-active --quiet nginx' &&
+  echo "ok: haproxy config removed, haproxy stopped, nginx running" || fail "switch to nginx incomplete"
+through_lb | grep -q '"gitVersion"' && echo "ok: traffic flows through nginx" || fail "no answer through nginx"
+run 0 "diff after the switch: no drift" "$kthw" diff -f "$d"
+
+# A hand edit of the LB config is drift, and apply puts it back.
+"$lab" ssh lb-0 "sed -i 's/server 10.77.0.11:6443.*//' /etc/nginx/tcpconf.d/kubernetes.conf"
+run 1 "a hand edit of the LB config is drift" "$kthw" diff -f "$d" --host lb-0
+grep -q "write /etc/nginx/tcpconf.d/kubernetes.conf" "$work/out" || fail "diff does not name the LB config"
+run 0 "apply restores it" "$kthw" apply -f "$d" --host lb-0
+
+# A desired config the checker refuses: a backend whose address lb-0 cannot resolve.
+sed -i 's/^  implementation: nginx$/  implementation: haproxy/' "$d/loadbalancer.yaml"
+run 0 "back to haproxy" "$kthw" apply -f "$d"
+before=$("$lab" ssh lb-0 'sha256sum /etc/haproxy/haproxy.cfg')
+cat >>"$d/hosts.yaml" <<'YAML'
+---
+apiVersion: kthw.dev/v1alpha1
+kind: Host
+metadata: {name: ghost, labels: {role: apiserver-extra}}
+spec:
+  address: ghost.kthw-lab.invalid
+  internalIP: 10.77.0.99
+  ssh: {identityFile: /nonexistent}
+YAML
+sed -i 's/^    hosts: {selector: {role: controller}}\n    port: 6443$//' "$d/loadbalancer.yaml"
+python3 - "$d/loadbalancer.yaml" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+s = s.replace("  backends:\n    hosts: {selector: {role: controller}}\n    port: 6443\n",
+              "  backends:\n    hosts: {names: [controller-0, controller-1, controller-2, ghost]}\n    port: 6443\n    addressField: address\n")
+open(p, "w").write(s)
+PY
+run 1 "apply with a config haproxy -c refuses" "$kthw" apply -f "$d" --host lb-0
+grep -q "failed its check, the old one stays" "$work/out" && grep -q "ghost.kthw-lab.invalid" "$work/out" &&
+  grep -q "LoadBalancer/kubernetes: Ready=False (ApplyFailed), Degraded" "$work/out" &&
+  echo "ok: refused with the checker's message, the resource Degraded" || { fail "no checker message"; cat "$work/out"; }
+after=$("$lab" ssh lb-0 'sha256sum /etc/haproxy/haproxy.cfg')
+[ "$before" = "$after" ] && "$lab" ssh lb-0 'systemctl is-active --quiet haproxy' && through_lb >/dev/null &&
+  echo "ok: the running config is untouched and still routes" || fail "the running config changed"
+
+echo "$failures failure(s)"
+[ "$failures" -eq 0 ]

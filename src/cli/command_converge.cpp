@@ -2,7 +2,9 @@
 #include <algorithm>
 #include <iostream>
 #include <mutex>
+#include <sstream>
 
+#include "cli/api_access.h"
 #include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "cli/pass_context.h"
@@ -10,11 +12,14 @@
 #include "reconcilers/conditions.h"
 #include "reconcilers/host_pass.h"
 #include "reconcilers/host_reconciler.h"
+#include "reconcilers/rbac_reconciler.h"
 #include "resources/desired_state.h"
 #include "runtime/logging.h"
 
 namespace kthw::cli {
 namespace {
+
+using reconcilers::PassOptions;
 
 const std::vector<OptionSpec> kCommonOptions = {
     {"--filename", "-f", true, true, "PATH",
@@ -22,9 +27,13 @@ const std::vector<OptionSpec> kCommonOptions = {
     {"--host", "", true, true, "NAME", "Only these hosts (repeatable)"},
     {"--kind", "", true, true, "KIND",
      "Only resources of these kinds (repeatable): Host, CertificateBundle, "
-     "ControlPlaneService, LoadBalancer"},
+     "ControlPlaneService, LoadBalancer, ClusterRole, ClusterRoleBinding"},
     {"--parallel", "", true, false, "N", "Hosts handled at once (default 32)"},
     {"--verbose", "-v", false, false, "", "Log every probe, fetch and action with timings"},
+    {"--kubeconfig", "", true, false, "FILE",
+     "Reach the API server as this kubeconfig says (default: the desired state's admin)"},
+    {"--api-timeout", "", true, false, "SECONDS",
+     "How long apply waits for the API server to be ready (default 120)"},
 };
 
 std::vector<OptionSpec> diffOptions() {
@@ -106,10 +115,11 @@ std::optional<int> prepare(const char* command, const ParsedArgs& args, Io io,
     }
   }
   for (const std::string& k : args.all("--kind")) {
-    if (std::find(hostKinds().begin(), hostKinds().end(), k) == hostKinds().end()) {
-      io.err << "kthw " << command << ": --kind " << k
-             << " is not reconciled on hosts (known: Host, CertificateBundle, "
-                "ControlPlaneService, LoadBalancer)\n";
+    const bool apiKind = k == "ClusterRole" || k == "ClusterRoleBinding";
+    if (!apiKind && std::find(hostKinds().begin(), hostKinds().end(), k) == hostKinds().end()) {
+      io.err << "kthw " << command << ": unknown --kind " << k
+             << " (known: Host, CertificateBundle, ControlPlaneService, LoadBalancer, "
+                "ClusterRole, ClusterRoleBinding)\n";
       return kExitUsage;
     }
   }
@@ -127,6 +137,43 @@ std::optional<int> prepare(const char* command, const ParsedArgs& args, Io io,
   return std::nullopt;
 }
 
+// Whether this run reconciles hosts, and RBAC objects through the API server.
+bool wantsHosts(const PassOptions& o) {
+  return o.kinds.empty() || std::any_of(o.kinds.begin(), o.kinds.end(), [](const std::string& k) {
+           return k != "ClusterRole" && k != "ClusterRoleBinding";
+         });
+}
+
+// Route checks go through the load balancer: only when that kind is part of the run.
+bool wantsRoutes(const PassOptions& o) {
+  return o.hosts.empty() &&
+         (o.kinds.empty() || std::find(o.kinds.begin(), o.kinds.end(), "LoadBalancer") != o.kinds.end());
+}
+
+bool wantsRbac(const resources::DesiredState& state, const PassOptions& o) {
+  return !state.rbac.empty() && o.hosts.empty() &&
+         (o.kinds.empty() || std::any_of(o.kinds.begin(), o.kinds.end(), [](const std::string& k) {
+            return k == "ClusterRole" || k == "ClusterRoleBinding";
+          }));
+}
+
+void printRbacPlan(const reconcilers::RbacPlan& plan, const std::string& server,
+                   const Style& style, std::ostream& out) {
+  out << style.bold() << "API server" << style.reset() << " (" << server << ")\n";
+  if (plan.actions.empty()) out << "  " << style.green() << "no drift" << style.reset() << "\n";
+  for (const reconcilers::RbacAction& a : plan.actions) {
+    out << "  " << style.yellow() << reconcilers::rbacActionName(a.type) << " " << a.kind << "/"
+        << a.name << style.reset() << "  " << a.reason << "\n";
+    std::istringstream diff(a.diff);
+    for (std::string line; std::getline(diff, line);) {
+      const char* color = line.starts_with("+") && !line.starts_with("+++") ? style.green()
+                          : line.starts_with("-") && !line.starts_with("---") ? style.red()
+                                                                               : "";
+      out << "      " << color << line << (*color != 0 ? style.reset() : "") << "\n";
+    }
+  }
+}
+
 std::unique_ptr<PassContext> context(const char* command, const Prepared& prepared,
                                      bool generate, Io io) {
   auto ctx = PassContext::create(prepared.loaded.state, generate, std::chrono::system_clock::now());
@@ -135,6 +182,34 @@ std::unique_ptr<PassContext> context(const char* command, const Prepared& prepar
     return nullptr;
   }
   return std::move(*ctx);
+}
+
+// Posts the RBAC objects once the API server is ready; a conflict is retried with a fresh read.
+Status applyRbacObjects(const Prepared& prepared, PassContext& ctx, const std::string& kubeconfig,
+                        std::chrono::seconds timeout, Io io) {
+  auto creds = apiCredentials(prepared.loaded.state, ctx.material(), kubeconfig);
+  if (!creds.ok()) return creds.status();
+  runtime::ApiClient api(*creds);
+  Status ready = waitForApiServer(api, timeout, [&](const Status& s, std::chrono::milliseconds d) {
+    io.out << "RBAC: WaitingForAPIServer at " << creds->server << " (" << s.message()
+           << "); retrying in " << d.count() << " ms\n";
+    io.out.flush();
+  });
+  if (!ready.ok()) return ready;
+  auto plan = reconcilers::planRbac(prepared.loaded.state, api);
+  if (!plan.ok()) return plan.status();
+  const auto results = reconcilers::applyRbac(*plan, api);
+  Status first;
+  for (size_t i = 0; i < results.size(); ++i) {
+    const auto& a = plan->actions[i];
+    io.out << "RBAC: " << (results[i].ok() ? "done " : "FAILED ")
+           << reconcilers::rbacActionName(a.type) << " " << a.kind << "/" << a.name
+           << (results[i].ok() ? "" : ": " + results[i].message()) << "\n";
+    if (!results[i].ok() && first.ok()) first = results[i];
+  }
+  io.out << "RBAC: " << plan->actions.size() << " API write(s) planned against " << creds->server
+         << " as " << creds->source << "\n";
+  return first;
 }
 
 }  // namespace
@@ -163,15 +238,39 @@ int runDiff(const std::vector<std::string>& args, Io io) {
   prepared.options.fetchDiffContent = true;
   auto ctx = context("diff", prepared, false, io);
   if (!ctx) return kExitError;
-  auto outcomes = reconcilers::planHosts(prepared.loaded.state, ctx->reconcilers(),
-                                         reconcilers::connectHost, prepared.options);
+  if (wantsRoutes(prepared.options)) ctx->checkRoutes(prepared.loaded.state);
+  std::vector<reconcilers::HostOutcome> outcomes;
+  if (wantsHosts(prepared.options)) {
+    outcomes = reconcilers::planHosts(prepared.loaded.state, ctx->reconcilers(),
+                                      reconcilers::connectHost, prepared.options);
+  }
   if (output == "json") {
     printPlansJson(outcomes, io.out);
-  } else {
+  } else if (!outcomes.empty()) {
     printPlans(outcomes, styleFor(color), io.out);
   }
   bool drift = false;
   bool unreachable = false;
+  if (wantsRbac(prepared.loaded.state, prepared.options)) {
+    auto creds = apiCredentials(prepared.loaded.state, ctx->material(), parsed->get("--kubeconfig"));
+    if (!creds.ok()) {
+      io.err << "kthw diff: RBAC not compared: " << creds.status().message() << "\n";
+      unreachable = true;
+    } else {
+      runtime::ApiClient api(*creds);
+      Status ready = api.ready();
+      auto plan = ready.ok() ? reconcilers::planRbac(prepared.loaded.state, api)
+                             : StatusOr<reconcilers::RbacPlan>(ready);
+      if (!plan.ok()) {
+        io.err << "kthw diff: RBAC not compared: the API server at " << creds->server
+               << " is not reachable or not ready: " << plan.status().message() << "\n";
+        unreachable = true;
+      } else {
+        if (output != "json") printRbacPlan(*plan, creds->server, styleFor(color), io.out);
+        drift = drift || !plan->actions.empty();
+      }
+    }
+  }
   for (const auto& o : outcomes) {
     unreachable = unreachable || !o.reach.ok();
     drift = drift || (o.reach.ok() && !o.plan.converged());
@@ -223,8 +322,11 @@ int runApply(const std::vector<std::string>& args, Io io) {
       io.out << "CertificateBundle/" << bundle << ": issued " << name << " (" << reason << ")\n";
     }
   }
-  auto outcomes = reconcilers::applyHosts(prepared.loaded.state, ctx->reconcilers(),
-                                          reconcilers::connectHost, prepared.options, progress);
+  std::vector<reconcilers::HostOutcome> outcomes;
+  if (wantsHosts(prepared.options)) {
+    outcomes = reconcilers::applyHosts(prepared.loaded.state, ctx->reconcilers(),
+                                       reconcilers::connectHost, prepared.options, progress);
+  }
   size_t changed = 0;
   size_t failedHosts = 0;
   const bool everyHost = prepared.options.hosts.empty() && prepared.options.kinds.empty();
@@ -250,8 +352,20 @@ int runApply(const std::vector<std::string>& args, Io io) {
       io.err << "kthw apply: " << s.message() << "\n";
     }
   }
-  for (const auto& [lb, route] :
-       ctx->checkRoutes(prepared.loaded.state, std::chrono::seconds(30))) {
+  if (wantsRbac(prepared.loaded.state, prepared.options)) {
+    const std::string timeout = parsed->get("--api-timeout", "120");
+    if (Status s = applyRbacObjects(prepared, *ctx, parsed->get("--kubeconfig"),
+                                    std::chrono::seconds(std::atoi(timeout.c_str())), io);
+        !s.ok()) {
+      io.out << "  RBAC: FAILED: " << s.message() << "\n";
+      ++failedHosts;
+    }
+  }
+  const std::map<std::string, Status> noRoutes;
+  const auto& routes = wantsRoutes(prepared.options)
+                           ? ctx->checkRoutes(prepared.loaded.state, std::chrono::seconds(30))
+                           : noRoutes;
+  for (const auto& [lb, route] : routes) {
     io.out << "  LoadBalancer/" << lb << ": route through the frontend "
            << (route.ok() ? "answers" : "FAILS: " + route.message()) << "\n";
     if (!route.ok()) ++failedHosts;

@@ -64,7 +64,6 @@ StatusOr<std::unique_ptr<PassContext>> PassContext::create(
   // Order matters: a service restarts when the files of the kinds before it change.
   ctx->reconcilers_ = {&ctx->hostBasics_, &ctx->bundles_, &ctx->services_,
                        &ctx->loadBalancers_};
-  if (!generate) ctx->checkRoutes(state);
   return ctx;
 }
 

@@ -26,6 +26,7 @@
 #include "resources/yaml_loader.h"
 #include "runtime/https_client.h"
 #include "runtime/pki.h"
+#include "rbac_api.h"
 #include "tls_server.h"
 
 namespace {
@@ -123,23 +124,15 @@ constexpr const char* kVersion = R"({
   std::vector<std::string> etcd;
   std::stringstream servers(need(flags, "etcd-servers"));
   for (std::string s; std::getline(servers, s, ',');) etcd.push_back(s);
+  static kthw::sim::EtcdStore store(etcdTls, etcd);
+  static kthw::sim::RbacApi rbac(store);
   static std::atomic<bool> etcdReachable{false};
   static std::string etcdProblem = "not checked yet";
   static std::mutex problemMu;
-  std::thread([etcdTls, etcd] {
-    kthw::runtime::HttpsClient client(etcdTls);
+  std::thread([] {
     while (true) {
       std::string problem;
-      bool ok = false;
-      for (const std::string& server : etcd) {
-        auto r = client.request("POST", server + "/v3/kv/range", R"({"key":"L3JlZ2lzdHJ5"})",
-                                "application/json", std::chrono::seconds(3));
-        if (r.ok() && r->status == 200) {
-          ok = true;
-          break;
-        }
-        problem = server + ": " + (r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message());
-      }
+      const bool ok = store.reachable(problem);
       etcdReachable = ok;
       {
         std::lock_guard<std::mutex> lock(problemMu);
@@ -163,6 +156,7 @@ constexpr const char* kVersion = R"({
       std::lock_guard<std::mutex> lock(problemMu);
       return text(500, "[-]etcd failed: " + etcdProblem + "\nreadyz check failed");
     }
+    if (auto api = rbac.handle(r)) return *api;
     if (!r.caller.authenticated) {
       return Response{401,
                       R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401})",

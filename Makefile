@@ -9,7 +9,7 @@ JOBS ?= 2
 FUZZ_SECONDS ?= 60
 WERROR ?= $(if $(KTHW_WERROR),$(KTHW_WERROR),OFF)
 
-.PHONY: all deps build test unit-test asan-test fuzz demo format clean lab-up lab-down lab-status
+.PHONY: all deps build test unit-test asan-test fuzz demo bench format clean lab-up lab-down lab-status
 
 all: build
 
@@ -43,6 +43,10 @@ test: unit-test asan-test fuzz
 
 demo: build
 	./scripts/demo.sh $(BUILD)/kthw
+
+# Benchmarks against Ansible, the SSH floor and openssl; writes bench/RESULTS.md.
+bench: build
+	./bench/run.sh
 
 # The lab: systemd-nspawn hosts controller-0..2 and lb-0 on a private bridge (see tests/lab/lab).
 lab-up: deps

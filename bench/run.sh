@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# make bench: every benchmark of kthw, one run, written to bench/RESULTS.md with the commands that
+# reproduce each number. Ratios come from the same run; these machines are noisy.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+kthw=$root/build/kthw
+lab=$root/tests/lab/lab
+export LAB_STATE=${LAB_STATE:-/var/lib/kthw-lab}
+work=$(mktemp -d /tmp/kthw-bench-run-XXXXXX)
+export XDG_STATE_HOME=$work/state
+results=$root/bench/RESULTS.md
+trap '"$lab" down >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+say() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+timed() {  # label command... -> prints "wall cpu" of one run
+  /usr/bin/time -f '%e %U %S' -o "$work/t" "$@" >"$work/cmd.out" 2>&1 || true
+  read -r w u s <"$work/t"
+  echo "$w $(echo "$u + $s" | bc)"
+}
+
+command -v ansible-playbook >/dev/null || {
+  say "installing ansible-core (Debian) for the side-by-side run"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ansible-core </dev/null >/dev/null
+}
+
+say "micro benchmarks (Google Benchmark)"
+"$root/build/kthw_bench" --benchmark_min_time=0.2 --benchmark_format=console 2>/dev/null >"$work/micro.txt"
+
+say "certificate bundle: in process against the seeds' openssl sequence"
+pki_rows=""
+for alg in p256 rsa2048; do
+  os=$("$root/bench/openssl-bundle.sh" "$alg" 3 | awk '{print $2}')
+  filter=$([ "$alg" = p256 ] && echo "fullBundle/3" || echo "fullBundle/0")
+  kt=$(grep "^$filter " "$work/micro.txt" | awk '{print $2}')
+  pki_rows+="| $alg | $kt ms | $os ms | $(echo "$os / $kt" | bc -l | xargs printf '%.1f')x |"$'\n'
+done
+
+say "the lab, converged phase by phase"
+"$lab" up >/dev/null
+cp -r "$root/examples/lab" "$work/desired"
+sed -i "s|file: ../../build/kthw-apiserver-sim|file: $root/build/kthw-apiserver-sim|" "$work/desired"/kube-*.yaml
+cp "$LAB_STATE/hosts.yaml" "$work/desired/hosts.yaml"
+d=$work/desired
+phase_rows=""
+for phase in "Host" "CertificateBundle" "ControlPlaneService" "LoadBalancer" "ClusterRole --kind ClusterRoleBinding"; do
+  # shellcheck disable=SC2086
+  read -r w c < <(timed "$kthw" apply -f "$d" --kind $phase)
+  phase_rows+="| ${phase%% *} | $w s | $c s |"$'\n'
+done
+read -r noop_w noop_c < <(timed "$kthw" apply -f "$d")
+grep -q "0 changed, 0 action(s) done" "$work/cmd.out" || { echo "the no-op apply changed something" >&2; cat "$work/cmd.out" >&2; }
+
+say "kthw diff on the converged lab, against ansible-playbook --check --diff and the floor"
+walls=() cpus=()
+for _ in 1 2 3 4 5; do
+  read -r w c < <(timed "$kthw" diff -f "$d" --kind Host --kind CertificateBundle --kind ControlPlaneService --kind LoadBalancer)
+  walls+=("$w"); cpus+=("$c")
+done
+kthw_w=$(printf '%s\n' "${walls[@]}" | median); kthw_c=$(printf '%s\n' "${cpus[@]}" | median)
+"$kthw" diff -f "$d" -o json --kind Host --kind CertificateBundle --kind ControlPlaneService --kind LoadBalancer >"$work/plan.json" || true
+trips=$(python3 -c 'import json,sys; h=json.load(open(sys.argv[1]))["hosts"]; print(sum(x["roundTrips"] for x in h)/len(h))' "$work/plan.json")
+playbook=$("$root/bench/ansible-playbook.sh" "$kthw" "$d" -- "$work/ansible")
+tasks=$(grep -c "^    - name:" "$playbook")
+walls=() cpus=()
+for _ in 1 2 3; do
+  read -r w c < <(timed ansible-playbook --check --diff -f 32 -i "$work/ansible/inventory.ini" "$playbook")
+  walls+=("$w"); cpus+=("$c")
+done
+grep -q "unreachable=0" "$work/cmd.out" && ! grep -q "failed=[1-9]" "$work/cmd.out" ||
+  { echo "ansible-playbook did not run cleanly:" >&2; tail -20 "$work/cmd.out" >&2; }
+ans_w=$(printf '%s\n' "${walls[@]}" | median); ans_c=$(printf '%s\n' "${cpus[@]}" | median)
+key=$LAB_STATE/id_ed25519
+opts=(-q -i "$key" -o BatchMode=yes -o UserKnownHostsFile="$LAB_STATE/known_hosts")
+ips=(10.77.0.10 10.77.0.11 10.77.0.12 10.77.0.30)
+walls=()
+for _ in 1 2 3 4 5; do
+  s=$(date +%s.%N)
+  for ip in "${ips[@]}"; do ssh "${opts[@]}" "root@$ip" true & done
+  wait
+  walls+=("$(echo "$(date +%s.%N) - $s" | bc)")
+done
+cold_floor=$(printf '%s\n' "${walls[@]}" | median)
+for ip in "${ips[@]}"; do ssh "${opts[@]}" -o ControlMaster=yes -o ControlPath="$work/cm-$ip" -o ControlPersist=60 "root@$ip" true; done
+walls=()
+for _ in 1 2 3 4 5; do
+  s=$(date +%s.%N)
+  for ip in "${ips[@]}"; do ssh "${opts[@]}" -o ControlPath="$work/cm-$ip" "root@$ip" true & done
+  wait
+  walls+=("$(echo "$(date +%s.%N) - $s" | bc)")
+done
+warm_floor=$(printf '%s\n' "${walls[@]}" | median)
+"$lab" down >/dev/null
+
+say "scaling: kthw diff over 1, 10, 30 and 100 loopback sshd hosts"
+"$root/bench/ssh-scaling.sh" --kthw "$kthw" --runs 3 1 10 30 100 >"$work/scaling.md"
+
+cat >"$results" <<MD
+# kthw benchmark results
+
+Written by \`make bench\` (\`bench/run.sh\`) on $(date -u +%Y-%m-%d), $(nproc) cores, one run;
+ratios are taken within this run.
+
+## kthw diff on the converged lab against Ansible and the floor
+
+The lab's four hosts (\`tests/lab/lab up\`), converged with \`kthw apply -f examples/lab\`. Both
+tools start cold (new SSH connections). The playbook (\`bench/ansible-playbook.sh\`, $tasks tasks)
+checks what kthw checks: every file kthw places on each host (content, owner, mode), the
+directories, the /etc/hosts entries and that every service is enabled and running.
+
+| | wall (median) | client CPU (median) |
+|---|---|---|
+| \`kthw diff -f examples/lab -f hosts.yaml\` (5 runs) | $kthw_w s | $kthw_c s |
+| \`ansible-playbook --check --diff -f 32\` (3 runs) | $ans_w s | $ans_c s |
+| parallel \`ssh HOST true\`, cold (the floor; 5 runs) | $cold_floor s | |
+| parallel \`ssh HOST true\` on an open connection (warm floor; 5 runs) | $warm_floor s | |
+
+Ansible / kthw wall: $(echo "$ans_w / $kthw_w" | bc -l | xargs printf '%.1f')x. kthw / cold floor: $(echo "$kthw_w / $cold_floor" | bc -l | xargs printf '%.2f')x.
+SSH round trips per host per kthw diff: $trips (TCP connect, key exchange, authentication, one
+exec for the whole probe). A warm pass (the daemon's, connections kept) is one exec per host.
+
+## Scaling: kthw diff over N loopback sshd hosts
+
+\`bench/ssh-scaling.sh --runs 3 1 10 30 100\`: real sshd processes on 127.0.0.1, each with a
+private /etc and a managed tree (/etc/hosts entries, two directories).
+
+$(cat "$work/scaling.md")
+
+## Cold converge of the lab, phase by phase
+
+\`kthw apply -f examples/lab -f hosts.yaml --kind KIND\` from bare hosts, in dependency order:
+
+| phase | wall | client CPU |
+|---|---|---|
+$phase_rows| second apply (no-op) | $noop_w s | $noop_c s |
+
+## Certificate bundle: in process against the seeds' openssl commands
+
+A CA and six leaves. kthw: \`build/kthw_bench --benchmark_filter=fullBundle\`; openssl:
+\`bench/openssl-bundle.sh ALG 3\` (the seeds' \`ecparam\`/\`genrsa\`, \`req\`, \`x509 -req\` sequence).
+
+| algorithm | kthw | openssl CLI | ratio |
+|---|---|---|---|
+$pki_rows
+## Micro benchmarks
+
+\`build/kthw_bench\`:
+
+\`\`\`
+$(grep -E "^[a-zA-Z]" "$work/micro.txt")
+\`\`\`
+MD
+say "wrote $results"
+cat "$results"

@@ -53,8 +53,12 @@ void hostDiffConverged(benchmark::State& state) {
   const kthw::resources::Host& host = loaded.state.hosts.front();
   kthw::runtime::ProbeResult observed;
   for (const auto& d : host.directories) {
-    observed.files[d.path] = {kthw::runtime::FileType::kDirectory, d.attributes.mode,
-                              d.attributes.owner, d.attributes.group, 4096, ""};
+    observed.files[d.path] = {kthw::runtime::FileType::kDirectory,
+                              d.attributes.mode,
+                              d.attributes.owner,
+                              d.attributes.group,
+                              4096,
+                              ""};
   }
   observed.blocks[kthw::reconcilers::kEtcHosts] = kthw::reconcilers::etcHostsBlock(host);
   kthw::reconcilers::HostBasicsReconciler reconciler;

@@ -48,8 +48,9 @@ StatusOr<runtime::ApiCredentials> fromKubeconfig(const std::string& path) {
                             base64Decode(user->str("client-certificate-data")),
                             base64Decode(user->str("client-key-data")), path};
   if (c.caPem.empty() || c.certPem.empty() || c.keyPem.empty()) {
-    return invalidArgument(path + ": kthw needs certificate-authority-data and a client "
-                                  "certificate and key embedded");
+    return invalidArgument(path +
+                           ": kthw needs certificate-authority-data and a client "
+                           "certificate and key embedded");
   }
   return c;
 }
@@ -79,8 +80,9 @@ StatusOr<runtime::ApiCredentials> apiCredentials(
     }
   }
   if (best == nullptr) {
-    return notFound("no kubeconfig of a system:masters user in the desired state; pass "
-                    "--kubeconfig");
+    return notFound(
+        "no kubeconfig of a system:masters user in the desired state; pass "
+        "--kubeconfig");
   }
   auto m = material.find(bundle->name());
   if (m == material.end() || !m->second.has(cert->name) || !m->second.has(cert->issuer)) {
@@ -94,15 +96,15 @@ StatusOr<runtime::ApiCredentials> apiCredentials(
     resources::Diagnostics ignored;
     server = resources::Substituter(state).resolve(best->server, nullptr, ignored).value_or("");
   }
-  return runtime::ApiCredentials{server, m->second.certificates.at(cert->issuer),
-                                 m->second.certificates.at(cert->name),
-                                 m->second.keys.at(cert->name).pem,
-                                 "CertificateBundle/" + bundle->name() + " kubeconfig " +
-                                     best->name};
+  return runtime::ApiCredentials{
+      server, m->second.certificates.at(cert->issuer), m->second.certificates.at(cert->name),
+      m->second.keys.at(cert->name).pem,
+      "CertificateBundle/" + bundle->name() + " kubeconfig " + best->name};
 }
 
-Status waitForApiServer(runtime::ApiClient& api, std::chrono::seconds timeout,
-                        const std::function<void(const Status&, std::chrono::milliseconds)>& onWait) {
+Status waitForApiServer(
+    runtime::ApiClient& api, std::chrono::seconds timeout,
+    const std::function<void(const Status&, std::chrono::milliseconds)>& onWait) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::mt19937 random(std::random_device{}());
   std::chrono::milliseconds delay(500);
@@ -116,7 +118,8 @@ Status waitForApiServer(runtime::ApiClient& api, std::chrono::seconds timeout,
     }
     // Full jitter around the current step, so that many waiters do not move in lockstep.
     const auto jittered = std::chrono::milliseconds(
-        delay.count() / 2 + static_cast<long>(random() % static_cast<unsigned>(delay.count() / 2 + 1)));
+        delay.count() / 2 +
+        static_cast<long>(random() % static_cast<unsigned>(delay.count() / 2 + 1)));
     if (onWait) onWait(s, jittered);
     std::this_thread::sleep_for(jittered);
     delay = std::min(delay * 2, std::chrono::milliseconds(8000));

@@ -23,7 +23,8 @@ StatusOr<runtime::ApiCredentials> apiCredentials(
 
 // Waits for /readyz with exponential backoff and jitter, up to `timeout`; `onWait` hears each
 // miss.
-Status waitForApiServer(runtime::ApiClient& api, std::chrono::seconds timeout,
-                        const std::function<void(const Status&, std::chrono::milliseconds)>& onWait);
+Status waitForApiServer(
+    runtime::ApiClient& api, std::chrono::seconds timeout,
+    const std::function<void(const Status&, std::chrono::milliseconds)>& onWait);
 
 }  // namespace kthw::cli

@@ -75,8 +75,10 @@ std::string formatOptions(const std::vector<OptionSpec>& specs) {
     left += s.shortName.empty() ? "    " : s.shortName + ", ";
     left += s.longName;
     if (s.takesValue) left += " " + s.valueName;
-    if (left.size() < 28) left.resize(28, ' ');
-    else left += "\n" + std::string(28, ' ');
+    if (left.size() < 28)
+      left.resize(28, ' ');
+    else
+      left += "\n" + std::string(28, ' ');
     out += left + s.help + "\n";
   }
   return out;

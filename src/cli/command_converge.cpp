@@ -96,8 +96,7 @@ struct Prepared {
 };
 
 // Parses, loads and validates; returns the exit code on failure.
-std::optional<int> prepare(const char* command, const ParsedArgs& args, Io io,
-                           Prepared& out) {
+std::optional<int> prepare(const char* command, const ParsedArgs& args, Io io, Prepared& out) {
   if (!args.has("--filename") || !args.positional.empty()) {
     io.err << "kthw " << command << ": give the documents with -f PATH\n";
     return kExitUsage;
@@ -146,8 +145,8 @@ bool wantsHosts(const PassOptions& o) {
 
 // Route checks go through the load balancer: only when that kind is part of the run.
 bool wantsRoutes(const PassOptions& o) {
-  return o.hosts.empty() &&
-         (o.kinds.empty() || std::find(o.kinds.begin(), o.kinds.end(), "LoadBalancer") != o.kinds.end());
+  return o.hosts.empty() && (o.kinds.empty() || std::find(o.kinds.begin(), o.kinds.end(),
+                                                          "LoadBalancer") != o.kinds.end());
 }
 
 bool wantsRbac(const resources::DesiredState& state, const PassOptions& o) {
@@ -157,8 +156,8 @@ bool wantsRbac(const resources::DesiredState& state, const PassOptions& o) {
           }));
 }
 
-void printRbacPlan(const reconcilers::RbacPlan& plan, const std::string& server,
-                   const Style& style, std::ostream& out) {
+void printRbacPlan(const reconcilers::RbacPlan& plan, const std::string& server, const Style& style,
+                   std::ostream& out) {
   out << style.bold() << "API server" << style.reset() << " (" << server << ")\n";
   if (plan.actions.empty()) out << "  " << style.green() << "no drift" << style.reset() << "\n";
   for (const reconcilers::RbacAction& a : plan.actions) {
@@ -166,16 +165,16 @@ void printRbacPlan(const reconcilers::RbacPlan& plan, const std::string& server,
         << a.name << style.reset() << "  " << a.reason << "\n";
     std::istringstream diff(a.diff);
     for (std::string line; std::getline(diff, line);) {
-      const char* color = line.starts_with("+") && !line.starts_with("+++") ? style.green()
+      const char* color = line.starts_with("+") && !line.starts_with("+++")   ? style.green()
                           : line.starts_with("-") && !line.starts_with("---") ? style.red()
-                                                                               : "";
+                                                                              : "";
       out << "      " << color << line << (*color != 0 ? style.reset() : "") << "\n";
     }
   }
 }
 
-std::unique_ptr<PassContext> context(const char* command, const Prepared& prepared,
-                                     bool generate, Io io) {
+std::unique_ptr<PassContext> context(const char* command, const Prepared& prepared, bool generate,
+                                     Io io) {
   auto ctx = PassContext::create(prepared.loaded.state, generate, std::chrono::system_clock::now());
   if (!ctx.ok()) {
     io.err << "kthw " << command << ": " << ctx.status().message() << "\n";
@@ -252,7 +251,8 @@ int runDiff(const std::vector<std::string>& args, Io io) {
   bool drift = false;
   bool unreachable = false;
   if (wantsRbac(prepared.loaded.state, prepared.options)) {
-    auto creds = apiCredentials(prepared.loaded.state, ctx->material(), parsed->get("--kubeconfig"));
+    auto creds =
+        apiCredentials(prepared.loaded.state, ctx->material(), parsed->get("--kubeconfig"));
     if (!creds.ok()) {
       io.err << "kthw diff: RBAC not compared: " << creds.status().message() << "\n";
       unreachable = true;

@@ -1,9 +1,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <cstdio>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -28,7 +28,8 @@ const std::vector<OptionSpec> kOptions = {
     {"--help", "-h", false, false, "", "Show this help"},
 };
 
-constexpr const char* kHelp = R"(Show, per host, everything the desired state places there, without touching
+constexpr const char* kHelp =
+    R"(Show, per host, everything the desired state places there, without touching
 any host: directories, /etc/hosts entries, sysctls, kernel modules, certificate
 and key files (as summaries; key material is never printed), binaries,
 config files and systemd units with every ${...} substitution resolved, and
@@ -51,10 +52,9 @@ void printItem(const reconcilers::PlacedItem& item, bool showContent, std::ostre
   std::ostringstream line;
   line << "  " << std::left << std::setw(11) << reconcilers::placedKindName(item.kind) << " "
        << item.target;
-  const bool hasAttributes = item.kind == PlacedKind::kDirectory ||
-                             item.kind == PlacedKind::kFile ||
-                             item.kind == PlacedKind::kSecretFile ||
-                             item.kind == PlacedKind::kBinary;
+  const bool hasAttributes =
+      item.kind == PlacedKind::kDirectory || item.kind == PlacedKind::kFile ||
+      item.kind == PlacedKind::kSecretFile || item.kind == PlacedKind::kBinary;
   if (hasAttributes) {
     line << "  " << item.attributes.owner << ":" << item.attributes.group << " "
          << runtime::formatMode(item.attributes.mode);
@@ -119,7 +119,8 @@ int renderToDirectory(const resources::DesiredState& state,
       ++files;
     }
     for (const resources::CertificateBundle& b : state.bundles) {
-      for (const auto& f : reconcilers::bundleFilesFor(state, b, (*ctx)->material().at(b.name()), h)) {
+      for (const auto& f :
+           reconcilers::bundleFilesFor(state, b, (*ctx)->material().at(b.name()), h)) {
         if (!f.content || !writeFile(base + f.spec.path, *f.content, f.spec.mode, io.err)) {
           return kExitError;
         }

@@ -55,25 +55,24 @@ StatusOr<std::unique_ptr<PassContext>> PassContext::create(
     auto binaries = reconcilers::loadBinaries(state);
     if (!binaries.ok()) return binaries.status();
     ctx->binaries_ = std::move(*binaries);
-    if (Status s = reconcilers::fetchBinaries(state, reconcilers::defaultBinaryCacheDir(),
-                                              generate, ctx->binaries_);
+    if (Status s = reconcilers::fetchBinaries(state, reconcilers::defaultBinaryCacheDir(), generate,
+                                              ctx->binaries_);
         !s.ok()) {
       return s;
     }
   }
   // Order matters: a service restarts when the files of the kinds before it change.
-  ctx->reconcilers_ = {&ctx->hostBasics_, &ctx->bundles_, &ctx->services_,
-                       &ctx->loadBalancers_};
+  ctx->reconcilers_ = {&ctx->hostBasics_, &ctx->bundles_, &ctx->services_, &ctx->loadBalancers_};
   return ctx;
 }
 
-const std::map<std::string, Status>& PassContext::checkRoutes(
-    const resources::DesiredState& state, std::chrono::seconds patience) {
+const std::map<std::string, Status>& PassContext::checkRoutes(const resources::DesiredState& state,
+                                                              std::chrono::seconds patience) {
   const auto deadline = std::chrono::steady_clock::now() + patience;
   while (true) {
     routes_ = reconcilers::checkRoutes(state, material_);
-    const bool allOk = std::all_of(routes_.begin(), routes_.end(),
-                                   [](const auto& r) { return r.second.ok(); });
+    const bool allOk =
+        std::all_of(routes_.begin(), routes_.end(), [](const auto& r) { return r.second.ok(); });
     if (allOk || std::chrono::steady_clock::now() >= deadline) return routes_;
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }

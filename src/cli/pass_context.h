@@ -10,8 +10,8 @@
 #include "reconcilers/bundle_files.h"
 #include "reconcilers/bundle_material.h"
 #include "reconcilers/control_plane_service_reconciler.h"
-#include "reconcilers/load_balancer_reconciler.h"
 #include "reconcilers/host_reconciler.h"
+#include "reconcilers/load_balancer_reconciler.h"
 #include "resources/desired_state.h"
 #include "runtime/secret_store.h"
 

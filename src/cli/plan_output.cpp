@@ -13,11 +13,14 @@ namespace {
 
 const char* marker(reconcilers::ActionType t) {
   switch (t) {
-    case reconcilers::ActionType::kRemoveFile: return "-";
+    case reconcilers::ActionType::kRemoveFile:
+      return "-";
     case reconcilers::ActionType::kEnsureDirectory:
     case reconcilers::ActionType::kWriteFile:
-    case reconcilers::ActionType::kReplaceBlock: return "~";
-    case reconcilers::ActionType::kRunCommand: return "!";
+    case reconcilers::ActionType::kReplaceBlock:
+      return "~";
+    case reconcilers::ActionType::kRunCommand:
+      return "!";
   }
   return "?";
 }
@@ -63,15 +66,16 @@ void printPlans(const std::vector<reconcilers::HostOutcome>& outcomes, const Sty
     }
     ++drifted;
     for (const reconcilers::Action& a : p.actions) {
-      out << "  " << style.yellow() << marker(a.type) << " " << a.summary << style.reset()
-          << "  [" << a.resource << "] " << a.reason << "\n";
+      out << "  " << style.yellow() << marker(a.type) << " " << a.summary << style.reset() << "  ["
+          << a.resource << "] " << a.reason << "\n";
       if (!a.diff.empty()) printDiff(a.diff, style, out);
     }
     for (const std::string& problem : p.problems) {
       out << "  " << style.red() << "problem: " << problem << style.reset() << "\n";
     }
   }
-  out << "\n" << outcomes.size() << " host(s): " << drifted << " with drift, "
+  out << "\n"
+      << outcomes.size() << " host(s): " << drifted << " with drift, "
       << outcomes.size() - drifted - unreachable << " converged, " << unreachable
       << " unreachable\n";
 }

@@ -35,9 +35,8 @@ std::string keySummary(const std::string& name, const runtime::PrivateKeyPem& ke
   auto pub = runtime::publicKeyPem(key);
   auto type = runtime::privateKeyType(key);
   return "private key " + name + " (" +
-         (type.ok() ? std::string(runtime::keyTypeName(*type)) : "?") +
-         "), public key sha256 " + (pub.ok() ? runtime::sha256Hex(*pub).substr(0, 16) : "?") +
-         "...";
+         (type.ok() ? std::string(runtime::keyTypeName(*type)) : "?") + "), public key sha256 " +
+         (pub.ok() ? runtime::sha256Hex(*pub).substr(0, 16) : "?") + "...";
 }
 
 std::string indentBase64(const std::string& pem) { return runtime::base64Encode(pem); }
@@ -51,36 +50,57 @@ std::string renderKubeconfig(const std::string& clusterName, const std::string& 
          "kind: Config\n"
          "clusters:\n"
          "- cluster:\n"
-         "    certificate-authority-data: " + indentBase64(caPem) + "\n"
-         "    server: " + server + "\n"
-         "  name: " + clusterName + "\n"
+         "    certificate-authority-data: " +
+         indentBase64(caPem) +
+         "\n"
+         "    server: " +
+         server +
+         "\n"
+         "  name: " +
+         clusterName +
+         "\n"
          "contexts:\n"
          "- context:\n"
-         "    cluster: " + clusterName + "\n"
-         "    user: " + user + "\n"
+         "    cluster: " +
+         clusterName +
+         "\n"
+         "    user: " +
+         user +
+         "\n"
          "  name: default\n"
          "current-context: default\n"
          "preferences: {}\n"
          "users:\n"
-         "- name: " + user + "\n"
+         "- name: " +
+         user +
+         "\n"
          "  user:\n"
-         "    client-certificate-data: " + indentBase64(certPem) + "\n"
-         "    client-key-data: " + indentBase64(keyPem) + "\n";
+         "    client-certificate-data: " +
+         indentBase64(certPem) +
+         "\n"
+         "    client-key-data: " +
+         indentBase64(keyPem) + "\n";
 }
 
 std::string renderEncryptionConfig(const resources::EncryptionConfigSpec& spec,
                                    const EncryptionKeys& keys) {
   const bool legacy = spec.format == resources::EncryptionFormat::kLegacyEncryptionConfig;
-  std::string out = legacy ? "kind: EncryptionConfig\napiVersion: v1\n"
-                           : "kind: EncryptionConfiguration\napiVersion: apiserver.config.k8s.io/v1\n";
+  std::string out = legacy
+                        ? "kind: EncryptionConfig\napiVersion: v1\n"
+                        : "kind: EncryptionConfiguration\napiVersion: apiserver.config.k8s.io/v1\n";
   out += "resources:\n  - resources:\n";
   for (const std::string& r : spec.resources) out += "      - " + r + "\n";
-  out += "    providers:\n"
-         "      - " + spec.provider + ":\n"
-         "          keys:\n";
+  out +=
+      "    providers:\n"
+      "      - " +
+      spec.provider +
+      ":\n"
+      "          keys:\n";
   for (const auto& [generation, key] : keys.keys) {
-    out += "            - name: key" + std::to_string(generation) + "\n"
-           "              secret: " + key + "\n";
+    out += "            - name: key" + std::to_string(generation) +
+           "\n"
+           "              secret: " +
+           key + "\n";
   }
   out += "      - identity: {}\n";
   return out;
@@ -97,8 +117,8 @@ std::vector<BundleFileContent> bundleFilesFor(const resources::DesiredState& sta
     const auto hosts = state.select(f.hosts);
     if (std::find(hosts.begin(), hosts.end(), &host) == hosts.end()) continue;
     BundleFileContent file;
-    file.spec = runtime::FileSpec{f.path, f.attributes.owner, f.attributes.group,
-                                  f.attributes.mode};
+    file.spec =
+        runtime::FileSpec{f.path, f.attributes.owner, f.attributes.group, f.attributes.mode};
     file.secret = resources::isSecretContent(f.kind);
     auto pendingFor = [&](const std::string& name) {
       if (m.has(name)) return false;
@@ -136,8 +156,8 @@ std::vector<BundleFileContent> bundleFilesFor(const resources::DesiredState& sta
         const std::string user = k.user.empty() ? cert.subject.commonName : k.user;
         file.content = renderKubeconfig(b.clusterName, server, user, m.certificates.at(cert.issuer),
                                         m.certificates.at(cert.name), m.keys.at(cert.name).pem);
-        file.summary = "kubeconfig " + f.source + ": server " + server + ", user " + user +
-                       ", " + certificateSummary(cert.name, m.certificates.at(cert.name));
+        file.summary = "kubeconfig " + f.source + ": server " + server + ", user " + user + ", " +
+                       certificateSummary(cert.name, m.certificates.at(cert.name));
         break;
       }
       case ContentKind::kEncryptionConfig: {
@@ -171,8 +191,7 @@ void CertificateBundleReconciler::observe(const resources::Host& host,
 }
 
 void CertificateBundleReconciler::diff(const resources::Host& host,
-                                       const runtime::ProbeResult& observed,
-                                       HostPlan& plan) const {
+                                       const runtime::ProbeResult& observed, HostPlan& plan) const {
   for (const resources::CertificateBundle& b : state_.bundles) {
     auto material = material_.find(b.name());
     if (material == material_.end()) continue;
@@ -194,8 +213,8 @@ void CertificateBundleReconciler::diff(const resources::Host& host,
         reason = "owner or mode " + st.owner + ":" + st.group + " " + runtime::formatMode(st.mode);
       }
       if (reason.empty()) continue;
-      Action a = makeAction(ActionType::kWriteFile, resource, f.spec.path,
-                            "write " + f.spec.path, reason);
+      Action a =
+          makeAction(ActionType::kWriteFile, resource, f.spec.path, "write " + f.spec.path, reason);
       a.file = f.spec;
       a.content = f.content.value_or("");
       a.ifCurrentSha256 = absent ? "" : st.sha256;

@@ -117,8 +117,7 @@ class Preparer {
 
   // Why the stored certificate no longer serves the spec, or "" when it does.
   std::string reissueReason(const resources::Certificate& c, const std::string& cert,
-                            const runtime::PrivateKeyPem& key,
-                            const std::vector<std::string>& dns,
+                            const runtime::PrivateKeyPem& key, const std::vector<std::string>& dns,
                             const std::vector<std::string>& ips) {
     auto info = runtime::inspectCertificate(cert);
     if (!info.ok()) return "unreadable: " + info.status().message();
@@ -239,7 +238,8 @@ class Preparer {
 
   static std::string formatKeys(const EncryptionKeys& k) {
     std::string out = "stage " + k.stage + "\n";
-    for (const auto& [generation, key] : k.keys) out += std::to_string(generation) + " " + key + "\n";
+    for (const auto& [generation, key] : k.keys)
+      out += std::to_string(generation) + " " + key + "\n";
     return out;
   }
 
@@ -328,12 +328,18 @@ class Preparer {
 
 runtime::KeyType toKeyType(resources::KeyAlgorithm a) {
   switch (a) {
-    case resources::KeyAlgorithm::kRsa2048: return runtime::KeyType::kRsa2048;
-    case resources::KeyAlgorithm::kRsa3072: return runtime::KeyType::kRsa3072;
-    case resources::KeyAlgorithm::kRsa4096: return runtime::KeyType::kRsa4096;
-    case resources::KeyAlgorithm::kEcdsaP256: return runtime::KeyType::kEcdsaP256;
-    case resources::KeyAlgorithm::kEcdsaP384: return runtime::KeyType::kEcdsaP384;
-    case resources::KeyAlgorithm::kEcdsaP521: return runtime::KeyType::kEcdsaP521;
+    case resources::KeyAlgorithm::kRsa2048:
+      return runtime::KeyType::kRsa2048;
+    case resources::KeyAlgorithm::kRsa3072:
+      return runtime::KeyType::kRsa3072;
+    case resources::KeyAlgorithm::kRsa4096:
+      return runtime::KeyType::kRsa4096;
+    case resources::KeyAlgorithm::kEcdsaP256:
+      return runtime::KeyType::kEcdsaP256;
+    case resources::KeyAlgorithm::kEcdsaP384:
+      return runtime::KeyType::kEcdsaP384;
+    case resources::KeyAlgorithm::kEcdsaP521:
+      return runtime::KeyType::kEcdsaP521;
   }
   return runtime::KeyType::kEcdsaP256;
 }

@@ -32,9 +32,12 @@ const Condition* ConditionSet::get(const std::string& type) const {
 
 std::string_view conditionStatusName(ConditionStatus s) {
   switch (s) {
-    case ConditionStatus::kTrue: return "True";
-    case ConditionStatus::kFalse: return "False";
-    case ConditionStatus::kUnknown: return "Unknown";
+    case ConditionStatus::kTrue:
+      return "True";
+    case ConditionStatus::kFalse:
+      return "False";
+    case ConditionStatus::kUnknown:
+      return "Unknown";
   }
   return "Unknown";
 }
@@ -83,8 +86,8 @@ void recordConditions(const HostOutcome& o, bool applied, int64_t generation,
             generation, now);
       c.set("Degraded", S::kFalse, "AsExpected", "", generation, now);
     } else {
-      c.set("Ready", S::kTrue, applied && pending > 0 ? "Converged" : "UpToDate", "",
-            generation, now);
+      c.set("Ready", S::kTrue, applied && pending > 0 ? "Converged" : "UpToDate", "", generation,
+            now);
       c.set("Degraded", S::kFalse, "AsExpected", "", generation, now);
     }
     c.set("Progressing", pending > 0 ? S::kTrue : S::kFalse,

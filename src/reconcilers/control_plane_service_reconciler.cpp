@@ -30,9 +30,9 @@ std::string unitPath(const resources::ControlPlaneService& s) {
 }
 
 // Adds a write when `content` differs from what the host has; returns whether it did.
-bool syncFile(const std::string& resource, const runtime::FileSpec& spec, const std::string& content,
-              const runtime::ProbeResult& observed, HostPlan& plan, bool showDiff,
-              const std::string& what) {
+bool syncFile(const std::string& resource, const runtime::FileSpec& spec,
+              const std::string& content, const runtime::ProbeResult& observed, HostPlan& plan,
+              bool showDiff, const std::string& what) {
   const FileState& st = observed.file(spec.path);
   const bool absent = st.type == FileType::kAbsent;
   const bool sameContent = !absent && st.sha256 == runtime::sha256Hex(content);
@@ -92,8 +92,8 @@ StatusOr<std::map<std::string, BinarySource>> loadBinaries(const resources::Desi
     BinarySource src{runtime::sha256Hex(ss.str()), ss.str()};
     if (!s.binary.sha256.empty() && s.binary.sha256 != src.sha256) {
       return failedPrecondition("ControlPlaneService/" + s.name() + ": " + s.binary.file +
-                                " has sha256 " + src.sha256 + ", the spec pins " +
-                                s.binary.sha256 + "; nothing was pushed");
+                                " has sha256 " + src.sha256 + ", the spec pins " + s.binary.sha256 +
+                                "; nothing was pushed");
     }
     out[s.name()] = std::move(src);
   }
@@ -109,7 +109,8 @@ StatusOr<runtime::HttpResponse> getFollowing(runtime::HttpsClient& client, std::
     auto r = client.request("GET", url, "", "", std::chrono::minutes(10), maxBody);
     if (!r.ok()) return r.status();
     if (r->status < 300 || r->status >= 400 || r->location.empty()) {
-      if (r->status != 200) return unavailable("GET " + url + ": HTTP " + std::to_string(r->status));
+      if (r->status != 200)
+        return unavailable("GET " + url + ": HTTP " + std::to_string(r->status));
       return r;
     }
     if (r->location.starts_with("/")) {
@@ -126,7 +127,8 @@ StatusOr<runtime::HttpResponse> getFollowing(runtime::HttpsClient& client, std::
 std::string firstHexToken(const std::string& text) {
   const size_t start = text.find_first_of("0123456789abcdef");
   if (start == std::string::npos) return "";
-  const std::string token = text.substr(start, text.find_first_not_of("0123456789abcdef", start) - start);
+  const std::string token =
+      text.substr(start, text.find_first_not_of("0123456789abcdef", start) - start);
   return token.size() == 64 ? token : "";
 }
 
@@ -215,17 +217,19 @@ HealthProbe ControlPlaneServiceReconciler::healthProbe(const resources::ControlP
     if (!ca.empty()) tls += " --cacert " + runtime::shellQuote(ca);
   }
   if (!s.health.clientCertificate.empty()) {
-    const std::string cert = bundlePathOn(state_, s.health.certificateBundle,
-                                          ContentKind::kCertificate, s.health.clientCertificate, host);
+    const std::string cert =
+        bundlePathOn(state_, s.health.certificateBundle, ContentKind::kCertificate,
+                     s.health.clientCertificate, host);
     const std::string key = bundlePathOn(state_, s.health.certificateBundle, ContentKind::kKey,
                                          s.health.clientCertificate, host);
     if (!cert.empty() && !key.empty()) {
       tls += " --cert " + runtime::shellQuote(cert) + " --key " + runtime::shellQuote(key);
     }
   }
-  probe.script = "command -v curl >/dev/null || { echo 'health checks need curl on the host' >&2; "
-                 "exit 3; }\ncurl -fsS --max-time 5" +
-                 tls + " " + runtime::shellQuote(url) + " >/dev/null";
+  probe.script =
+      "command -v curl >/dev/null || { echo 'health checks need curl on the host' >&2; "
+      "exit 3; }\ncurl -fsS --max-time 5" +
+      tls + " " + runtime::shellQuote(url) + " >/dev/null";
   return probe;
 }
 
@@ -242,13 +246,12 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
   const FileState& bin = observed.file(s.binary.path);
   if (auto src = binaries_.find(s.name()); src != binaries_.end()) {
     if (bin.sha256 != src->second.sha256 || bin.mode != 0755) {
-      Action a = makeAction(ActionType::kWriteFile, resource, s.binary.path,
-                            "install " + s.binary.path,
-                            bin.type == FileType::kAbsent ? "absent"
-                            : bin.sha256 != src->second.sha256
-                                ? "sha256 " + bin.sha256.substr(0, 12) + "..., want " +
-                                      src->second.sha256.substr(0, 12) + "..."
-                                : "mode " + runtime::formatMode(bin.mode));
+      Action a = makeAction(
+          ActionType::kWriteFile, resource, s.binary.path, "install " + s.binary.path,
+          bin.type == FileType::kAbsent      ? "absent"
+          : bin.sha256 != src->second.sha256 ? "sha256 " + bin.sha256.substr(0, 12) + "..., want " +
+                                                   src->second.sha256.substr(0, 12) + "..."
+                                             : "mode " + runtime::formatMode(bin.mode));
       a.file = runtime::FileSpec{s.binary.path, "root", "root", 0755};
       a.content = src->second.content;
       a.ifCurrentSha256 = bin.type == FileType::kAbsent ? "" : bin.sha256;
@@ -305,24 +308,22 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
   const runtime::UnitState none;
   const runtime::UnitState& state = it == observed.units.end() ? none : it->second;
   if (state.unitFileState != "enabled") {
-    Action a = makeAction(ActionType::kRunCommand, resource, s.unit.name,
-                          "enable " + s.unit.name,
+    Action a = makeAction(ActionType::kRunCommand, resource, s.unit.name, "enable " + s.unit.name,
                           state.unitFileState.empty() ? "not installed yet" : state.unitFileState);
     a.command = "systemctl enable --quiet " + runtime::shellQuote(s.unit.name);
     plan.actions.push_back(std::move(a));
   }
   Action service;
   if (state.activeState != "active") {
-    service = makeAction(ActionType::kRunCommand, resource, s.unit.name,
-                         "start " + s.unit.name,
+    service = makeAction(ActionType::kRunCommand, resource, s.unit.name, "start " + s.unit.name,
                          state.activeState.empty() ? "not running" : state.activeState);
     service.command = "systemctl start " + runtime::shellQuote(s.unit.name);
     service.rollout = Action::Rollout::kStart;
   } else if (!restartBecause.empty()) {
     std::string why;
     for (const std::string& r : restartBecause) why += (why.empty() ? "" : ", ") + r;
-    service = makeAction(ActionType::kRunCommand, resource, s.unit.name,
-                         "restart " + s.unit.name, "changed: " + why);
+    service = makeAction(ActionType::kRunCommand, resource, s.unit.name, "restart " + s.unit.name,
+                         "changed: " + why);
     service.command = "systemctl restart " + runtime::shellQuote(s.unit.name);
     service.rollout = Action::Rollout::kRestart;
   }
@@ -353,10 +354,9 @@ void ControlPlaneServiceReconciler::diff(const resources::Host& host,
   // Files first, then the reload, then every enable, start and restart.
   std::stable_partition(plan.actions.begin() + static_cast<long>(first), plan.actions.end(),
                         [](const Action& a) { return a.type != ActionType::kRunCommand; });
-  const auto commands = std::find_if(plan.actions.begin() + static_cast<long>(first),
-                                     plan.actions.end(), [](const Action& a) {
-                                       return a.type == ActionType::kRunCommand;
-                                     });
+  const auto commands =
+      std::find_if(plan.actions.begin() + static_cast<long>(first), plan.actions.end(),
+                   [](const Action& a) { return a.type == ActionType::kRunCommand; });
   plan.actions.insert(commands, std::move(reload));
 }
 

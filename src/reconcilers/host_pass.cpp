@@ -1,11 +1,11 @@
 #include "reconcilers/host_pass.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <atomic>
 #include <map>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 #include "reconcilers/unified_diff.h"
 #include "runtime/local_transport.h"
@@ -31,15 +31,14 @@ void runParallel(size_t count, size_t parallelism, const std::function<void(size
 }
 
 void planOne(const resources::Host& host,
-             const std::vector<const HostScopedReconciler*>& reconcilers,
-             runtime::HostOps& ops, const PassOptions& options, HostOutcome& out) {
+             const std::vector<const HostScopedReconciler*>& reconcilers, runtime::HostOps& ops,
+             const PassOptions& options, HostOutcome& out) {
   runtime::ProbeRequest request;
   for (const HostScopedReconciler* r : reconcilers) r->observe(host, request);
   const auto start = std::chrono::steady_clock::now();
   auto observed = ops.probe(request);
-  spdlog::debug("{}: probe of {} paths, {} units, {} sysctls over {} took {} ms ({})",
-                host.name(), request.paths.size(), request.units.size(), request.sysctls.size(),
-                ops.describe(),
+  spdlog::debug("{}: probe of {} paths, {} units, {} sysctls over {} took {} ms ({})", host.name(),
+                request.paths.size(), request.units.size(), request.sysctls.size(), ops.describe(),
                 std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - start)
                     .count(),
@@ -75,18 +74,24 @@ void planOne(const resources::Host& host,
 
 Status execute(runtime::HostOps& ops, const Action& a) {
   switch (a.type) {
-    case ActionType::kEnsureDirectory: return ops.ensureDirectory(a.file);
-    case ActionType::kWriteFile: return ops.writeFile(a.file, a.content, a.ifCurrentSha256);
-    case ActionType::kReplaceBlock: return ops.replaceBlock(a.target, a.content, a.ifCurrentSha256);
-    case ActionType::kRemoveFile: return ops.removeFile(a.target);
-    case ActionType::kRunCommand: return ops.run(a.command);
+    case ActionType::kEnsureDirectory:
+      return ops.ensureDirectory(a.file);
+    case ActionType::kWriteFile:
+      return ops.writeFile(a.file, a.content, a.ifCurrentSha256);
+    case ActionType::kReplaceBlock:
+      return ops.replaceBlock(a.target, a.content, a.ifCurrentSha256);
+    case ActionType::kRemoveFile:
+      return ops.removeFile(a.target);
+    case ActionType::kRunCommand:
+      return ops.run(a.command);
   }
   return internalError("unknown action");
 }
 
 // Polls the probe on the host until it passes or its timeout ends.
 Status waitHealthy(runtime::HostOps& ops, const HealthProbe& probe) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(probe.timeoutSeconds);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(probe.timeoutSeconds);
   Status last;
   while (true) {
     last = ops.run(probe.script);
@@ -134,8 +139,8 @@ void rollout(std::vector<HostOutcome>& outcomes,
           });
       if (prerequisiteFailed) {
         record(step.host, *step.action,
-               Status(StatusCode::kAborted, "an earlier step of " + step.action->resource +
-                                                " failed on this host"),
+               Status(StatusCode::kAborted,
+                      "an earlier step of " + step.action->resource + " failed on this host"),
                true);
         continue;
       }
@@ -182,8 +187,8 @@ void rollout(std::vector<HostOutcome>& outcomes,
 
 std::vector<HostOutcome> pass(const resources::DesiredState& state,
                               const std::vector<const HostScopedReconciler*>& all,
-                              const HostOpsFactory& connect, const PassOptions& options,
-                              bool apply, const ProgressFn& progress) {
+                              const HostOpsFactory& connect, const PassOptions& options, bool apply,
+                              const ProgressFn& progress) {
   std::vector<const HostScopedReconciler*> reconcilers;
   for (const HostScopedReconciler* r : all) {
     if (selected(options.kinds, r->kind())) reconcilers.push_back(r);
@@ -192,8 +197,9 @@ std::vector<HostOutcome> pass(const resources::DesiredState& state,
   for (const resources::Host& h : state.hosts) {
     if (selected(options.hosts, h.name())) hosts.push_back(&h);
   }
-  std::sort(hosts.begin(), hosts.end(),
-            [](const resources::Host* a, const resources::Host* b) { return a->name() < b->name(); });
+  std::sort(hosts.begin(), hosts.end(), [](const resources::Host* a, const resources::Host* b) {
+    return a->name() < b->name();
+  });
   std::vector<HostOutcome> outcomes(hosts.size());
   std::vector<std::shared_ptr<runtime::HostOps>> ops(hosts.size());
   runParallel(hosts.size(), options.parallelism, [&](size_t i) {
@@ -213,7 +219,9 @@ std::vector<HostOutcome> pass(const resources::DesiredState& state,
                       std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::steady_clock::now() - started)
                           .count(),
-                      r.skipped ? "skipped" : r.status.ok() ? "ok" : r.status.message());
+                      r.skipped       ? "skipped"
+                      : r.status.ok() ? "ok"
+                                      : r.status.message());
         previousFailed = r.skipped || !r.status.ok();
         out.results.push_back(r);
         if (progress) progress(out, &out.results.back());

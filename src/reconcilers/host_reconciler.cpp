@@ -64,8 +64,10 @@ std::string entrySummary(const std::string& before, const std::string& after) {
   std::vector<std::string> parts;
   for (const auto& [ip, names] : b) {
     auto it = a.find(ip);
-    if (it == a.end()) parts.push_back("+" + ip + " " + names);
-    else if (it->second != names) parts.push_back("~" + ip + " " + names);
+    if (it == a.end())
+      parts.push_back("+" + ip + " " + names);
+    else if (it->second != names)
+      parts.push_back("~" + ip + " " + names);
   }
   for (const auto& [ip, names] : a) {
     if (b.count(ip) == 0) parts.push_back("-" + ip + " " + names);
@@ -82,19 +84,19 @@ bool syncFile(const std::string& resource, const std::string& path, const std::s
   const FileState& st = observed.file(path);
   if (content.empty()) {
     if (st.type == FileType::kAbsent) return false;
-    plan.actions.push_back(makeAction(ActionType::kRemoveFile, resource, path, "remove " + path,
-                                  "no longer desired"));
+    plan.actions.push_back(
+        makeAction(ActionType::kRemoveFile, resource, path, "remove " + path, "no longer desired"));
     return true;
   }
   runtime::FileSpec spec{path, "root", "root", 0644};
   const bool sameContent = st.type == FileType::kFile && st.sha256 == runtime::sha256Hex(content);
-  const bool sameAttributes = st.owner == spec.owner && st.group == spec.group &&
-                              st.mode == spec.mode;
+  const bool sameAttributes =
+      st.owner == spec.owner && st.group == spec.group && st.mode == spec.mode;
   if (sameContent && sameAttributes) return false;
   Action a = makeAction(ActionType::kWriteFile, resource, path, "write " + path,
-           st.type == FileType::kAbsent ? "absent"
-           : !sameContent               ? "content differs"
-                                        : "owner or mode differs");
+                        st.type == FileType::kAbsent ? "absent"
+                        : !sameContent               ? "content differs"
+                                                     : "owner or mode differs");
   a.file = spec;
   a.content = content;
   a.ifCurrentSha256 = st.type == FileType::kAbsent ? "" : st.sha256;
@@ -127,8 +129,8 @@ void HostBasicsReconciler::observe(const resources::Host& host,
   for (const std::string& m : host.kernelModules) request.modules.push_back(m);
 }
 
-void HostBasicsReconciler::diff(const resources::Host& host,
-                                const runtime::ProbeResult& observed, HostPlan& plan) const {
+void HostBasicsReconciler::diff(const resources::Host& host, const runtime::ProbeResult& observed,
+                                HostPlan& plan) const {
   const std::string resource = "Host/" + host.name();
   plan.addResource(resource);
   for (const auto& d : host.directories) {
@@ -141,24 +143,24 @@ void HostBasicsReconciler::diff(const resources::Host& host,
       plan.problems.push_back(d.path + " exists but is not a directory; kthw will not replace it");
       continue;
     } else if (st.owner != want.owner || st.group != want.group || st.mode != want.mode) {
-      reason = st.owner + ":" + st.group + " " + runtime::formatMode(st.mode) + ", want " + want.owner + ":" +
-               want.group + " " + runtime::formatMode(want.mode);
+      reason = st.owner + ":" + st.group + " " + runtime::formatMode(st.mode) + ", want " +
+               want.owner + ":" + want.group + " " + runtime::formatMode(want.mode);
     }
     if (reason.empty()) continue;
-    Action a = makeAction(ActionType::kEnsureDirectory, resource, d.path, "directory " + d.path, reason);
+    Action a =
+        makeAction(ActionType::kEnsureDirectory, resource, d.path, "directory " + d.path, reason);
     a.file = runtime::FileSpec{d.path, want.owner, want.group, want.mode};
     plan.actions.push_back(std::move(a));
   }
 
   const std::string desiredBlock = etcHostsBlock(host);
-  const std::string observedBlock = observed.blocks.count(kEtcHosts) != 0
-                                        ? observed.blocks.at(kEtcHosts).value_or("")
-                                        : "";
+  const std::string observedBlock =
+      observed.blocks.count(kEtcHosts) != 0 ? observed.blocks.at(kEtcHosts).value_or("") : "";
   if (desiredBlock != observedBlock) {
-    Action a = makeAction(ActionType::kReplaceBlock, resource, kEtcHosts,
-             std::string("update ") + kEtcHosts + " (" + entrySummary(observedBlock, desiredBlock) +
-                 ")",
-             observedBlock.empty() ? "managed block absent" : "managed block differs");
+    Action a = makeAction(
+        ActionType::kReplaceBlock, resource, kEtcHosts,
+        std::string("update ") + kEtcHosts + " (" + entrySummary(observedBlock, desiredBlock) + ")",
+        observedBlock.empty() ? "managed block absent" : "managed block differs");
     a.content = desiredBlock;
     const FileState& st = observed.file(kEtcHosts);
     a.ifCurrentSha256 = st.type == FileType::kAbsent ? "" : st.sha256;
@@ -184,7 +186,7 @@ void HostBasicsReconciler::diff(const resources::Host& host,
   }
   if (!apply.empty()) {
     Action a = makeAction(ActionType::kRunCommand, resource, "sysctl", "apply sysctls",
-             "running values differ");
+                          "running values differ");
     a.command = "set -e\n" + apply;
     plan.actions.push_back(std::move(a));
   }
@@ -194,7 +196,7 @@ void HostBasicsReconciler::diff(const resources::Host& host,
     auto it = observed.modules.find(m);
     if (it != observed.modules.end() && it->second) continue;
     Action a = makeAction(ActionType::kRunCommand, resource, "module " + m, "load module " + m,
-             "not loaded");
+                          "not loaded");
     a.command = "modprobe -- " + runtime::shellQuote(m);
     plan.actions.push_back(std::move(a));
   }
@@ -202,11 +204,16 @@ void HostBasicsReconciler::diff(const resources::Host& host,
 
 std::string_view actionTypeName(ActionType type) {
   switch (type) {
-    case ActionType::kEnsureDirectory: return "mkdir";
-    case ActionType::kWriteFile: return "write";
-    case ActionType::kReplaceBlock: return "edit";
-    case ActionType::kRemoveFile: return "remove";
-    case ActionType::kRunCommand: return "run";
+    case ActionType::kEnsureDirectory:
+      return "mkdir";
+    case ActionType::kWriteFile:
+      return "write";
+    case ActionType::kReplaceBlock:
+      return "edit";
+    case ActionType::kRemoveFile:
+      return "remove";
+    case ActionType::kRunCommand:
+      return "run";
   }
   return "action";
 }

@@ -35,9 +35,8 @@ std::string siteEnabled(const resources::HealthzProxy& p) {
 }
 
 // The file, checked on the host before it replaces the old one; true when it changes.
-bool writeChecked(const std::string& resource, const std::string& path,
-                  const std::string& content, const std::string& check,
-                  const runtime::ProbeResult& observed, HostPlan& plan) {
+bool writeChecked(const std::string& resource, const std::string& path, const std::string& content,
+                  const std::string& check, const runtime::ProbeResult& observed, HostPlan& plan) {
   const FileState& st = observed.file(path);
   const bool absent = st.type == FileType::kAbsent;
   if (!absent && st.sha256 == runtime::sha256Hex(content) && st.mode == 0644 &&
@@ -116,8 +115,8 @@ void LoadBalancerReconciler::diffFrontend(const resources::LoadBalancer& lb,
   auto head = observed.heads.find(otherPath);
   if (head != observed.heads.end() && head->second.starts_with(kManagedMarker)) {
     plan.actions.push_back(makeAction(ActionType::kRemoveFile, resource, otherPath,
-                                      "remove " + otherPath, "the load balancer is " +
-                                                                 lb.implementation + " now"));
+                                      "remove " + otherPath,
+                                      "the load balancer is " + lb.implementation + " now"));
     auto u = observed.units.find(unitOf(other));
     const bool otherInUse = u != observed.units.end() && u->second.activeState == "active";
     // nginx may still serve other sites; haproxy only served kthw's config.
@@ -135,10 +134,10 @@ void LoadBalancerReconciler::diffFrontend(const resources::LoadBalancer& lb,
     if (otherInUse) {
       // A reload returns before the old workers close their sockets.
       const std::string port = ":" + std::to_string(lb.frontendPort) + " ";
-      Action wait = makeAction(ActionType::kRunCommand, resource, "frontend port",
-                               "wait for " + other + " to release port " +
-                                   std::to_string(lb.frontendPort),
-                               "the new load balancer binds it");
+      Action wait =
+          makeAction(ActionType::kRunCommand, resource, "frontend port",
+                     "wait for " + other + " to release port " + std::to_string(lb.frontendPort),
+                     "the new load balancer binds it");
       wait.command = "for i in $(seq 1 50); do ss -Hltn | grep -q " + runtime::shellQuote(port) +
                      " || exit 0; sleep 0.1; done; echo 'port " + std::to_string(lb.frontendPort) +
                      " is still in use' >&2; exit 1";
@@ -162,9 +161,9 @@ void LoadBalancerReconciler::diffFrontend(const resources::LoadBalancer& lb,
                                 runtime::kBlockEnd + "\n";
     auto block = observed.blocks.find(kNginxConf);
     if (block == observed.blocks.end() || block->second.value_or("") != include) {
-      Action a = makeAction(ActionType::kReplaceBlock, resource, kNginxConf,
-                            std::string("include the stream config in ") + kNginxConf,
-                            "include absent");
+      Action a =
+          makeAction(ActionType::kReplaceBlock, resource, kNginxConf,
+                     std::string("include the stream config in ") + kNginxConf, "include absent");
       a.content = include;
       const FileState& st = observed.file(kNginxConf);
       a.ifCurrentSha256 = st.type == FileType::kAbsent ? "" : st.sha256;
@@ -192,9 +191,9 @@ void LoadBalancerReconciler::diffHealthzProxy(const resources::LoadBalancer& lb,
       writeChecked(resource, siteAvailable(p), renderHealthzProxySite(p), check, observed, plan);
   const FileState& link = observed.file(siteEnabled(p));
   if (link.type != FileType::kSymlink) {
-    Action a = makeAction(ActionType::kRunCommand, resource, siteEnabled(p),
-                          "enable site " + p.serverName,
-                          link.type == FileType::kAbsent ? "absent" : "not a symlink");
+    Action a =
+        makeAction(ActionType::kRunCommand, resource, siteEnabled(p), "enable site " + p.serverName,
+                   link.type == FileType::kAbsent ? "absent" : "not a symlink");
     a.command = "ln -sfn " + runtime::shellQuote(siteAvailable(p)) + " " +
                 runtime::shellQuote(siteEnabled(p));
     plan.actions.push_back(std::move(a));
@@ -203,8 +202,8 @@ void LoadBalancerReconciler::diffHealthzProxy(const resources::LoadBalancer& lb,
   serviceActions(resource, "nginx.service", changed, observed, plan);
 }
 
-void LoadBalancerReconciler::diff(const resources::Host& host,
-                                  const runtime::ProbeResult& observed, HostPlan& plan) const {
+void LoadBalancerReconciler::diff(const resources::Host& host, const runtime::ProbeResult& observed,
+                                  HostPlan& plan) const {
   for (const resources::LoadBalancer& lb : state_.loadBalancers) {
     const bool front = lb.host == host.name();
     const bool proxy = lb.healthzProxy.enabled && selects(state_, lb.healthzProxy.hosts, host);
@@ -225,8 +224,8 @@ std::map<std::string, Status> checkRoutes(const resources::DesiredState& state,
       continue;
     }
     runtime::HttpsClient client({m->second.certificates.at(lb.routeAuthority), "", ""});
-    const std::string url = "https://" + lb.frontendAddress + ":" +
-                            std::to_string(lb.frontendPort) + lb.routePath;
+    const std::string url =
+        "https://" + lb.frontendAddress + ":" + std::to_string(lb.frontendPort) + lb.routePath;
     auto r = client.request("GET", url, "", "", std::chrono::seconds(5));
     if (!r.ok()) {
       out[lb.name()] = r.status();

@@ -39,8 +39,7 @@ class LoadBalancerReconciler : public HostScopedReconciler {
 
 // A TLS request through each LoadBalancer with a routeCheck, verified against its bundle's
 // authority; by LoadBalancer name.
-std::map<std::string, Status> checkRoutes(
-    const resources::DesiredState& state,
-    const std::map<std::string, BundleMaterial>& material);
+std::map<std::string, Status> checkRoutes(const resources::DesiredState& state,
+                                          const std::map<std::string, BundleMaterial>& material);
 
 }  // namespace kthw::reconcilers

@@ -41,7 +41,9 @@ class Placer {
   }
 
  private:
-  void add(const resources::Host& h, PlacedItem item) { byHost_[h.name()].push_back(std::move(item)); }
+  void add(const resources::Host& h, PlacedItem item) {
+    byHost_[h.name()].push_back(std::move(item));
+  }
 
   void placeHost(const resources::Host& h) {
     const std::string owner = "Host/" + h.name();
@@ -49,8 +51,12 @@ class Placer {
       add(h, {PlacedKind::kDirectory, d.path, owner, "", std::nullopt, d.attributes});
     }
     for (const auto& e : h.etcHosts) {
-      add(h, {PlacedKind::kEtcHostsEntry, e.ip, owner, e.ip + " " + joined(e.names, " "),
-              std::nullopt, {}});
+      add(h, {PlacedKind::kEtcHostsEntry,
+              e.ip,
+              owner,
+              e.ip + " " + joined(e.names, " "),
+              std::nullopt,
+              {}});
     }
     for (const auto& [key, value] : h.sysctls) {
       add(h, {PlacedKind::kSysctl, key, owner, key + " = " + value, std::nullopt, {}});
@@ -113,8 +119,8 @@ class Placer {
         add(*h, {PlacedKind::kFile, f.path, owner, "config file", content, f.attributes});
       }
       auto unit = renderUnit(s, *h, substituter_, out_);
-      add(*h, {PlacedKind::kFile, "/etc/systemd/system/" + s.unit.name, owner, "systemd unit",
-               unit, FileAttributes{"root", "root", 0644}});
+      add(*h, {PlacedKind::kFile, "/etc/systemd/system/" + s.unit.name, owner, "systemd unit", unit,
+               FileAttributes{"root", "root", 0644}});
       add(*h, {PlacedKind::kService, s.unit.name, owner, "enabled and running", std::nullopt, {}});
     }
   }
@@ -125,22 +131,30 @@ class Placer {
     if (host != nullptr) {
       auto backends = loadBalancerBackends(state_, lb);
       const bool haproxy = lb.implementation == "haproxy";
-      add(*host, {PlacedKind::kFile, lb.configPath, owner, lb.implementation + " configuration",
-                  haproxy ? renderHaproxyConfig(lb, backends)
-                          : renderNginxStreamConfig(lb, backends),
-                  FileAttributes{"root", "root", 0644}});
-      add(*host, {PlacedKind::kService, haproxy ? "haproxy.service" : "nginx.service", owner,
-                  "enabled and running; reloaded on change", std::nullopt, {}});
+      add(*host,
+          {PlacedKind::kFile, lb.configPath, owner, lb.implementation + " configuration",
+           haproxy ? renderHaproxyConfig(lb, backends) : renderNginxStreamConfig(lb, backends),
+           FileAttributes{"root", "root", 0644}});
+      add(*host, {PlacedKind::kService,
+                  haproxy ? "haproxy.service" : "nginx.service",
+                  owner,
+                  "enabled and running; reloaded on change",
+                  std::nullopt,
+                  {}});
     }
     if (!lb.healthzProxy.enabled) return;
     for (const resources::Host* h : state_.select(lb.healthzProxy.hosts)) {
       const std::string site = "/etc/nginx/sites-available/" + lb.healthzProxy.serverName;
       add(*h, {PlacedKind::kFile, site, owner, "nginx /healthz proxy site",
                renderHealthzProxySite(lb.healthzProxy), FileAttributes{"root", "root", 0644}});
-      add(*h, {PlacedKind::kSymlink, "/etc/nginx/sites-enabled/" + lb.healthzProxy.serverName,
-               owner, "-> " + site, std::nullopt, {}});
-      add(*h, {PlacedKind::kService, "nginx.service", owner, "enabled and running", std::nullopt,
+      add(*h, {PlacedKind::kSymlink,
+               "/etc/nginx/sites-enabled/" + lb.healthzProxy.serverName,
+               owner,
+               "-> " + site,
+               std::nullopt,
                {}});
+      add(*h,
+          {PlacedKind::kService, "nginx.service", owner, "enabled and running", std::nullopt, {}});
     }
   }
 
@@ -159,15 +173,24 @@ std::vector<HostPlacement> placeDesiredState(const resources::DesiredState& stat
 
 std::string_view placedKindName(PlacedKind kind) {
   switch (kind) {
-    case PlacedKind::kDirectory: return "directory";
-    case PlacedKind::kEtcHostsEntry: return "/etc/hosts";
-    case PlacedKind::kSysctl: return "sysctl";
-    case PlacedKind::kKernelModule: return "module";
-    case PlacedKind::kFile: return "file";
-    case PlacedKind::kSecretFile: return "file";
-    case PlacedKind::kBinary: return "binary";
-    case PlacedKind::kService: return "service";
-    case PlacedKind::kSymlink: return "symlink";
+    case PlacedKind::kDirectory:
+      return "directory";
+    case PlacedKind::kEtcHostsEntry:
+      return "/etc/hosts";
+    case PlacedKind::kSysctl:
+      return "sysctl";
+    case PlacedKind::kKernelModule:
+      return "module";
+    case PlacedKind::kFile:
+      return "file";
+    case PlacedKind::kSecretFile:
+      return "file";
+    case PlacedKind::kBinary:
+      return "binary";
+    case PlacedKind::kService:
+      return "service";
+    case PlacedKind::kSymlink:
+      return "symlink";
   }
   return "item";
 }

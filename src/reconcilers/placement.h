@@ -13,7 +13,7 @@ enum class PlacedKind {
   kEtcHostsEntry,
   kSysctl,
   kKernelModule,
-  kFile,      // content known now (units, config files, LB configs)
+  kFile,        // content known now (units, config files, LB configs)
   kSecretFile,  // content comes from the secret store (certificates, keys, kubeconfigs)
   kBinary,
   kService,

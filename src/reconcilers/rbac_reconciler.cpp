@@ -166,10 +166,14 @@ std::string jsonToYaml(const std::string& json) { return objectYaml(json); }
 
 std::string rbacActionName(RbacAction::Type t) {
   switch (t) {
-    case RbacAction::Type::kDelete: return "delete";
-    case RbacAction::Type::kCreate: return "create";
-    case RbacAction::Type::kUpdate: return "update";
-    case RbacAction::Type::kRecreate: return "recreate";
+    case RbacAction::Type::kDelete:
+      return "delete";
+    case RbacAction::Type::kCreate:
+      return "create";
+    case RbacAction::Type::kUpdate:
+      return "update";
+    case RbacAction::Type::kRecreate:
+      return "recreate";
   }
   return "?";
 }
@@ -203,8 +207,8 @@ StatusOr<RbacPlan> planRbac(const resources::DesiredState& state, runtime::ApiCl
   std::set<std::pair<std::string, std::string>> desired;
   for (const resources::RbacObject& o : state.rbac) desired.insert({o.kind, o.name()});
   for (const std::string kind : {"ClusterRoleBinding", "ClusterRole"}) {
-    auto list = api.call("GET", std::string(kPrefix) + plural(kind) + "?labelSelector=" +
-                                    kManagedByLabel + "%3Dkthw");
+    auto list = api.call("GET", std::string(kPrefix) + plural(kind) +
+                                    "?labelSelector=" + kManagedByLabel + "%3Dkthw");
     if (!list.ok()) return list.status();
     if (list->status != 200) return unavailable("LIST " + plural(kind) + ": " + apiError(*list));
     Document d;
@@ -214,9 +218,12 @@ StatusOr<RbacPlan> planRbac(const resources::DesiredState& state, runtime::ApiCl
     for (const Value& item : items->GetArray()) {
       const std::string name = stringAt(item["metadata"], "name");
       if (desired.count({kind, name}) != 0) continue;
-      RbacAction a{RbacAction::Type::kDelete, kind, name,
+      RbacAction a{RbacAction::Type::kDelete,
+                   kind,
+                   name,
                    "managed by kthw and no longer in the desired state",
-                   unifiedDiff(objectYaml(serialize(item)), "", kind + "/" + name), ""};
+                   unifiedDiff(objectYaml(serialize(item)), "", kind + "/" + name),
+                   ""};
       plan.actions.push_back(std::move(a));
     }
   }
@@ -239,8 +246,7 @@ StatusOr<RbacPlan> planRbac(const resources::DesiredState& state, runtime::ApiCl
     const bool roleRefChanged = o.kind == "ClusterRoleBinding" && member(have, "roleRef") &&
                                 serialize(have["roleRef"]) != serialize(wantDoc["roleRef"]);
     plan.actions.push_back(
-        {roleRefChanged ? RbacAction::Type::kRecreate : RbacAction::Type::kUpdate, o.kind,
-         o.name(),
+        {roleRefChanged ? RbacAction::Type::kRecreate : RbacAction::Type::kUpdate, o.kind, o.name(),
          roleRefChanged ? "roleRef differs, and it is immutable: delete and recreate" : "differs",
          unifiedDiff(objectYaml(got->body), objectYaml(want), label), want});
   }
@@ -262,8 +268,12 @@ std::vector<Status> applyRbac(const RbacPlan& plan, runtime::ApiClient& api) {
     };
     Status s;
     switch (a.type) {
-      case RbacAction::Type::kDelete: s = check(api.call("DELETE", path), {200, 202, 404}); break;
-      case RbacAction::Type::kCreate: s = check(api.call("POST", collection, a.body), {201, 200}); break;
+      case RbacAction::Type::kDelete:
+        s = check(api.call("DELETE", path), {200, 202, 404});
+        break;
+      case RbacAction::Type::kCreate:
+        s = check(api.call("POST", collection, a.body), {201, 200});
+        break;
       case RbacAction::Type::kRecreate:
         s = check(api.call("DELETE", path), {200, 202, 404});
         if (s.ok()) s = check(api.call("POST", collection, a.body), {201, 200});

@@ -19,14 +19,13 @@ std::vector<std::string> lines(const std::string& text) {
 }
 
 struct Edit {
-  char op;  // ' ', '-', '+'
+  char op;   // ' ', '-', '+'
   size_t a;  // index in before (for ' ' and '-')
   size_t b;  // index in after (for ' ' and '+')
 };
 
 // Longest-common-subsequence edit script; O(n*m), bounded by kMaxLines.
-std::vector<Edit> editScript(const std::vector<std::string>& a,
-                             const std::vector<std::string>& b) {
+std::vector<Edit> editScript(const std::vector<std::string>& a, const std::vector<std::string>& b) {
   const size_t n = a.size();
   const size_t m = b.size();
   std::vector<std::vector<uint16_t>> lcs(n + 1, std::vector<uint16_t>(m + 1, 0));

@@ -6,10 +6,14 @@ std::string systemdQuote(const std::string& word) {
   std::string escaped;
   bool needsQuotes = word.empty();
   for (char c : word) {
-    if (c == '$') escaped += "$$";
-    else if (c == '%') escaped += "%%";
-    else if (c == '"' || c == '\\') escaped += std::string("\\") + c;
-    else escaped += c;
+    if (c == '$')
+      escaped += "$$";
+    else if (c == '%')
+      escaped += "%%";
+    else if (c == '"' || c == '\\')
+      escaped += std::string("\\") + c;
+    else
+      escaped += c;
     if (c == ' ' || c == '\t' || c == '"' || c == '\'' || c == '\\' || c == ';') {
       needsQuotes = true;
     }

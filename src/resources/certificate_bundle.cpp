@@ -26,11 +26,16 @@ std::optional<KeyAlgorithm> parseKeyAlgorithm(std::string_view s) {
 
 std::string_view contentKindName(ContentKind k) {
   switch (k) {
-    case ContentKind::kCertificate: return "certificate";
-    case ContentKind::kKey: return "key";
-    case ContentKind::kPublicKey: return "publicKey";
-    case ContentKind::kKubeconfig: return "kubeconfig";
-    case ContentKind::kEncryptionConfig: return "encryptionConfig";
+    case ContentKind::kCertificate:
+      return "certificate";
+    case ContentKind::kKey:
+      return "key";
+    case ContentKind::kPublicKey:
+      return "publicKey";
+    case ContentKind::kKubeconfig:
+      return "kubeconfig";
+    case ContentKind::kEncryptionConfig:
+      return "encryptionConfig";
   }
   return "unknown";
 }

@@ -54,8 +54,12 @@ FieldMarks marksOf(const Node& n) {
 }
 
 HostTarget hostTarget(const Node& n, std::string path) {
-  HostTarget t{stringMap(child(n, "selector")), strings(child(n, "names")), n.mark,
-               std::move(path), n.mark, {}};
+  HostTarget t{stringMap(child(n, "selector")),
+               strings(child(n, "names")),
+               n.mark,
+               std::move(path),
+               n.mark,
+               {}};
   if (const Node* selector = n.find("selector")) t.selectorMark = selector->mark;
   for (const Node& name : child(n, "names").items) t.nameMarks.push_back(name.mark);
   return t;
@@ -171,10 +175,10 @@ CertificateBundle toCertificateBundle(const Node& doc, ObjectMeta meta) {
   const auto& kubeconfigs = child(spec, "kubeconfigs").items;
   for (size_t i = 0; i < kubeconfigs.size(); ++i) {
     const Node& k = kubeconfigs[i];
-    b.kubeconfigs.push_back(Kubeconfig{
-        k.str("name"), k.str("certificate"), k.str("user"),
-        text(child(k, "server"), "spec.kubeconfigs[" + std::to_string(i) + "].server"), k.mark,
-        child(k, "certificate").mark});
+    b.kubeconfigs.push_back(
+        Kubeconfig{k.str("name"), k.str("certificate"), k.str("user"),
+                   text(child(k, "server"), "spec.kubeconfigs[" + std::to_string(i) + "].server"),
+                   k.mark, child(k, "certificate").mark});
   }
   for (const Node& e : child(spec, "encryptionConfigs").items) {
     b.encryptionConfigs.push_back(EncryptionConfigSpec{
@@ -222,8 +226,8 @@ ControlPlaneService toControlPlaneService(const Node& doc, ObjectMeta meta) {
   s.component = spec.str("component");
   s.hosts = hostTarget(child(spec, "hosts"), "spec.hosts");
   const Node& bin = child(spec, "binary");
-  s.binary = Binary{bin.str("path"),   bin.str("url"),       bin.str("file"),
-                    bin.str("sha256"), bin.str("sha256URL"), bin.mark, marksOf(bin)};
+  s.binary = Binary{bin.str("path"),      bin.str("url"), bin.str("file"), bin.str("sha256"),
+                    bin.str("sha256URL"), bin.mark,       marksOf(bin)};
   s.marks = marksOf(spec);
   const Node& unit = child(spec, "unit");
   s.unit.name = unit.str("name", s.component + ".service");
@@ -252,10 +256,10 @@ ControlPlaneService toControlPlaneService(const Node& doc, ObjectMeta meta) {
   const auto& files = child(spec, "configFiles").items;
   for (size_t i = 0; i < files.size(); ++i) {
     const Node& f = files[i];
-    s.configFiles.push_back(ConfigFile{
-        f.str("path"),
-        text(child(f, "content"), "spec.configFiles[" + std::to_string(i) + "].content"),
-        attributes(f, 0644), f.mark, marksOf(f)});
+    s.configFiles.push_back(
+        ConfigFile{f.str("path"),
+                   text(child(f, "content"), "spec.configFiles[" + std::to_string(i) + "].content"),
+                   attributes(f, 0644), f.mark, marksOf(f)});
   }
   const Node& health = child(spec, "health");
   s.health.url = text(child(health, "url"), "spec.health.url");
@@ -280,7 +284,8 @@ LoadBalancer toLoadBalancer(const Node& doc, ObjectMeta meta) {
   const Node& frontend = child(spec, "frontend");
   lb.frontendAddress = frontend.str("address");
   lb.frontendPort = integerOr(child(frontend, "port"), 6443);
-  for (const Node& p : child(frontend, "extraPorts").items) lb.extraPorts.push_back(integerOr(p, 0));
+  for (const Node& p : child(frontend, "extraPorts").items)
+    lb.extraPorts.push_back(integerOr(p, 0));
   const Node& backends = child(spec, "backends");
   lb.backends = hostTarget(child(backends, "hosts"), "spec.backends.hosts");
   lb.backendPort = integerOr(child(backends, "port"), 6443);
@@ -289,9 +294,9 @@ LoadBalancer toLoadBalancer(const Node& doc, ObjectMeta meta) {
   lb.fall = integerOr(child(hc, "fall"), 3);
   lb.rise = integerOr(child(hc, "rise"), 2);
   lb.intervalSeconds = integerOr(child(hc, "intervalSeconds"), 2);
-  lb.configPath = spec.str("configPath", lb.implementation == "nginx"
-                                             ? "/etc/nginx/tcpconf.d/kubernetes.conf"
-                                             : "/etc/haproxy/haproxy.cfg");
+  lb.configPath =
+      spec.str("configPath", lb.implementation == "nginx" ? "/etc/nginx/tcpconf.d/kubernetes.conf"
+                                                          : "/etc/haproxy/haproxy.cfg");
   if (const Node* route = spec.find("routeCheck")) {
     lb.routeBundle = route->str("certificateBundle");
     lb.routeAuthority = route->str("authority");

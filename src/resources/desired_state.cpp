@@ -18,8 +18,7 @@ std::string kindList(const SchemaRegistry& registry) {
 }
 
 // Checks apiVersion and kind; returns the schema to validate against, or nullptr.
-const KindSchema* schemaFor(const SchemaRegistry& registry, const Document& doc,
-                            Diagnostics& out) {
+const KindSchema* schemaFor(const SchemaRegistry& registry, const Document& doc, Diagnostics& out) {
   const Node& root = doc.root;
   const Node* apiVersion = root.find("apiVersion");
   const Node* kind = root.find("kind");
@@ -37,9 +36,9 @@ const KindSchema* schemaFor(const SchemaRegistry& registry, const Document& doc,
   if (const KindSchema* k = registry.find(apiVersion->scalar, kind->scalar)) return k;
   const KindSchema* sameKind = registry.findKind(kind->scalar);
   if (sameKind == nullptr) {
-    out.push_back(Diagnostic{kind->mark, "kind",
-                             "unknown kind \"" + kind->scalar + "\" (known: " +
-                                 kindList(registry) + ")"});
+    out.push_back(
+        Diagnostic{kind->mark, "kind",
+                   "unknown kind \"" + kind->scalar + "\" (known: " + kindList(registry) + ")"});
     return nullptr;
   }
   std::string message = "\"" + apiVersion->scalar + "\" is not served for " + kind->scalar +

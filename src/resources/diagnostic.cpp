@@ -11,8 +11,8 @@ const std::string& Mark::fileName() const {
 }
 
 std::string Diagnostic::toString() const {
-  std::string out = mark.fileName() + ":" + std::to_string(mark.line) + ":" +
-                    std::to_string(mark.column) + ": ";
+  std::string out =
+      mark.fileName() + ":" + std::to_string(mark.line) + ":" + std::to_string(mark.column) + ": ";
   if (!path.empty()) out += path + ": ";
   out += message;
   return out;

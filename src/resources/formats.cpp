@@ -46,8 +46,8 @@ bool isHostname(std::string_view s) {
       return false;
     }
     for (char c : label) {
-      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '-';
+      const bool ok =
+          (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
       if (!ok) return false;
     }
     start = end + 1;
@@ -105,13 +105,20 @@ std::optional<std::chrono::seconds> parseDuration(std::string_view s) {
     while (k < s.size() && !((s[k] >= '0' && s[k] <= '9') || s[k] == '.')) ++k;
     const std::string_view unit = s.substr(j, k - j);
     double scale = 0;
-    if (unit == "h") scale = 3600;
-    else if (unit == "m") scale = 60;
-    else if (unit == "s") scale = 1;
-    else if (unit == "ms") scale = 1e-3;
-    else if (unit == "us" || unit == "\xC2\xB5s") scale = 1e-6;
-    else if (unit == "ns") scale = 1e-9;
-    else return std::nullopt;
+    if (unit == "h")
+      scale = 3600;
+    else if (unit == "m")
+      scale = 60;
+    else if (unit == "s")
+      scale = 1;
+    else if (unit == "ms")
+      scale = 1e-3;
+    else if (unit == "us" || unit == "\xC2\xB5s")
+      scale = 1e-6;
+    else if (unit == "ns")
+      scale = 1e-9;
+    else
+      return std::nullopt;
     total += value * scale;
     i = k;
   }

@@ -8,7 +8,9 @@ namespace {
 
 void write(const Node& n, rapidjson::Writer<rapidjson::StringBuffer>& w) {
   switch (n.type) {
-    case NodeType::kNull: w.Null(); return;
+    case NodeType::kNull:
+      w.Null();
+      return;
     case NodeType::kSequence:
       w.StartArray();
       for (const Node& item : n.items) write(item, w);
@@ -22,18 +24,24 @@ void write(const Node& n, rapidjson::Writer<rapidjson::StringBuffer>& w) {
       }
       w.EndObject();
       return;
-    case NodeType::kScalar: break;
+    case NodeType::kScalar:
+      break;
   }
   switch (n.scalarKind()) {
-    case ScalarKind::kBool: w.Bool(n.boolean()); return;
+    case ScalarKind::kBool:
+      w.Bool(n.boolean());
+      return;
     case ScalarKind::kInt:
       if (auto v = n.integer()) {
         w.Int64(*v);
         return;
       }
       break;
-    case ScalarKind::kNull: w.Null(); return;
-    default: break;
+    case ScalarKind::kNull:
+      w.Null();
+      return;
+    default:
+      break;
   }
   w.String(n.scalar.c_str(), static_cast<rapidjson::SizeType>(n.scalar.size()));
 }

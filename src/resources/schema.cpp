@@ -8,15 +8,27 @@
 namespace kthw::resources {
 namespace {
 
-const std::set<std::string, std::less<>> kKnownKeywords = {
-    "type",          "description",   "properties",
-    "required",      "additionalProperties", "items",
-    "enum",          "pattern",       "format",
-    "minimum",       "maximum",       "minLength",
-    "maxLength",     "minItems",      "maxItems",
-    "minProperties", "maxProperties", "nullable",
-    "default",       "x-kubernetes-int-or-string",
-    "x-kubernetes-preserve-unknown-fields"};
+const std::set<std::string, std::less<>> kKnownKeywords = {"type",
+                                                           "description",
+                                                           "properties",
+                                                           "required",
+                                                           "additionalProperties",
+                                                           "items",
+                                                           "enum",
+                                                           "pattern",
+                                                           "format",
+                                                           "minimum",
+                                                           "maximum",
+                                                           "minLength",
+                                                           "maxLength",
+                                                           "minItems",
+                                                           "maxItems",
+                                                           "minProperties",
+                                                           "maxProperties",
+                                                           "nullable",
+                                                           "default",
+                                                           "x-kubernetes-int-or-string",
+                                                           "x-kubernetes-preserve-unknown-fields"};
 
 // Longest string a pattern is matched against: std::regex recurses per character.
 constexpr size_t kMaxPatternInput = 4096;
@@ -27,9 +39,9 @@ Status schemaError(const Node& at, const std::string& message) {
 
 StatusOr<Schema::Type> parseType(const Node& n) {
   static const std::pair<std::string_view, Schema::Type> kTypes[] = {
-      {"object", Schema::Type::kObject},   {"array", Schema::Type::kArray},
-      {"string", Schema::Type::kString},   {"integer", Schema::Type::kInteger},
-      {"number", Schema::Type::kNumber},   {"boolean", Schema::Type::kBoolean}};
+      {"object", Schema::Type::kObject}, {"array", Schema::Type::kArray},
+      {"string", Schema::Type::kString}, {"integer", Schema::Type::kInteger},
+      {"number", Schema::Type::kNumber}, {"boolean", Schema::Type::kBoolean}};
   for (const auto& [name, type] : kTypes) {
     if (n.scalar == name) return type;
   }
@@ -86,13 +98,20 @@ std::string suggestion(const Schema& schema, std::string_view key) {
 
 std::string typeName(Schema::Type t) {
   switch (t) {
-    case Schema::Type::kObject: return "an object";
-    case Schema::Type::kArray: return "a list";
-    case Schema::Type::kString: return "a string";
-    case Schema::Type::kInteger: return "an integer";
-    case Schema::Type::kNumber: return "a number";
-    case Schema::Type::kBoolean: return "a boolean";
-    case Schema::Type::kUnset: return "a value";
+    case Schema::Type::kObject:
+      return "an object";
+    case Schema::Type::kArray:
+      return "a list";
+    case Schema::Type::kString:
+      return "a string";
+    case Schema::Type::kInteger:
+      return "an integer";
+    case Schema::Type::kNumber:
+      return "a number";
+    case Schema::Type::kBoolean:
+      return "a boolean";
+    case Schema::Type::kUnset:
+      return "a value";
   }
   return "a value";
 }
@@ -103,10 +122,14 @@ std::string shorten(const std::string& text) {
 
 std::string describe(const Node& n) {
   switch (n.type) {
-    case NodeType::kNull: return "null";
-    case NodeType::kSequence: return "a list";
-    case NodeType::kMapping: return "an object";
-    case NodeType::kScalar: break;
+    case NodeType::kNull:
+      return "null";
+    case NodeType::kSequence:
+      return "a list";
+    case NodeType::kMapping:
+      return "an object";
+    case NodeType::kScalar:
+      break;
   }
   return std::string(scalarKindName(n.scalarKind())) + " " + shorten(n.scalar);
 }
@@ -140,17 +163,23 @@ class Validator {
       return;
     }
     switch (s.type) {
-      case Schema::Type::kObject: return object(s, v, path);
-      case Schema::Type::kArray: return array(s, v, path);
-      case Schema::Type::kString: return string(s, v, path);
-      case Schema::Type::kInteger: return integer(s, v, path);
-      case Schema::Type::kNumber: return number(s, v, path);
+      case Schema::Type::kObject:
+        return object(s, v, path);
+      case Schema::Type::kArray:
+        return array(s, v, path);
+      case Schema::Type::kString:
+        return string(s, v, path);
+      case Schema::Type::kInteger:
+        return integer(s, v, path);
+      case Schema::Type::kNumber:
+        return number(s, v, path);
       case Schema::Type::kBoolean:
         if (v.scalarKind() != ScalarKind::kBool || !v.isScalar()) {
           fail(v, path, "must be a boolean (true or false), got " + describe(v));
         }
         return;
-      case Schema::Type::kUnset: return;
+      case Schema::Type::kUnset:
+        return;
     }
   }
 
@@ -181,8 +210,8 @@ class Validator {
       } else if (s.additionalProperties) {
         validate(*s.additionalProperties, e.value, p);
       } else if (!s.preserveUnknownFields) {
-        out_.push_back(Diagnostic{e.keyMark, p,
-                                  "unknown field \"" + e.key + "\"" + suggestion(s, e.key)});
+        out_.push_back(
+            Diagnostic{e.keyMark, p, "unknown field \"" + e.key + "\"" + suggestion(s, e.key)});
       }
     }
     for (const auto& [name, child] : s.properties) {
@@ -223,8 +252,7 @@ class Validator {
       return;
     }
     if (isYaml11Boolean(v)) {
-      fail(v, path,
-           "\"" + v.scalar + "\" reads as a boolean in YAML 1.1 (kubectl); quote it");
+      fail(v, path, "\"" + v.scalar + "\" reads as a boolean in YAML 1.1 (kubectl); quote it");
       return;
     }
     const std::string& text = v.scalar;

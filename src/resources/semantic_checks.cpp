@@ -72,8 +72,8 @@ class Checker {
   std::vector<const Host*> checkTarget(const HostTarget& t) {
     for (size_t i = 0; i < t.names.size(); ++i) {
       if (state_.findHost(t.names[i]) == nullptr && !knownInvalid("Host", t.names[i])) {
-        fail(i < t.nameMarks.size() ? t.nameMarks[i] : t.mark, t.path + ".names[" + std::to_string(i) + "]",
-             "no Host named \"" + t.names[i] + "\"");
+        fail(i < t.nameMarks.size() ? t.nameMarks[i] : t.mark,
+             t.path + ".names[" + std::to_string(i) + "]", "no Host named \"" + t.names[i] + "\"");
       }
     }
     auto hosts = state_.select(t);
@@ -89,10 +89,11 @@ class Checker {
   }
 
   void checkHost(const Host& h) {
-    const bool numeric = !h.address.empty() &&
-                         h.address.find_first_not_of("0123456789.") == std::string::npos;
+    const bool numeric =
+        !h.address.empty() && h.address.find_first_not_of("0123456789.") == std::string::npos;
     if (numeric && !isIPv4(h.address)) {
-      fail(h.marks.of("address"), "spec.address", "\"" + h.address + "\" is not a valid IPv4 address");
+      fail(h.marks.of("address"), "spec.address",
+           "\"" + h.address + "\" is not a valid IPv4 address");
     }
     if (h.transport == TransportKind::kSsh && h.ssh.identityFile.empty() && !h.ssh.useAgent) {
       fail(h.marks.of("ssh"), "spec.ssh",
@@ -106,9 +107,9 @@ class Checker {
       }
     }
     for (const auto& [key, value] : h.sysctls) {
-      const bool keyOk = !key.empty() && key.find_first_not_of(
-                                             "abcdefghijklmnopqrstuvwxyz0123456789_.-/") ==
-                                             std::string::npos;
+      const bool keyOk =
+          !key.empty() &&
+          key.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-/") == std::string::npos;
       const std::string path = appendFieldPath("spec.sysctls", key);
       if (!keyOk) fail(h.sysctlMarks.of(key), path, "not a sysctl name");
       if (value.find('\n') != std::string::npos) {
@@ -140,8 +141,7 @@ void Checker::claimPath(const Host& h, const std::string& path, const Mark& mark
                         const std::string& fieldPath, const std::string& owner) {
   auto [it, inserted] = paths_[h.name()].emplace(path, owner);
   if (!inserted && it->second != owner) {
-    fail(mark, fieldPath,
-         path + " on host " + h.name() + " is also placed by " + it->second);
+    fail(mark, fieldPath, path + " on host " + h.name() + " is also placed by " + it->second);
   }
 }
 
@@ -215,12 +215,16 @@ void Checker::checkBundleFiles(const CertificateBundle& b) {
       return std::any_of(list.begin(), list.end(), [&](const auto& x) { return x.name == name; });
     };
     switch (kind) {
-      case ContentKind::kCertificate: return named(b.authorities) || named(b.certificates);
+      case ContentKind::kCertificate:
+        return named(b.authorities) || named(b.certificates);
       case ContentKind::kKey:
         return named(b.authorities) || named(b.certificates) || named(b.keyPairs);
-      case ContentKind::kPublicKey: return named(b.certificates) || named(b.keyPairs);
-      case ContentKind::kKubeconfig: return named(b.kubeconfigs);
-      case ContentKind::kEncryptionConfig: return named(b.encryptionConfigs);
+      case ContentKind::kPublicKey:
+        return named(b.certificates) || named(b.keyPairs);
+      case ContentKind::kKubeconfig:
+        return named(b.kubeconfigs);
+      case ContentKind::kEncryptionConfig:
+        return named(b.encryptionConfigs);
     }
     return false;
   };
@@ -388,15 +392,14 @@ void Checker::checkClusterCidrs() {
 }
 
 void Checker::checkRoleRefs() {
-  static const std::set<std::string, std::less<>> kDefaultRoles = {"cluster-admin", "admin",
-                                                                   "edit", "view"};
+  static const std::set<std::string, std::less<>> kDefaultRoles = {"cluster-admin", "admin", "edit",
+                                                                   "view"};
   for (const RbacObject& o : state_.rbac) {
     if (o.kind != "ClusterRoleBinding") continue;
     const std::string& ref = o.roleRefName;
-    const bool declared =
-        std::any_of(state_.rbac.begin(), state_.rbac.end(), [&](const RbacObject& r) {
-          return r.kind == "ClusterRole" && r.name() == ref;
-        });
+    const bool declared = std::any_of(
+        state_.rbac.begin(), state_.rbac.end(),
+        [&](const RbacObject& r) { return r.kind == "ClusterRole" && r.name() == ref; });
     if (declared || ref.starts_with("system:") || kDefaultRoles.count(ref) > 0 ||
         knownInvalid("ClusterRole", ref)) {
       continue;

@@ -10,8 +10,7 @@
 namespace kthw::resources {
 namespace {
 
-constexpr std::string_view kHostFields =
-    "name, address, internalIP, hostname, labels.KEY";
+constexpr std::string_view kHostFields = "name, address, internalIP, hostname, labels.KEY";
 
 struct Failure {
   size_t offset;  // into the text value
@@ -177,8 +176,8 @@ class Evaluator {
     }
     auto v = hostField(*host_, field);
     if (!v) {
-      return Failure{start, "host has no field \"" + field + "\" (known: " +
-                                std::string(kHostFields) + ")"};
+      return Failure{
+          start, "host has no field \"" + field + "\" (known: " + std::string(kHostFields) + ")"};
     }
     return Value{{*v}, false};
   }
@@ -208,8 +207,8 @@ class Evaluator {
     for (const Host* h : std::get<std::vector<const Host*>>(hosts)) {
       auto v = hostField(*h, field);
       if (!v) {
-        return Failure{start, "host has no field \"" + field + "\" (known: " +
-                                  std::string(kHostFields) + ")"};
+        return Failure{
+            start, "host has no field \"" + field + "\" (known: " + std::string(kHostFields) + ")"};
       }
       out.items.push_back(*v);
     }
@@ -255,8 +254,8 @@ class Evaluator {
       const std::string field = tmpl.substr(i + 1, close - i - 1);
       auto v = hostField(h, field);
       if (!v) {
-        return Failure{at, "join template field {" + field + "} is not a host field (known: " +
-                               std::string(kHostFields) + ")"};
+        return Failure{at, "join template field {" + field +
+                               "} is not a host field (known: " + std::string(kHostFields) + ")"};
       }
       out += *v;
       i = close + 1;
@@ -362,8 +361,7 @@ std::optional<std::string> Substituter::resolve(const Text& text, const Host* ho
   return result;
 }
 
-std::optional<std::vector<std::string>> Substituter::resolveList(const Text& text,
-                                                                 const Host* host,
+std::optional<std::vector<std::string>> Substituter::resolveList(const Text& text, const Host* host,
                                                                  Diagnostics& out) const {
   const std::string& s = text.value;
   if (s.starts_with("${hosts(") && s.ends_with("}") && s.find("${", 2) == std::string::npos) {

@@ -193,9 +193,8 @@ class TreeBuilder {
   bool finishDocument() {
     if (root_ && root_->type != NodeType::kNull) {
       if (result_.documents.size() >= limits_.maxDocuments) {
-        result_.errors.push_back(Diagnostic{documentMark_, "",
-                                            "more than " + std::to_string(limits_.maxDocuments) +
-                                                " documents"});
+        result_.errors.push_back(Diagnostic{
+            documentMark_, "", "more than " + std::to_string(limits_.maxDocuments) + " documents"});
         return false;
       }
       result_.documents.push_back(Document{std::move(*root_), documentMark_});
@@ -225,9 +224,9 @@ void parseInto(std::string_view text, const std::string& fileName, const LoadLim
                LoadResult& result) {
   auto file = std::make_shared<const std::string>(fileName);
   if (text.size() > limits.maxFileBytes) {
-    result.errors.push_back(Diagnostic{Mark{file, 1, 1}, "",
-                                       "file larger than " +
-                                           std::to_string(limits.maxFileBytes) + " bytes"});
+    result.errors.push_back(
+        Diagnostic{Mark{file, 1, 1}, "",
+                   "file larger than " + std::to_string(limits.maxFileBytes) + " bytes"});
     return;
   }
   std::unique_ptr<yaml_parser_t, ParserDeleter> parser(new yaml_parser_t);
@@ -276,8 +275,7 @@ bool isYamlFile(const fs::path& p) {
 
 }  // namespace
 
-LoadResult parseYaml(std::string_view text, const std::string& fileName,
-                     const LoadLimits& limits) {
+LoadResult parseYaml(std::string_view text, const std::string& fileName, const LoadLimits& limits) {
   LoadResult result;
   parseInto(text, fileName, limits, result);
   return result;

@@ -51,8 +51,7 @@ ScalarKind Node::scalarKind() const {
   if (!plain) return ScalarKind::kString;
   const std::string_view s = scalar;
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return ScalarKind::kNull;
-  if (s == "true" || s == "True" || s == "TRUE" || s == "false" || s == "False" ||
-      s == "FALSE") {
+  if (s == "true" || s == "True" || s == "TRUE" || s == "false" || s == "False" || s == "FALSE") {
     return ScalarKind::kBool;
   }
   if (looksLikeInt(s)) return ScalarKind::kInt;
@@ -105,11 +104,16 @@ bool Node::boolean() const {
 
 std::string_view scalarKindName(ScalarKind kind) {
   switch (kind) {
-    case ScalarKind::kNull: return "null";
-    case ScalarKind::kBool: return "boolean";
-    case ScalarKind::kInt: return "integer";
-    case ScalarKind::kFloat: return "number";
-    case ScalarKind::kString: return "string";
+    case ScalarKind::kNull:
+      return "null";
+    case ScalarKind::kBool:
+      return "boolean";
+    case ScalarKind::kInt:
+      return "integer";
+    case ScalarKind::kFloat:
+      return "number";
+    case ScalarKind::kString:
+      return "string";
   }
   return "value";
 }

@@ -23,9 +23,9 @@ struct MapEntry;
 struct Node {
   NodeType type = NodeType::kNull;
   Mark mark;
-  std::string scalar;  // the text of a scalar
-  std::string raw;     // a scalar as written in the file (quotes, escapes, block indicator)
-  bool plain = true;   // a plain (unquoted, non-block) scalar
+  std::string scalar;      // the text of a scalar
+  std::string raw;         // a scalar as written in the file (quotes, escapes, block indicator)
+  bool plain = true;       // a plain (unquoted, non-block) scalar
   bool erroneous = false;  // replaced a value the loader refused; already reported
   std::vector<Node> items;
   std::vector<MapEntry> entries;

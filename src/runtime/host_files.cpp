@@ -8,11 +8,11 @@
 namespace kthw::runtime {
 namespace {
 
-
 std::string preconditionCheck(const std::optional<std::string>& ifCurrentSha256) {
   if (!ifCurrentSha256) return "";
   return "c=''; [ -f \"$p\" ] && c=$(sha256sum < \"$p\" | cut -d' ' -f1)\n"
-         "if [ \"$c\" != " + shellQuote(*ifCurrentSha256) +
+         "if [ \"$c\" != " +
+         shellQuote(*ifCurrentSha256) +
          " ]; then echo \"$p changed on the host since it was read\" >&2; exit " +
          std::to_string(kExitPreconditionFailed) + "; fi\n";
 }
@@ -31,19 +31,27 @@ std::string atomicWriteScript(const FileSpec& file, const std::string& contentSh
   const std::string p = shellQuote(file.path);
   std::string s =
       "set -e\n"
-      "p=" + p + "\n"
+      "p=" +
+      p +
+      "\n"
       "d=$(dirname -- \"$p\"); b=$(basename -- \"$p\")\n"
       "mkdir -p -- \"$d\"\n"
       "rm -f -- \"$d/.$b.kthw-tmp.\"*\n"
       "t=$(mktemp -- \"$d/.$b.kthw-tmp.XXXXXX\")\n"
       "trap 'rm -f -- \"$t\"' EXIT\n"
       "cat > \"$t\"\n"
-      "if [ \"$(wc -c < \"$t\")\" != " + std::to_string(contentSize) +
+      "if [ \"$(wc -c < \"$t\")\" != " +
+      std::to_string(contentSize) +
       " ] || [ \"$(sha256sum < \"$t\" | cut -d' ' -f1)\" != " + shellQuote(contentSha256) +
       " ]; then echo 'content arrived incomplete' >&2; exit " +
-      std::to_string(kExitContentMismatch) + "; fi\n"
-      "chown " + shellQuote(file.owner + ":" + file.group) + " -- \"$t\"\n"
-      "chmod " + formatMode(file.mode) + " -- \"$t\"\n"
+      std::to_string(kExitContentMismatch) +
+      "; fi\n"
+      "chown " +
+      shellQuote(file.owner + ":" + file.group) +
+      " -- \"$t\"\n"
+      "chmod " +
+      formatMode(file.mode) +
+      " -- \"$t\"\n"
       "sync -- \"$t\" 2>/dev/null || sync\n";
   if (!file.check.empty()) {
     s += "if ! o=$( (" + file.check + ") 2>&1); then printf '%s\\n' \"$o\" >&2; exit " +
@@ -61,19 +69,23 @@ std::string replaceBlockScript(const std::string& path, const std::string& block
                                const std::optional<std::string>& ifCurrentSha256) {
   std::string s =
       "set -e\n"
-      "p=" + shellQuote(path) + "\n"
+      "p=" +
+      shellQuote(path) +
+      "\n"
       "d=$(dirname -- \"$p\"); b=$(basename -- \"$p\")\n"
       "rm -f -- \"$d/.$b.kthw-tmp.\"*\n"
       "n=$(mktemp -- \"$d/.$b.kthw-tmp.XXXXXX\")\n"
       "t=$(mktemp -- \"$d/.$b.kthw-tmp.XXXXXX\")\n"
       "trap 'rm -f -- \"$t\" \"$n\"' EXIT\n"
       "cat > \"$n\"\n"
-      "if [ \"$(wc -c < \"$n\")\" != " + std::to_string(blockSize) +
+      "if [ \"$(wc -c < \"$n\")\" != " +
+      std::to_string(blockSize) +
       " ] || [ \"$(sha256sum < \"$n\" | cut -d' ' -f1)\" != " + shellQuote(blockSha256) +
       " ]; then echo 'content arrived incomplete' >&2; exit " +
       std::to_string(kExitContentMismatch) + "; fi\n" + preconditionCheck(ifCurrentSha256) +
       "if [ -f \"$p\" ]; then\n"
-      "  sed '/^" + std::string(kBlockBegin) + "$/,/^" + std::string(kBlockEnd) +
+      "  sed '/^" +
+      std::string(kBlockBegin) + "$/,/^" + std::string(kBlockEnd) +
       "$/d' \"$p\" > \"$t\"\n"
       "  chown --reference=\"$p\" -- \"$t\"; chmod --reference=\"$p\" -- \"$t\"\n"
       "else\n"

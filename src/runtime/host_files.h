@@ -32,8 +32,7 @@ std::string atomicWriteScript(const FileSpec& file, const std::string& contentSh
 // Replaces the block between kBlockBegin and kBlockEnd of `path` with the block on stdin (which
 // carries its own markers; empty removes the block), keeping the other lines, owner and mode.
 std::string replaceBlockScript(const std::string& path, const std::string& blockSha256,
-                               size_t blockSize,
-                               const std::optional<std::string>& ifCurrentSha256);
+                               size_t blockSize, const std::optional<std::string>& ifCurrentSha256);
 std::string removeFileScript(const std::string& path);
 std::string ensureDirectoryScript(const FileSpec& dir);
 

@@ -62,8 +62,7 @@ class ShellHostOps : public HostOps {
   HostTransport& transport() { return *transport_; }
 
  private:
-  Status execChecked(const std::string& what, const std::string& script,
-                     const std::string& input);
+  Status execChecked(const std::string& what, const std::string& script, const std::string& input);
 
   std::shared_ptr<HostTransport> transport_;
   std::chrono::seconds timeout_;

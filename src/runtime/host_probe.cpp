@@ -137,11 +137,16 @@ StatusOr<ProbeResult> parseProbeOutput(const std::string& output) {
       if (key == "Id") {
         flushUnit();
         unit = value;
-      } else if (key == "LoadState") unitState.loadState = value;
-      else if (key == "ActiveState") unitState.activeState = value;
-      else if (key == "SubState") unitState.subState = value;
-      else if (key == "UnitFileState") unitState.unitFileState = value;
-      else if (key == "ActiveEnterTimestampMonotonic") unitState.activeEnterTimestampMonotonic = value;
+      } else if (key == "LoadState")
+        unitState.loadState = value;
+      else if (key == "ActiveState")
+        unitState.activeState = value;
+      else if (key == "SubState")
+        unitState.subState = value;
+      else if (key == "UnitFileState")
+        unitState.unitFileState = value;
+      else if (key == "ActiveEnterTimestampMonotonic")
+        unitState.activeEnterTimestampMonotonic = value;
     } else if (tag == "B" && f.size() == 2) {
       block = f[1];
       r.blocks[block] = std::nullopt;

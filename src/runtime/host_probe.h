@@ -36,8 +36,8 @@ struct FileState {
 };
 
 struct UnitState {
-  std::string loadState;      // loaded, not-found, ...
-  std::string activeState;    // active, inactive, failed, ...
+  std::string loadState;    // loaded, not-found, ...
+  std::string activeState;  // active, inactive, failed, ...
   std::string subState;
   std::string unitFileState;  // enabled, disabled, ...
   std::string activeEnterTimestampMonotonic;
@@ -47,7 +47,7 @@ struct ProbeResult {
   std::map<std::string, FileState> files;
   std::map<std::string, UnitState> units;
   bool systemctlAvailable = false;
-  std::map<std::string, std::optional<std::string>> blocks;  // nullopt: no managed block
+  std::map<std::string, std::optional<std::string>> blocks;   // nullopt: no managed block
   std::map<std::string, std::optional<std::string>> sysctls;  // nullopt: not readable
   std::map<std::string, bool> modules;
   std::map<std::string, std::string> heads;

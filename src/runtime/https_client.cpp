@@ -1,5 +1,8 @@
 #include "runtime/https_client.h"
 
+#include <openssl/ssl.h>
+
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -8,9 +11,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <openssl/ssl.h>
-
-#include <atomic>
 
 namespace kthw::runtime {
 
@@ -86,8 +86,7 @@ HttpsClient::~HttpsClient() = default;
 uint64_t HttpsClient::connections() const { return impl_->opened; }
 
 StatusOr<HttpResponse> HttpsClient::request(const std::string& method, const std::string& url,
-                                            const std::string& body,
-                                            const std::string& contentType,
+                                            const std::string& body, const std::string& contentType,
                                             std::chrono::milliseconds timeout, size_t maxBody) {
   if (!impl_->setup.ok()) return impl_->setup;
   auto parsed = parseHttpsUrl(url);
@@ -121,8 +120,8 @@ StatusOr<HttpResponse> HttpsClient::request(const std::string& method, const std
       if (ec) return unavailable("cannot resolve " + parsed->host + ": " + ec.message());
       auto stream = std::make_unique<Stream>(impl_->ioc, impl_->ctx);
       // SNI, and the name (or IP) the certificate must carry.
-      if (SSL_ctrl(stream->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME,
-                   TLSEXT_NAMETYPE_host_name, const_cast<char*>(parsed->host.c_str())) != 1) {
+      if (SSL_ctrl(stream->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                   const_cast<char*>(parsed->host.c_str())) != 1) {
         return internalError("cannot set SNI");
       }
       stream->set_verify_callback(ssl::host_name_verification(parsed->host));
@@ -137,7 +136,8 @@ StatusOr<HttpResponse> HttpsClient::request(const std::string& method, const std
       if (ec) {
         return permissionDenied("TLS handshake with " + key + " failed: " + ec.message() +
                                 " (is the server's certificate signed by the cluster CA and "
-                                "valid for " + parsed->host + "?)");
+                                "valid for " +
+                                parsed->host + "?)");
       }
       conn->stream = std::move(stream);
       ++impl_->opened;

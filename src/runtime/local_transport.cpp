@@ -93,8 +93,8 @@ StatusOr<ExecResult> runProcess(const std::vector<std::string>& argv, const std:
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (timedOut) {
-    return deadlineExceeded(argv[0] + " did not finish within " +
-                            std::to_string(timeout.count()) + " ms");
+    return deadlineExceeded(argv[0] + " did not finish within " + std::to_string(timeout.count()) +
+                            " ms");
   }
   result.exitStatus = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;

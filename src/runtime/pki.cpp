@@ -1,5 +1,6 @@
 #include "runtime/pki.h"
 
+#include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -9,7 +10,6 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <arpa/inet.h>
 
 #include <algorithm>
 #include <cstring>
@@ -93,10 +93,14 @@ std::string colonHex(const unsigned char* data, size_t len) {
 std::optional<KeyType> keyTypeOf(EVP_PKEY* key) {
   if (EVP_PKEY_is_a(key, "RSA")) {
     switch (EVP_PKEY_get_bits(key)) {
-      case 2048: return KeyType::kRsa2048;
-      case 3072: return KeyType::kRsa3072;
-      case 4096: return KeyType::kRsa4096;
-      default: return std::nullopt;
+      case 2048:
+        return KeyType::kRsa2048;
+      case 3072:
+        return KeyType::kRsa3072;
+      case 4096:
+        return KeyType::kRsa4096;
+      default:
+        return std::nullopt;
     }
   }
   if (EVP_PKEY_is_a(key, "EC")) {
@@ -128,12 +132,18 @@ std::vector<std::string> nameEntries(X509_NAME* name, int nid) {
 
 std::string_view keyTypeName(KeyType t) {
   switch (t) {
-    case KeyType::kRsa2048: return "RSA-2048";
-    case KeyType::kRsa3072: return "RSA-3072";
-    case KeyType::kRsa4096: return "RSA-4096";
-    case KeyType::kEcdsaP256: return "ECDSA-P256";
-    case KeyType::kEcdsaP384: return "ECDSA-P384";
-    case KeyType::kEcdsaP521: return "ECDSA-P521";
+    case KeyType::kRsa2048:
+      return "RSA-2048";
+    case KeyType::kRsa3072:
+      return "RSA-3072";
+    case KeyType::kRsa4096:
+      return "RSA-4096";
+    case KeyType::kEcdsaP256:
+      return "ECDSA-P256";
+    case KeyType::kEcdsaP384:
+      return "ECDSA-P384";
+    case KeyType::kEcdsaP521:
+      return "ECDSA-P521";
   }
   return "unknown";
 }
@@ -141,12 +151,24 @@ std::string_view keyTypeName(KeyType t) {
 StatusOr<PrivateKeyPem> generatePrivateKey(KeyType type) {
   EVP_PKEY* raw = nullptr;
   switch (type) {
-    case KeyType::kRsa2048: raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048}); break;
-    case KeyType::kRsa3072: raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{3072}); break;
-    case KeyType::kRsa4096: raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{4096}); break;
-    case KeyType::kEcdsaP256: raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"); break;
-    case KeyType::kEcdsaP384: raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"); break;
-    case KeyType::kEcdsaP521: raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-521"); break;
+    case KeyType::kRsa2048:
+      raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048});
+      break;
+    case KeyType::kRsa3072:
+      raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{3072});
+      break;
+    case KeyType::kRsa4096:
+      raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{4096});
+      break;
+    case KeyType::kEcdsaP256:
+      raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+      break;
+    case KeyType::kEcdsaP384:
+      raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384");
+      break;
+    case KeyType::kEcdsaP521:
+      raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-521");
+      break;
   }
   Pkey key(raw);
   if (!key) return internalError(opensslError("key generation"));
@@ -175,8 +197,7 @@ StatusOr<KeyType> privateKeyType(const PrivateKeyPem& key) {
   return *t;
 }
 
-StatusOr<std::string> issueCertificate(const CertificateRequest& r,
-                                       const PrivateKeyPem& subjectKey,
+StatusOr<std::string> issueCertificate(const CertificateRequest& r, const PrivateKeyPem& subjectKey,
                                        const std::string& issuerCertPem,
                                        const PrivateKeyPem& issuerKey,
                                        std::chrono::system_clock::time_point now) {
@@ -204,8 +225,7 @@ StatusOr<std::string> issueCertificate(const CertificateRequest& r,
   X509_NAME* name = X509_get_subject_name(cert.get());
   if (!addEntries(name, "C", r.countries) || !addEntries(name, "ST", r.provinces) ||
       !addEntries(name, "L", r.localities) || !addEntries(name, "O", r.organizations) ||
-      !addEntries(name, "OU", r.organizationalUnits) ||
-      !addEntries(name, "CN", {r.commonName})) {
+      !addEntries(name, "OU", r.organizationalUnits) || !addEntries(name, "CN", {r.commonName})) {
     return invalidArgument(opensslError("building the subject"));
   }
   X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer.get()) : name);
@@ -219,11 +239,13 @@ StatusOr<std::string> issueCertificate(const CertificateRequest& r,
   std::string eku;
   if (r.serverAuth) eku += "serverAuth";
   if (r.clientAuth) eku += eku.empty() ? "clientAuth" : ",clientAuth";
-  if (!eku.empty()) ok = ok && addExtension(cert.get(), issuerForExtensions, NID_ext_key_usage, eku);
+  if (!eku.empty())
+    ok = ok && addExtension(cert.get(), issuerForExtensions, NID_ext_key_usage, eku);
   std::string san;
   for (const std::string& d : r.dnsNames) san += (san.empty() ? "DNS:" : ",DNS:") + d;
   for (const std::string& ip : r.ipAddresses) san += (san.empty() ? "IP:" : ",IP:") + ip;
-  if (!san.empty()) ok = ok && addExtension(cert.get(), issuerForExtensions, NID_subject_alt_name, san);
+  if (!san.empty())
+    ok = ok && addExtension(cert.get(), issuerForExtensions, NID_subject_alt_name, san);
   ok = ok && addExtension(cert.get(), issuerForExtensions, NID_subject_key_identifier, "hash");
   if (issuer) {
     ok = ok && addExtension(cert.get(), issuerForExtensions, NID_authority_key_identifier,
@@ -250,8 +272,10 @@ StatusOr<CertificateInfo> inspectCertificate(const std::string& certPem) {
   if (!issuerCn.empty()) info.issuerCommonName = issuerCn.front();
   info.isCa = X509_check_ca(cert.get()) > 0;
   const uint32_t xku = X509_get_extended_key_usage(cert.get());
-  info.serverAuth = (X509_get_extension_flags(cert.get()) & EXFLAG_XKUSAGE) != 0 && (xku & XKU_SSL_SERVER) != 0;
-  info.clientAuth = (X509_get_extension_flags(cert.get()) & EXFLAG_XKUSAGE) != 0 && (xku & XKU_SSL_CLIENT) != 0;
+  info.serverAuth =
+      (X509_get_extension_flags(cert.get()) & EXFLAG_XKUSAGE) != 0 && (xku & XKU_SSL_SERVER) != 0;
+  info.clientAuth =
+      (X509_get_extension_flags(cert.get()) & EXFLAG_XKUSAGE) != 0 && (xku & XKU_SSL_CLIENT) != 0;
   auto* sans = static_cast<GENERAL_NAMES*>(
       X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr));
   for (int i = 0; sans != nullptr && i < sk_GENERAL_NAME_num(sans); ++i) {

@@ -77,7 +77,8 @@ std::string defaultSecretStoreDir(const std::string& clusterName) {
 StatusOr<std::unique_ptr<SecretStore>> SecretStore::open(const std::string& dir, Mode mode) {
   if (auto tree = enclosingGitWorkTree(dir)) {
     return failedPrecondition("refusing secret store " + dir + ": it is inside the git work tree " +
-                              *tree + ", and keys must never be committed; set "
+                              *tree +
+                              ", and keys must never be committed; set "
                               "spec.secretStore to a directory outside it");
   }
   std::error_code ec;

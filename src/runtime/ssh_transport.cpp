@@ -33,8 +33,8 @@ std::string expandHome(const std::string& path) {
 
 std::string base64(const unsigned char* data, size_t len) {
   std::string out(4 * ((len + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data,
-                                static_cast<int>(len));
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(len));
   out.resize(static_cast<size_t>(n));
   return out;
 }
@@ -82,8 +82,10 @@ bool isConnectionError(int rc) {
 std::string shellQuote(const std::string& word) {
   std::string out = "'";
   for (char c : word) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -116,9 +118,7 @@ struct SshTransport::Session {
   }
 };
 
-SshTransport::SshTransport(SshOptions options) : options_(std::move(options)) {
-  initLibssh2Once();
-}
+SshTransport::SshTransport(SshOptions options) : options_(std::move(options)) { initLibssh2Once(); }
 
 SshTransport::~SshTransport() = default;
 
@@ -160,8 +160,8 @@ StatusOr<int> openSocket(const SshOptions& o, Clock::time_point deadline) {
     int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
     if (rc != 0 && errno == EINPROGRESS) {
       pollfd pfd{fd, POLLOUT, 0};
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                               Clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       rc = ::poll(&pfd, 1, static_cast<int>(std::max<long>(0, left.count())));
       if (rc == 0) {
         ::close(fd);
@@ -188,23 +188,35 @@ StatusOr<int> openSocket(const SshOptions& o, Clock::time_point deadline) {
 
 const char* keyTypeName(int type) {
   switch (type) {
-    case LIBSSH2_HOSTKEY_TYPE_RSA: return "ssh-rsa";
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: return "ecdsa-sha2-nistp256";
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: return "ecdsa-sha2-nistp384";
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: return "ecdsa-sha2-nistp521";
-    case LIBSSH2_HOSTKEY_TYPE_ED25519: return "ssh-ed25519";
-    default: return "unknown";
+    case LIBSSH2_HOSTKEY_TYPE_RSA:
+      return "ssh-rsa";
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_256:
+      return "ecdsa-sha2-nistp256";
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_384:
+      return "ecdsa-sha2-nistp384";
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_521:
+      return "ecdsa-sha2-nistp521";
+    case LIBSSH2_HOSTKEY_TYPE_ED25519:
+      return "ssh-ed25519";
+    default:
+      return "unknown";
   }
 }
 
 int knownHostKeyType(int type) {
   switch (type) {
-    case LIBSSH2_HOSTKEY_TYPE_RSA: return LIBSSH2_KNOWNHOST_KEY_SSHRSA;
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: return LIBSSH2_KNOWNHOST_KEY_ECDSA_256;
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: return LIBSSH2_KNOWNHOST_KEY_ECDSA_384;
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: return LIBSSH2_KNOWNHOST_KEY_ECDSA_521;
-    case LIBSSH2_HOSTKEY_TYPE_ED25519: return LIBSSH2_KNOWNHOST_KEY_ED25519;
-    default: return LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
+    case LIBSSH2_HOSTKEY_TYPE_RSA:
+      return LIBSSH2_KNOWNHOST_KEY_SSHRSA;
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_256:
+      return LIBSSH2_KNOWNHOST_KEY_ECDSA_256;
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_384:
+      return LIBSSH2_KNOWNHOST_KEY_ECDSA_384;
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_521:
+      return LIBSSH2_KNOWNHOST_KEY_ECDSA_521;
+    case LIBSSH2_HOSTKEY_TYPE_ED25519:
+      return LIBSSH2_KNOWNHOST_KEY_ED25519;
+    default:
+      return LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
   }
 }
 
@@ -224,33 +236,29 @@ Status verifyHostKey(LIBSSH2_SESSION* s, const SshOptions& o, const std::string&
     if (pinnedType == keyTypeName(type) && unbase64(pinnedBlob) == std::string(key, len)) {
       return okStatus();
     }
-    return permissionDenied("host key mismatch for " + o.host + ": the server offers " +
-                            offered + ", which is not the pinned spec.ssh.hostKey (" +
-                            pinnedType + "); refusing to authenticate");
+    return permissionDenied("host key mismatch for " + o.host + ": the server offers " + offered +
+                            ", which is not the pinned spec.ssh.hostKey (" + pinnedType +
+                            "); refusing to authenticate");
   }
-  const std::string file = expandHome(o.knownHostsFile.empty() ? "~/.ssh/known_hosts"
-                                                                : o.knownHostsFile);
+  const std::string file =
+      expandHome(o.knownHostsFile.empty() ? "~/.ssh/known_hosts" : o.knownHostsFile);
   LIBSSH2_KNOWNHOSTS* known = libssh2_knownhost_init(s);
   if (known == nullptr) return internalError("libssh2_knownhost_init failed");
   libssh2_knownhost_readfile(known, file.c_str(), LIBSSH2_KNOWNHOST_FILE_OPENSSH);
-  const int typeMask = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
-                       knownHostKeyType(type);
+  const int typeMask =
+      LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | knownHostKeyType(type);
   libssh2_knownhost* found = nullptr;
   const int check =
       libssh2_knownhost_checkp(known, o.host.c_str(), o.port, key, len, typeMask, &found);
   Status result = okStatus();
   if (check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
-    result = permissionDenied("host key for " + o.host + " changed: the server offers " +
-                              offered + ", which differs from " + file +
-                              "; refusing to authenticate");
+    result = permissionDenied("host key for " + o.host + " changed: the server offers " + offered +
+                              ", which differs from " + file + "; refusing to authenticate");
   } else if (check != LIBSSH2_KNOWNHOST_CHECK_MATCH) {
     if (o.hostKeyCheck == HostKeyCheck::kAcceptNew) {
-      const std::string name =
-          o.port == 22 ? o.host : "[" + o.host + "]:" + std::to_string(o.port);
-      libssh2_knownhost_addc(known, name.c_str(), nullptr, key, len, "kthw", 4, typeMask,
-                             nullptr);
-      if (libssh2_knownhost_writefile(known, file.c_str(), LIBSSH2_KNOWNHOST_FILE_OPENSSH) !=
-          0) {
+      const std::string name = o.port == 22 ? o.host : "[" + o.host + "]:" + std::to_string(o.port);
+      libssh2_knownhost_addc(known, name.c_str(), nullptr, key, len, "kthw", 4, typeMask, nullptr);
+      if (libssh2_knownhost_writefile(known, file.c_str(), LIBSSH2_KNOWNHOST_FILE_OPENSSH) != 0) {
         result = permissionDenied("cannot record the host key of " + o.host + " in " + file);
       }
     } else {
@@ -278,18 +286,15 @@ Status SshTransport::connectLocked() {
   libssh2_session_set_blocking(s->session, 0);
   int rc = 0;
   while ((rc = libssh2_session_handshake(s->session, s->sock)) == LIBSSH2_ERROR_EAGAIN) {
-    if (!s->wait(deadline)) return deadlineExceeded("SSH handshake with " + options_.host +
-                                                   " timed out");
+    if (!s->wait(deadline))
+      return deadlineExceeded("SSH handshake with " + options_.host + " timed out");
   }
   if (rc != 0) {
-    return unavailable("SSH handshake with " + options_.host + " failed: " +
-                       lastError(s->session));
+    return unavailable("SSH handshake with " + options_.host + " failed: " + lastError(s->session));
   }
   ++roundTrips_;
   const char* hash = libssh2_hostkey_hash(s->session, LIBSSH2_HOSTKEY_HASH_SHA256);
-  std::string fp = hash == nullptr
-                       ? ""
-                       : base64(reinterpret_cast<const unsigned char*>(hash), 32);
+  std::string fp = hash == nullptr ? "" : base64(reinterpret_cast<const unsigned char*>(hash), 32);
   while (!fp.empty() && fp.back() == '=') fp.pop_back();
   fingerprint_ = "SHA256:" + fp;
   if (Status st = verifyHostKey(s->session, options_, fingerprint_); !st.ok()) return st;
@@ -363,10 +368,9 @@ StatusOr<ExecResult> SshTransport::exec(const std::string& script, const std::st
   return unavailable("lost the SSH connection to " + options_.host + " twice");
 }
 
-StatusOr<ExecResult> SshTransport::execLocked(const std::string& command,
-                                              const std::string& input,
-                                              std::chrono::seconds timeout,
-                                              bool& connectionLost, bool& sessionBroken) {
+StatusOr<ExecResult> SshTransport::execLocked(const std::string& command, const std::string& input,
+                                              std::chrono::seconds timeout, bool& connectionLost,
+                                              bool& sessionBroken) {
   Session& s = *session_;
   const auto deadline = Clock::now() + timeout;
   auto timedOut = [&](const char* phase) {
@@ -399,8 +403,7 @@ StatusOr<ExecResult> SshTransport::execLocked(const std::string& command,
   }
   if (rc != 0) {
     connectionLost = isConnectionError(rc);
-    return unavailable("cannot start a command on " + options_.host + ": " +
-                       lastError(s.session));
+    return unavailable("cannot start a command on " + options_.host + ": " + lastError(s.session));
   }
   ExecResult result;
   size_t written = 0;
@@ -420,8 +423,10 @@ StatusOr<ExecResult> SshTransport::execLocked(const std::string& command,
       }
     } else if (!eofSent) {
       rc = libssh2_channel_send_eof(channel);
-      if (rc == 0) eofSent = true;
-      else if (rc != LIBSSH2_ERROR_EAGAIN) eofSent = true;
+      if (rc == 0)
+        eofSent = true;
+      else if (rc != LIBSSH2_ERROR_EAGAIN)
+        eofSent = true;
     }
     for (int stream = 0; stream < 2; ++stream) {
       const ssize_t n = libssh2_channel_read_ex(channel, stream, buf, sizeof buf);
@@ -430,8 +435,7 @@ StatusOr<ExecResult> SshTransport::execLocked(const std::string& command,
         progressed = true;
       } else if (n < 0 && n != LIBSSH2_ERROR_EAGAIN) {
         sessionBroken = true;
-        return unavailable("reading from " + options_.host + " failed: " +
-                           lastError(s.session));
+        return unavailable("reading from " + options_.host + " failed: " + lastError(s.session));
       }
     }
     if (libssh2_channel_eof(channel) != 0 && eofSent) break;

@@ -16,10 +16,10 @@ struct SshOptions {
   std::string host;  // address to connect to
   int port = 22;
   std::string user = "root";
-  std::string identityFile;     // private key; "~" expands to $HOME
-  bool useAgent = false;        // try ssh-agent identities
-  std::string pinnedHostKey;    // "ssh-ed25519 AAAA..." — wins over known_hosts when set
-  std::string knownHostsFile;   // used when no key is pinned
+  std::string identityFile;    // private key; "~" expands to $HOME
+  bool useAgent = false;       // try ssh-agent identities
+  std::string pinnedHostKey;   // "ssh-ed25519 AAAA..." — wins over known_hosts when set
+  std::string knownHostsFile;  // used when no key is pinned
   HostKeyCheck hostKeyCheck = HostKeyCheck::kStrict;
   bool sudo = false;
   std::chrono::seconds connectTimeout{10};

@@ -16,12 +16,15 @@ class HostOverSshTest : public testing::SshdTest {
     const std::string yaml =
         "apiVersion: kthw.dev/v1alpha1\nkind: Host\nmetadata: {name: sshd-0}\nspec:\n"
         "  address: 127.0.0.1\n"
-        "  ssh:\n    port: " + std::to_string(port_) + "\n    identityFile: " + dir_ +
-        "/user_key\n    hostKey: \"" + hostKey_ + "\"\n"
+        "  ssh:\n    port: " +
+        std::to_string(port_) + "\n    identityFile: " + dir_ + "/user_key\n    hostKey: \"" +
+        hostKey_ +
+        "\"\n"
         "  etcHosts:\n    - {ip: 10.0.1.20, names: [ip-10-0-1-20]}\n"
         "  directories:\n    - {path: /etc/kthw-dir/config, mode: \"0750\"}\n"
         // The running value already matches, so the test never changes this machine's kernel.
-        "  sysctls:\n    net.ipv4.ip_forward: \"" + forward.substr(0, forward.find('\n')) + "\"\n";
+        "  sysctls:\n    net.ipv4.ip_forward: \"" +
+        forward.substr(0, forward.find('\n')) + "\"\n";
     auto loaded = resources::testing::loadText(yaml);
     EXPECT_TRUE(loaded.ok()) << resources::testing::joinErrors(loaded);
     return loaded;

@@ -37,8 +37,8 @@ TEST_F(SshTransportTest, ReusesOneConnectionForManyExecs) {
 
 TEST_F(SshTransportTest, WritesAtomicallyWithOwnerAndMode) {
   ShellHostOps ops(std::make_shared<SshTransport>(options()), kTimeout);
-  Status s = ops.writeFile(FileSpec{"/etc/kthw-test/secret.pem", "root", "root", 0600},
-                           "PRIVATE\n", std::string(""));
+  Status s = ops.writeFile(FileSpec{"/etc/kthw-test/secret.pem", "root", "root", 0600}, "PRIVATE\n",
+                           std::string(""));
   ASSERT_TRUE(s.ok()) << s.message();
   EXPECT_EQ(readFile(hostEtc("kthw-test/secret.pem")), "PRIVATE\n");
   struct stat st {};
@@ -145,9 +145,9 @@ TEST_F(SshTransportTest, AuthenticatesWithEcdsaAndRsaKeys) {
 
 TEST_F(SshTransportTest, AuthenticatesWithSshAgent) {
   const std::string sock = dir_ + "/agent.sock";
-  auto agent = shell("rm -f '" + sock + "'; ssh-agent -a '" + sock + "' >'" + dir_ +
-                     "/agent.env' && SSH_AUTH_SOCK='" + sock + "' ssh-add -q '" + dir_ +
-                     "/user_key_ecdsa'");
+  auto agent =
+      shell("rm -f '" + sock + "'; ssh-agent -a '" + sock + "' >'" + dir_ +
+            "/agent.env' && SSH_AUTH_SOCK='" + sock + "' ssh-add -q '" + dir_ + "/user_key_ecdsa'");
   ASSERT_TRUE(agent.ok());
   ASSERT_EQ(agent->exitStatus, 0) << agent->err;
   const char* previous = std::getenv("SSH_AUTH_SOCK");
@@ -157,8 +157,10 @@ TEST_F(SshTransportTest, AuthenticatesWithSshAgent) {
   o.identityFile.clear();
   o.useAgent = true;
   auto r = SshTransport(o).exec("echo agent", "", kTimeout);
-  if (previous != nullptr) ::setenv("SSH_AUTH_SOCK", saved.c_str(), 1);
-  else ::unsetenv("SSH_AUTH_SOCK");
+  if (previous != nullptr)
+    ::setenv("SSH_AUTH_SOCK", saved.c_str(), 1);
+  else
+    ::unsetenv("SSH_AUTH_SOCK");
   (void)shell(". '" + dir_ + "/agent.env' >/dev/null; ssh-agent -k >/dev/null");
   ASSERT_TRUE(r.ok()) << r.status().toString();
   EXPECT_EQ(r->out, "agent\n");
@@ -199,8 +201,8 @@ TEST_F(SshTransportTest, CutMidWriteNeverLeavesATornFile) {
     writer.join();
     if (!result.ok()) ++cuts;
     const std::string now = readFile(hostEtc("kthw-cut/target"));
-    ASSERT_TRUE(now == a || now == b) << "torn file after cut " << i << ": " << now.size()
-                                      << " bytes";
+    ASSERT_TRUE(now == a || now == b)
+        << "torn file after cut " << i << ": " << now.size() << " bytes";
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // orphaned scripts finish
   ASSERT_TRUE(setup.writeFile(FileSpec{target}, "final\n", std::nullopt).ok());

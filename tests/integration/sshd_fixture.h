@@ -34,8 +34,8 @@ class SshdTest : public ::testing::Test {
   }
 
   static StatusOr<runtime::ExecResult> harness(const std::string& verb) {
-    return runtime::runProcess({KTHW_SOURCE_DIR "/tests/support/sshd-harness.sh", verb, dir_},
-                               "", std::chrono::seconds(60));
+    return runtime::runProcess({KTHW_SOURCE_DIR "/tests/support/sshd-harness.sh", verb, dir_}, "",
+                               std::chrono::seconds(60));
   }
 
   static StatusOr<runtime::ExecResult> shell(const std::string& script) {

@@ -14,19 +14,19 @@
 
 #include <atomic>
 #include <csignal>
-#include <mutex>
-#include <set>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
+#include "rbac_api.h"
 #include "resources/yaml_loader.h"
 #include "runtime/https_client.h"
 #include "runtime/pki.h"
-#include "rbac_api.h"
 #include "tls_server.h"
 
 namespace {
@@ -90,7 +90,9 @@ std::string base64Decode(const std::string& text) {
   return out;
 }
 
-Response text(int status, const std::string& body) { return Response{status, body, "text/plain", ""}; }
+Response text(int status, const std::string& body) {
+  return Response{status, body, "text/plain", ""};
+}
 
 constexpr const char* kVersion = R"({
   "major": "1",
@@ -106,15 +108,37 @@ constexpr const char* kVersion = R"({
 
 // kube-apiserver: healthy while it can reach etcd.
 [[noreturn]] void runApiServer(const std::map<std::string, std::string>& flags) {
-  static const std::set<std::string> kKnown = {
-      "advertise-address", "allow-privileged", "apiserver-count", "audit-log-maxage",
-      "audit-log-maxbackup", "audit-log-maxsize", "audit-log-path", "authorization-mode",
-      "bind-address", "client-ca-file", "enable-admission-plugins", "etcd-cafile",
-      "etcd-certfile", "etcd-keyfile", "etcd-servers", "event-ttl", "encryption-provider-config",
-      "kubelet-certificate-authority", "kubelet-client-certificate", "kubelet-client-key",
-      "runtime-config", "service-account-key-file", "service-account-signing-key-file",
-      "service-account-issuer", "service-cluster-ip-range", "service-node-port-range",
-      "tls-cert-file", "tls-private-key-file", "v", "secure-port", "sim-mode"};
+  static const std::set<std::string> kKnown = {"advertise-address",
+                                               "allow-privileged",
+                                               "apiserver-count",
+                                               "audit-log-maxage",
+                                               "audit-log-maxbackup",
+                                               "audit-log-maxsize",
+                                               "audit-log-path",
+                                               "authorization-mode",
+                                               "bind-address",
+                                               "client-ca-file",
+                                               "enable-admission-plugins",
+                                               "etcd-cafile",
+                                               "etcd-certfile",
+                                               "etcd-keyfile",
+                                               "etcd-servers",
+                                               "event-ttl",
+                                               "encryption-provider-config",
+                                               "kubelet-certificate-authority",
+                                               "kubelet-client-certificate",
+                                               "kubelet-client-key",
+                                               "runtime-config",
+                                               "service-account-key-file",
+                                               "service-account-signing-key-file",
+                                               "service-account-issuer",
+                                               "service-cluster-ip-range",
+                                               "service-node-port-range",
+                                               "tls-cert-file",
+                                               "tls-private-key-file",
+                                               "v",
+                                               "secure-port",
+                                               "sim-mode"};
   for (const auto& [name, value] : flags) {
     if (kKnown.count(name) == 0) std::cerr << "warning: flag --" << name << " is not simulated\n";
   }
@@ -158,13 +182,15 @@ constexpr const char* kVersion = R"({
     }
     if (auto api = rbac.handle(r)) return *api;
     if (!r.caller.authenticated) {
-      return Response{401,
-                      R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401})",
-                      "application/json", ""};
+      return Response{
+          401,
+          R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401})",
+          "application/json", ""};
     }
-    return Response{404,
-                     R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server could not find the requested resource","reason":"NotFound","code":404})",
-                     "application/json", ""};
+    return Response{
+        404,
+        R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server could not find the requested resource","reason":"NotFound","code":404})",
+        "application/json", ""};
   });
 }
 
@@ -212,7 +238,8 @@ Kubeconfig readKubeconfig(const std::string& path) {
     }
   }
   if (kubeconfigPath.empty()) {
-    std::cerr << "error: no kubeconfig (--kubeconfig, or clientConnection.kubeconfig in --config)\n";
+    std::cerr
+        << "error: no kubeconfig (--kubeconfig, or clientConnection.kubeconfig in --config)\n";
     std::exit(1);
   }
   const Kubeconfig kc = readKubeconfig(kubeconfigPath);

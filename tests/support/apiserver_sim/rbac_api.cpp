@@ -20,9 +20,9 @@ constexpr const char* kGroupVersion = "rbac.authorization.k8s.io/v1";
 
 std::string b64(const std::string& s) {
   std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(s.data()),
-                                static_cast<int>(s.size()));
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
   out.resize(static_cast<size_t>(n));
   return out;
 }
@@ -52,11 +52,12 @@ std::string jsonString(const std::string& s) {
 }
 
 Response status(int code, const std::string& reason, const std::string& message) {
-  return Response{code,
-                  R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":)" +
-                      jsonString(message) + R"(,"reason":")" + reason + R"(","code":)" +
-                      std::to_string(code) + "}",
-                  "application/json", ""};
+  return Response{
+      code,
+      R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":)" +
+          jsonString(message) + R"(,"reason":")" + reason + R"(","code":)" + std::to_string(code) +
+          "}",
+      "application/json", ""};
 }
 
 std::string urlDecode(const std::string& s) {
@@ -82,7 +83,8 @@ std::string queryParam(const std::string& target, const std::string& name) {
     if (end == std::string::npos) end = query.size();
     const std::string pair = query.substr(start, end - start);
     const size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == name) return eq == std::string::npos ? "" : urlDecode(pair.substr(eq + 1));
+    if (pair.substr(0, eq) == name)
+      return eq == std::string::npos ? "" : urlDecode(pair.substr(eq + 1));
     start = end + 1;
   }
   return "";
@@ -140,9 +142,10 @@ std::string uid() {
   unsigned char b[16];
   RAND_bytes(b, sizeof b);
   char out[40];
-  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-                b[13], b[14], b[15]);
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
   return out;
 }
 
@@ -232,10 +235,9 @@ StatusOr<std::vector<EtcdStore::Item>> EtcdStore::range(const std::string& key, 
   std::vector<Item> items;
   if (const Value* kvs = member(d, "kvs"); kvs != nullptr && kvs->IsArray()) {
     for (const Value& kv : kvs->GetArray()) {
-      items.push_back(Item{unb64(stringAt(kv, "key")), unb64(stringAt(kv, "value")),
-                           std::stoll(stringAt(kv, "mod_revision").empty()
-                                          ? "0"
-                                          : stringAt(kv, "mod_revision"))});
+      items.push_back(Item{
+          unb64(stringAt(kv, "key")), unb64(stringAt(kv, "value")),
+          std::stoll(stringAt(kv, "mod_revision").empty() ? "0" : stringAt(kv, "mod_revision"))});
     }
   }
   return items;
@@ -268,20 +270,23 @@ StatusOr<bool> EtcdStore::remove(const std::string& key) {
 
 std::optional<Response> RbacApi::handle(const Request& r) {
   const std::string path = r.target.substr(0, r.target.find('?'));
-  const bool api = path == "/api" || path.starts_with("/api/") || path == "/apis" ||
-                   path.starts_with("/apis/");
+  const bool api =
+      path == "/api" || path.starts_with("/api/") || path == "/apis" || path.starts_with("/apis/");
   if (!api) return std::nullopt;
   if (!r.caller.authenticated) return status(401, "Unauthorized", "Unauthorized");
   if (path == "/api") {
-    return Response{200, R"({"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[]})", "application/json", ""};
+    return Response{200,
+                    R"({"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[]})",
+                    "application/json", ""};
   }
   if (path == "/api/v1") {
-    return Response{200, R"({"kind":"APIResourceList","groupVersion":"v1","resources":[]})", "application/json", ""};
+    return Response{200, R"({"kind":"APIResourceList","groupVersion":"v1","resources":[]})",
+                    "application/json", ""};
   }
-  const std::string group =
-      std::string(R"({"name":")") + kGroup + R"(","versions":[{"groupVersion":")" + kGroupVersion +
-      R"(","version":"v1"}],"preferredVersion":{"groupVersion":")" + kGroupVersion +
-      R"(","version":"v1"}})";
+  const std::string group = std::string(R"({"name":")") + kGroup +
+                            R"(","versions":[{"groupVersion":")" + kGroupVersion +
+                            R"(","version":"v1"}],"preferredVersion":{"groupVersion":")" +
+                            kGroupVersion + R"(","version":"v1"}})";
   if (path == "/apis") {
     return Response{200, R"({"kind":"APIGroupList","apiVersion":"v1","groups":[)" + group + "]}",
                     "application/json", ""};
@@ -293,14 +298,15 @@ std::optional<Response> RbacApi::handle(const Request& r) {
   const std::string base = std::string("/apis/") + kGroupVersion;
   if (path == base) {
     const char* verbs = R"(["create","delete","get","list","patch","update"])";
-    return Response{200,
-                    std::string(R"({"kind":"APIResourceList","apiVersion":"v1","groupVersion":")") +
-                        kGroupVersion +
-                        R"(","resources":[{"name":"clusterroles","singularName":"clusterrole","namespaced":false,"kind":"ClusterRole","verbs":)" +
-                        verbs +
-                        R"(},{"name":"clusterrolebindings","singularName":"clusterrolebinding","namespaced":false,"kind":"ClusterRoleBinding","verbs":)" +
-                        verbs + "}]}",
-                    "application/json", ""};
+    return Response{
+        200,
+        std::string(R"({"kind":"APIResourceList","apiVersion":"v1","groupVersion":")") +
+            kGroupVersion +
+            R"(","resources":[{"name":"clusterroles","singularName":"clusterrole","namespaced":false,"kind":"ClusterRole","verbs":)" +
+            verbs +
+            R"(},{"name":"clusterrolebindings","singularName":"clusterrolebinding","namespaced":false,"kind":"ClusterRoleBinding","verbs":)" +
+            verbs + "}]}",
+        "application/json", ""};
   }
   if (!path.starts_with(base + "/")) {
     return status(404, "NotFound", "the server could not find the requested resource");
@@ -344,7 +350,8 @@ Response RbacApi::resource(const Request& r, const std::string& plural, const st
         const size_t eq = term.find('=');
         const Value* labels = member(d["metadata"], "labels");
         const std::string want = eq == std::string::npos ? "" : term.substr(eq + 1);
-        const Value* got = labels != nullptr ? member(*labels, term.substr(0, eq).c_str()) : nullptr;
+        const Value* got =
+            labels != nullptr ? member(*labels, term.substr(0, eq).c_str()) : nullptr;
         if (got == nullptr || !got->IsString() || got->GetString() != want) matches = false;
         start = end + 1;
       }
@@ -361,8 +368,9 @@ Response RbacApi::resource(const Request& r, const std::string& plural, const st
   if (name.empty() && r.method != "POST") {
     return status(405, "MethodNotAllowed", r.method + " needs an object name");
   }
-  auto current = name.empty() ? StatusOr<std::vector<EtcdStore::Item>>(std::vector<EtcdStore::Item>{})
-                              : store_.range(prefix + name, false);
+  auto current = name.empty()
+                     ? StatusOr<std::vector<EtcdStore::Item>>(std::vector<EtcdStore::Item>{})
+                     : store_.range(prefix + name, false);
   if (!current.ok()) return status(503, "ServiceUnavailable", current.status().message());
   const bool exists = !current->empty();
   const std::string notFound = gr + " \"" + name + "\" not found";
@@ -375,16 +383,18 @@ Response RbacApi::resource(const Request& r, const std::string& plural, const st
     if (!exists) return status(404, "NotFound", notFound);
     auto removed = store_.remove(prefix + name);
     if (!removed.ok()) return status(503, "ServiceUnavailable", removed.status().message());
-    return Response{200,
-                    R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success","details":{"name":")" +
-                        name + R"(","group":")" + kGroup + R"(","kind":")" + plural + R"("}})",
-                    "application/json", ""};
+    return Response{
+        200,
+        R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success","details":{"name":")" +
+            name + R"(","group":")" + kGroup + R"(","kind":")" + plural + R"("}})",
+        "application/json", ""};
   }
   Document body;
   if (r.method == "PATCH") {
     if (!exists) return status(404, "NotFound", notFound);
     if (r.contentType.find("json-patch+json") != std::string::npos) {
-      return status(415, "UnsupportedMediaType", "JSON patches are not simulated; use merge or strategic-merge");
+      return status(415, "UnsupportedMediaType",
+                    "JSON patches are not simulated; use merge or strategic-merge");
     }
     body.Parse(current->front().value.c_str());
     Document patch;

@@ -1,12 +1,12 @@
 #include "tls_server.h"
 
+#include <openssl/x509.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <openssl/x509.h>
-
 #include <iostream>
 #include <thread>
 
@@ -90,8 +90,8 @@ void serveTls(const TlsServerConfig& config, const Handler& handler) {
     ctx.set_verify_mode(ssl::verify_peer);
     ctx.set_verify_callback([](bool, ssl::verify_context&) { return true; });
   }
-  tcp::acceptor acceptor(ioc, {asio::ip::make_address(config.address),
-                               static_cast<unsigned short>(config.port)});
+  tcp::acceptor acceptor(
+      ioc, {asio::ip::make_address(config.address), static_cast<unsigned short>(config.port)});
   std::cerr << "serving https on " << config.address << ":" << config.port << "\n";
   while (true) {
     tcp::socket socket(ioc);

@@ -49,7 +49,8 @@ spec:
 class BundleMaterialTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    loaded_ = resources::testing::loadText(std::string(resources::testing::kMinimalHosts) + kBundle);
+    loaded_ =
+        resources::testing::loadText(std::string(resources::testing::kMinimalHosts) + kBundle);
     ASSERT_TRUE(loaded_.ok()) << resources::testing::joinErrors(loaded_);
     dir_ = ::testing::TempDir() + "/kthw-material-" +
            ::testing::UnitTest::GetInstance()->current_test_info()->name();
@@ -60,7 +61,8 @@ class BundleMaterialTest : public ::testing::Test {
   }
 
   BundleMaterial prepare(bool generate, Clock::time_point now) {
-    auto m = prepareMaterial(loaded_.state, loaded_.state.bundles.at(0), store_.get(), generate, now);
+    auto m =
+        prepareMaterial(loaded_.state, loaded_.state.bundles.at(0), store_.get(), generate, now);
     EXPECT_TRUE(m.ok()) << m.status().message();
     return m.ok() ? *m : BundleMaterial{};
   }
@@ -150,7 +152,8 @@ TEST_F(BundleMaterialTest, RotatesTheEncryptionKeyInStages) {
   m = prepare(true, now_);
   EXPECT_EQ(m.reasons.at("encryption-config"), "rotation to key 2: promoted to first key");
   EXPECT_EQ(generations(m), (std::vector<int>{2, 1}));
-  const std::string rendered = renderEncryptionConfig(spec, m.encryptionKeys.at("encryption-config"));
+  const std::string rendered =
+      renderEncryptionConfig(spec, m.encryptionKeys.at("encryption-config"));
   EXPECT_LT(rendered.find("name: key2"), rendered.find("name: key1"));
   ASSERT_TRUE(recordDistributed(bundle, m, *store_).ok());
 
@@ -218,8 +221,8 @@ TEST_F(BundleMaterialTest, DistributesFilesAndASecondPassWritesNothing) {
   EXPECT_EQ(host->files.at("/var/lib/kubernetes/kubernetes-key.pem").spec.mode, 0600u);
   EXPECT_EQ(host->files.at("/var/lib/kubernetes/admin.kubeconfig").spec.mode, 0600u);
   EXPECT_EQ(host->files.at("/var/lib/kubernetes/ca.pem").spec.mode, 0644u);
-  EXPECT_NE(host->files.at("/var/lib/kubernetes/encryption-config.yaml").content.find(
-                "kind: EncryptionConfiguration"),
+  EXPECT_NE(host->files.at("/var/lib/kubernetes/encryption-config.yaml")
+                .content.find("kind: EncryptionConfiguration"),
             std::string::npos);
   for (const Action& a : first[0].plan.actions) {
     EXPECT_EQ(a.diff.find("PRIVATE KEY"), std::string::npos) << a.diff;

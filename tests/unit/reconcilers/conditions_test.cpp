@@ -30,7 +30,8 @@ TEST(RecordConditions, TheWorstHostDecidesAndUnreachableIsDegraded) {
   good.plan.addResource("CertificateBundle/pki");
   HostOutcome failing;
   failing.host = &loaded.state.hosts[1];
-  Action a = makeAction(ActionType::kWriteFile, "CertificateBundle/pki", "/x", "write /x", "absent");
+  Action a =
+      makeAction(ActionType::kWriteFile, "CertificateBundle/pki", "/x", "write /x", "absent");
   failing.plan.actions.push_back(a);
   failing.results.push_back(ActionResult{a, unavailable("connection lost"), false});
   std::map<std::string, ConditionSet> byResource;

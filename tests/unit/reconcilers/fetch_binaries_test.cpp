@@ -63,7 +63,8 @@ class FetchBinariesTest : public ::testing::Test {
       cfg.keyFile = dir_ + "/server.key";
       sim::serveTls(cfg, [](const sim::Request& r) -> sim::Response {
         if (r.target == "/bin") return {200, kBinary, "application/octet-stream", ""};
-        if (r.target == "/bin.sha256") return {200, runtime::sha256Hex(kBinary) + "  bin\n", "text/plain", ""};
+        if (r.target == "/bin.sha256")
+          return {200, runtime::sha256Hex(kBinary) + "  bin\n", "text/plain", ""};
         if (r.target == "/moved") return {302, "", "text/plain", "/bin"};
         return {404, "", "text/plain", ""};
       });
@@ -72,11 +73,12 @@ class FetchBinariesTest : public ::testing::Test {
   }
 
   resources::LoadOutcome state(const std::string& binary) {
-    const std::string yaml = std::string(resources::testing::kMinimalHosts) +
-                             "---\napiVersion: kthw.dev/v1alpha1\nkind: ControlPlaneService\n"
-                             "metadata: {name: kube-apiserver}\nspec:\n  component: kube-apiserver\n"
-                             "  hosts: {selector: {role: controller}}\n  binary: " +
-                             binary + "\n";
+    const std::string yaml =
+        std::string(resources::testing::kMinimalHosts) +
+        "---\napiVersion: kthw.dev/v1alpha1\nkind: ControlPlaneService\n"
+        "metadata: {name: kube-apiserver}\nspec:\n  component: kube-apiserver\n"
+        "  hosts: {selector: {role: controller}}\n  binary: " +
+        binary + "\n";
     auto o = resources::testing::loadText(yaml);
     EXPECT_TRUE(o.ok()) << resources::testing::joinErrors(o);
     return o;
@@ -109,8 +111,8 @@ TEST_F(FetchBinariesTest, ReadsTheSha256FollowsRedirectsAndCaches) {
 }
 
 TEST_F(FetchBinariesTest, RefusesABinaryWhoseSha256DiffersFromThePin) {
-  auto o = state("{path: /usr/local/bin/kube-apiserver, url: '" + url("/bin") + "', sha256: " +
-                 std::string(64, 'a') + "}");
+  auto o = state("{path: /usr/local/bin/kube-apiserver, url: '" + url("/bin") +
+                 "', sha256: " + std::string(64, 'a') + "}");
   std::map<std::string, BinarySource> binaries;
   Status s = fetchBinaries(o.state, dir_ + "/cache2", true, binaries);
   ASSERT_FALSE(s.ok());

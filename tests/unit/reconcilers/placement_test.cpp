@@ -32,9 +32,10 @@ TEST(Placement, PlacesTheHaClusterOnEveryHost) {
   ASSERT_NE(unit, nullptr);
   ASSERT_TRUE(unit->content);
   EXPECT_NE(unit->content->find("--advertise-address=10.0.1.11"), std::string::npos);
-  EXPECT_NE(unit->content->find(
-                "--etcd-servers=https://10.0.1.10:2379,https://10.0.1.11:2379,https://10.0.1.12:2379"),
-            std::string::npos);
+  EXPECT_NE(
+      unit->content->find(
+          "--etcd-servers=https://10.0.1.10:2379,https://10.0.1.11:2379,https://10.0.1.12:2379"),
+      std::string::npos);
   const PlacedItem* key = findItem(c1, "/var/lib/kubernetes/kubernetes-key.pem");
   ASSERT_NE(key, nullptr);
   EXPECT_EQ(key->kind, PlacedKind::kSecretFile);

@@ -37,7 +37,8 @@ TEST(RbacReconciler, DesiredObjectsCarryTheManagedByLabelAndNoNamespace) {
 TEST(RbacReconciler, IgnoresServerFieldsAndDefaulting) {
   // As the API returns it: server metadata, kubectl's annotation, an extra label, and the
   // subject's apiGroup left to defaulting in the desired state.
-  const std::string observed = R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding",
+  const std::string observed =
+      R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding",
     "metadata":{"name":"system:kube-apiserver","uid":"1","resourceVersion":"42","creationTimestamp":"x",
       "labels":{"app.kubernetes.io/managed-by":"kthw","extra":"y"},
       "annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{}"}},
@@ -51,7 +52,8 @@ TEST(RbacReconciler, IgnoresServerFieldsAndDefaulting) {
 }
 
 TEST(RbacReconciler, SeesChangedSubjectsRoleRefAndMissingLabel) {
-  const std::string base = R"({"metadata":{"name":"system:kube-apiserver","labels":{"app.kubernetes.io/managed-by":"kthw"}},
+  const std::string base =
+      R"({"metadata":{"name":"system:kube-apiserver","labels":{"app.kubernetes.io/managed-by":"kthw"}},
     "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"system:kube-apiserver-to-kubelet"},
     "subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"kubernetes"}]})";
   EXPECT_TRUE(rbacSemanticallyEqual(desired(), base));
@@ -67,8 +69,11 @@ TEST(RbacReconciler, SeesChangedSubjectsRoleRefAndMissingLabel) {
 }
 
 TEST(RbacReconciler, ShowsObjectsAsYaml) {
-  EXPECT_EQ(jsonToYaml(R"({"metadata":{"name":"x","uid":"1"},"rules":[{"verbs":["*"],"resources":["nodes/proxy"]}]})"),
-            "metadata:\n  name: x\nrules:\n  - verbs:\n      - \"*\"\n    resources:\n      - nodes/proxy\n");
+  EXPECT_EQ(
+      jsonToYaml(
+          R"({"metadata":{"name":"x","uid":"1"},"rules":[{"verbs":["*"],"resources":["nodes/proxy"]}]})"),
+      "metadata:\n  name: x\nrules:\n  - verbs:\n      - \"*\"\n    resources:\n      - "
+      "nodes/proxy\n");
 }
 
 }  // namespace

@@ -13,7 +13,8 @@ TEST(UnifiedDiff, ShowsChangedLinesWithContext) {
 }
 
 TEST(UnifiedDiff, HandlesCreationAndSeparateHunks) {
-  EXPECT_EQ(unifiedDiff("", "new\n", "x"), "--- x (on host)\n+++ x (desired)\n@@ -0,0 +1,1 @@\n+new\n");
+  EXPECT_EQ(unifiedDiff("", "new\n", "x"),
+            "--- x (on host)\n+++ x (desired)\n@@ -0,0 +1,1 @@\n+new\n");
   std::string before;
   std::string after;
   for (int i = 0; i < 20; ++i) {

@@ -94,7 +94,8 @@ const std::vector<BadInput>& cases() {
        "quote it"},
       {"NestingTooDeep",  // the root mapping is level 1, so the 64th '[' opens level 65
        host("") + "extra: " + std::string(70, '[') + std::string(70, ']') + "\n",  // line 9
-       "bad.yaml:9:71: extra[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]"
+       "bad.yaml:9:71: "
+       "extra[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]"
        "...: nesting deeper than 64 levels"},
 
       // --- document problems ---

@@ -97,8 +97,7 @@ TEST(Schema, RefusesYaml11BooleansAsStrings) {
 
 TEST(Schema, ChecksRangesEnumsPatternsAndTypes) {
   auto s = schemaFrom(kObject);
-  Diagnostics d = validate(*s,
-                           "name: ABC\nport: 70000\npolicy: Lax\nenabled: 'true'\nsize: [1]\n");
+  Diagnostics d = validate(*s, "name: ABC\nport: 70000\npolicy: Lax\nenabled: 'true'\nsize: [1]\n");
   ASSERT_EQ(d.size(), 5u);
   EXPECT_EQ(d[0].path, "name");
   EXPECT_NE(d[0].message.find("does not match"), std::string::npos);

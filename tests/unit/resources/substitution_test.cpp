@@ -50,9 +50,10 @@ TEST_F(SubstitutionTest, JoinsSelectedHostsInNameOrder) {
   EXPECT_EQ(sub.resolve(text("${join(hosts(role=controller), 'https://{internalIP}:2379', ',')}"),
                         nullptr, d),
             "https://10.0.1.10:2379,https://10.0.1.11:2379");
-  EXPECT_EQ(sub.resolve(text("${join(hosts(role=controller), '{name}=https://{address}:2380', ',')}"),
-                        nullptr, d),
-            "controller-0=https://10.0.1.10:2380,controller-1=https://10.0.1.11:2380");
+  EXPECT_EQ(
+      sub.resolve(text("${join(hosts(role=controller), '{name}=https://{address}:2380', ',')}"),
+                  nullptr, d),
+      "controller-0=https://10.0.1.10:2380,controller-1=https://10.0.1.11:2380");
   EXPECT_TRUE(d.empty());
 }
 
@@ -67,8 +68,9 @@ TEST_F(SubstitutionTest, ExpandsListItems) {
 TEST_F(SubstitutionTest, ResolvesLoadBalancerAndEscapes) {
   Substituter sub(outcome_.state);
   Diagnostics d;
-  EXPECT_EQ(sub.resolve(text("https://${loadBalancer.kubernetes.address}:${loadBalancer.kubernetes.port}"),
-                        nullptr, d),
+  EXPECT_EQ(sub.resolve(
+                text("https://${loadBalancer.kubernetes.address}:${loadBalancer.kubernetes.port}"),
+                nullptr, d),
             "https://10.0.1.30:6443");
   EXPECT_EQ(sub.resolve(text("$${HOME} and $PATH"), nullptr, d), "${HOME} and $PATH");
   EXPECT_TRUE(d.empty());

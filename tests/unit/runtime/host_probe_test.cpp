@@ -64,10 +64,11 @@ TEST(HostProbe, ScriptRunsUnderPosixShell) {
   ASSERT_NE(mkdtemp(dir), nullptr);
   const std::string d = dir;
   LocalTransport local;
-  ASSERT_TRUE(local.exec("printf 'x\\n# BEGIN kthw managed block\\n1.2.3.4 a\\n# END kthw managed "
-                         "block\\n' > " + d + "/hosts; chmod 640 " + d + "/hosts; mkdir " + d +
-                             "/sub",
-                         "", std::chrono::seconds(5))
+  ASSERT_TRUE(local
+                  .exec("printf 'x\\n# BEGIN kthw managed block\\n1.2.3.4 a\\n# END kthw managed "
+                        "block\\n' > " +
+                            d + "/hosts; chmod 640 " + d + "/hosts; mkdir " + d + "/sub",
+                        "", std::chrono::seconds(5))
                   .ok());
   ProbeRequest req;
   req.addPath(d + "/hosts");

@@ -1,7 +1,5 @@
 #include "cli/api_access.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <fstream>
 #include <random>
@@ -10,21 +8,10 @@
 
 #include "resources/substitution.h"
 #include "resources/yaml_loader.h"
+#include "runtime/base64.h"
 
 namespace kthw::cli {
 namespace {
-
-std::string base64Decode(const std::string& text) {
-  std::string out(3 * (text.size() / 4) + 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n < 0) return "";
-  size_t len = static_cast<size_t>(n);
-  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) --len;
-  out.resize(len);
-  return out;
-}
 
 StatusOr<runtime::ApiCredentials> fromKubeconfig(const std::string& path) {
   std::ifstream in(path);
@@ -44,9 +31,9 @@ StatusOr<runtime::ApiCredentials> fromKubeconfig(const std::string& path) {
   const resources::Node* user = users->items[0].find("user");
   if (cluster == nullptr || user == nullptr) return invalidArgument(path + ": malformed");
   runtime::ApiCredentials c{cluster->str("server"),
-                            base64Decode(cluster->str("certificate-authority-data")),
-                            base64Decode(user->str("client-certificate-data")),
-                            base64Decode(user->str("client-key-data")), path};
+                            runtime::base64Decode(cluster->str("certificate-authority-data")),
+                            runtime::base64Decode(user->str("client-certificate-data")),
+                            runtime::base64Decode(user->str("client-key-data")), path};
   if (c.caPem.empty() || c.certPem.empty() || c.keyPem.empty()) {
     return invalidArgument(path +
                            ": kthw needs certificate-authority-data and a client "

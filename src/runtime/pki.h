@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "runtime/base64.h"
 
 namespace kthw::runtime {
 
@@ -73,6 +74,5 @@ bool keyMatches(const std::string& certPem, const PrivateKeyPem& key);
 
 // Cryptographically random bytes (OpenSSL's DRBG).
 StatusOr<std::string> randomBytes(size_t count);
-std::string base64Encode(std::string_view data);
 
 }  // namespace kthw::runtime

@@ -1,5 +1,7 @@
 #include "runtime/ssh_transport.h"
 
+#include "runtime/base64.h"
+
 #include <fcntl.h>
 #include <libssh2.h>
 #include <netdb.h>
@@ -29,27 +31,6 @@ std::string expandHome(const std::string& path) {
   if (!path.starts_with("~/")) return path;
   const char* home = std::getenv("HOME");
   return std::string(home != nullptr ? home : "") + path.substr(1);
-}
-
-std::string base64(const unsigned char* data, size_t len) {
-  std::string out(4 * ((len + 2) / 3) + 1, '\0');
-  const int n =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(len));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-std::string unbase64(const std::string& text) {
-  std::string out(3 * (text.size() / 4) + 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n < 0) return "";
-  size_t len = static_cast<size_t>(n);
-  // EVP_DecodeBlock counts padding as data; drop one byte per '='.
-  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) --len;
-  out.resize(len);
-  return out;
 }
 
 std::string lastError(LIBSSH2_SESSION* s) {
@@ -233,7 +214,7 @@ Status verifyHostKey(LIBSSH2_SESSION* s, const SshOptions& o, const std::string&
     const std::string pinnedType = o.pinnedHostKey.substr(0, space);
     std::string pinnedBlob = o.pinnedHostKey.substr(space + 1);
     pinnedBlob = pinnedBlob.substr(0, pinnedBlob.find(' '));
-    if (pinnedType == keyTypeName(type) && unbase64(pinnedBlob) == std::string(key, len)) {
+    if (pinnedType == keyTypeName(type) && base64Decode(pinnedBlob) == std::string(key, len)) {
       return okStatus();
     }
     return permissionDenied("host key mismatch for " + o.host + ": the server offers " + offered +
@@ -294,7 +275,7 @@ Status SshTransport::connectLocked() {
   }
   ++roundTrips_;
   const char* hash = libssh2_hostkey_hash(s->session, LIBSSH2_HOSTKEY_HASH_SHA256);
-  std::string fp = hash == nullptr ? "" : base64(reinterpret_cast<const unsigned char*>(hash), 32);
+  std::string fp = hash == nullptr ? "" : base64Encode(std::string_view(hash, 32));
   while (!fp.empty() && fp.back() == '=') fp.pop_back();
   fingerprint_ = "SHA256:" + fp;
   if (Status st = verifyHostKey(s->session, options_, fingerprint_); !st.ok()) return st;

@@ -3,22 +3,7 @@
 # components (the API server simulator in place of the Kubernetes binaries) on systemd hosts;
 # a second apply restarts nothing; flag changes roll one host at a time behind health checks; a
 # failed health check stops the rollout; a stopped service is found and started.
-set -uo pipefail
-kthw=$(realpath "$1")
-root=$(cd "$(dirname "$0")/../.." && pwd)
-lab=$root/tests/lab/lab
-export LAB_STATE=${LAB_STATE:-/var/lib/kthw-lab}
-work=$(mktemp -d /tmp/kthw-e2e-cp-XXXXXX)
-export XDG_STATE_HOME=$work/state
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-run() {  # want description command...
-  local want=$1 what=$2 got
-  shift 2
-  "$@" >"$work/out" 2>&1
-  got=$?
-  if [ "$got" -ne "$want" ]; then fail "$what: exit $got, want $want"; sed 's/^/    /' "$work/out"; else echo "ok: $what"; fi
-}
+source "$(dirname "$0")/lib.sh"
 kinds=(--kind Host --kind CertificateBundle --kind ControlPlaneService)
 services="etcd kube-apiserver kube-controller-manager kube-scheduler"
 started_at() {  # host service -> ActiveEnterTimestampMonotonic
@@ -27,13 +12,7 @@ started_at() {  # host service -> ActiveEnterTimestampMonotonic
 snapshot() {
   for n in 0 1 2; do for s in $services; do echo "controller-$n $s $(started_at controller-$n $s)"; done; done
 }
-
-"$lab" up || { echo "FAIL: lab up"; exit 1; }
-trap '[ -n "${KEEP_LAB:-}" ] || { "$lab" down >/dev/null 2>&1; rm -rf "$work"; }' EXIT
-cp -r "$root/examples/lab" "$work/desired"
-sed -i "s|file: ../../build/kthw-apiserver-sim|file: $(dirname "$kthw")/kthw-apiserver-sim|" "$work/desired"/kube-*.yaml
-cp "$LAB_STATE/hosts.yaml" "$work/desired/hosts.yaml"
-d=$work/desired
+lab_with_examples
 
 run 0 "cold converge: certificates, etcd and the three components" "$kthw" apply -f "$d" "${kinds[@]}"
 run 0 "diff: no drift" "$kthw" diff -f "$d" "${kinds[@]}"
@@ -99,5 +78,4 @@ sed -i 's|missing.pem|kubernetes.pem|; s/^    timeoutSeconds: 8$/    timeoutSeco
 run 0 "reverting repairs controller-0" "$kthw" apply -f "$d" "${kinds[@]}"
 run 0 "and the cluster is converged" "$kthw" diff -f "$d" "${kinds[@]}"
 
-echo "$failures failure(s)"
-[ "$failures" -eq 0 ]
+finish

@@ -3,30 +3,9 @@
 # route through it verified with the cluster CA, traffic reaching every controller, a stopped
 # apiserver behind a still-answering LB, a switch to nginx, hand edits as drift, and a config
 # the checker refuses leaving the running one untouched.
-set -uo pipefail
-kthw=$(realpath "$1")
-root=$(cd "$(dirname "$0")/../.." && pwd)
-lab=$root/tests/lab/lab
-export LAB_STATE=${LAB_STATE:-/var/lib/kthw-lab}
-work=$(mktemp -d /tmp/kthw-e2e-lb-XXXXXX)
-export XDG_STATE_HOME=$work/state
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-run() {
-  local want=$1 what=$2 got
-  shift 2
-  "$@" >"$work/out" 2>&1
-  got=$?
-  if [ "$got" -ne "$want" ]; then fail "$what: exit $got, want $want"; sed 's/^/    /' "$work/out"; else echo "ok: $what"; fi
-}
+source "$(dirname "$0")/lib.sh"
 through_lb() { curl -sf --max-time 5 --cacert "$work/ca.pem" https://10.77.0.30:6443/version; }
-
-"$lab" up || { echo "FAIL: lab up"; exit 1; }
-trap '[ -n "${KEEP_LAB:-}" ] || { "$lab" down >/dev/null 2>&1; rm -rf "$work"; }' EXIT
-cp -r "$root/examples/lab" "$work/desired"
-sed -i "s|file: ../../build/kthw-apiserver-sim|file: $(dirname "$kthw")/kthw-apiserver-sim|" "$work/desired"/kube-*.yaml
-cp "$LAB_STATE/hosts.yaml" "$work/desired/hosts.yaml"
-d=$work/desired
+lab_with_examples
 
 run 0 "apply: the control plane and haproxy on lb-0" "$kthw" apply -f "$d"
 grep -q "LoadBalancer/kubernetes: route through the frontend answers" "$work/out" || fail "route check did not pass"
@@ -98,5 +77,4 @@ after=$("$lab" ssh lb-0 'sha256sum /etc/haproxy/haproxy.cfg')
 [ "$before" = "$after" ] && "$lab" ssh lb-0 'systemctl is-active --quiet haproxy' && through_lb >/dev/null &&
   echo "ok: the running config is untouched and still routes" || fail "the running config changed"
 
-echo "$failures failure(s)"
-[ "$failures" -eq 0 ]
+finish

@@ -3,25 +3,8 @@
 # and a real 3-member etcd (Debian etcd-server) runs with them: etcdctl is healthy with the
 # generated client certificate and refused with one from another CA. Nothing secret appears in
 # kthw's output, even with -v.
-set -uo pipefail
-kthw=$1
-root=$(cd "$(dirname "$0")/../.." && pwd)
-lab=$root/tests/lab/lab
-export LAB_STATE=${LAB_STATE:-/var/lib/kthw-lab}
-work=$(mktemp -d /tmp/kthw-e2e-pki-XXXXXX)
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-expect_exit() {
-  local want=$1 what=$2 got
-  shift 2
-  "$@" >"$work/out" 2>&1
-  got=$?
-  cat "$work/out" >>"$work/all-output"
-  if [ "$got" -ne "$want" ]; then fail "$what: exit $got, want $want"; sed 's/^/    /' "$work/out"; else echo "ok: $what"; fi
-}
-
-"$lab" up controller-0 controller-1 controller-2 || { echo "FAIL: lab up"; exit 1; }
-trap '[ -n "${KEEP_LAB:-}" ] || { "$lab" down >/dev/null 2>&1; rm -rf "$work"; }' EXIT
+source "$(dirname "$0")/lib.sh"
+lab_up controller-0 controller-1 controller-2
 
 mkdir -p "$work/desired"
 cp "$LAB_STATE/hosts.yaml" "$work/desired/hosts.yaml"
@@ -52,10 +35,10 @@ spec:
     - {path: /var/lib/kubernetes/encryption-config.yaml, hosts: {selector: {role: controller}}, content: {encryptionConfig: encryption-config}}
 YAML
 
-expect_exit 1 "diff before apply: certificates pending, store untouched" "$kthw" diff -v -f "$work/desired"
+run 1 "diff before apply: certificates pending, store untouched" "$kthw" diff -v -f "$work/desired"
 [ ! -e "$work/store" ] || fail "diff created the secret store"
-expect_exit 0 "apply issues and distributes" "$kthw" apply -v -f "$work/desired"
-expect_exit 0 "diff after apply: no drift" "$kthw" diff -v -f "$work/desired"
+run 0 "apply issues and distributes" "$kthw" apply -v -f "$work/desired"
+run 0 "diff after apply: no drift" "$kthw" diff -v -f "$work/desired"
 "$kthw" apply -f "$work/desired" >"$work/out" 2>&1
 grep -q "0 action(s) done" "$work/out" && ! grep -q "issued" "$work/out" || { fail "second apply reissued or wrote"; cat "$work/out"; }
 
@@ -121,5 +104,4 @@ for f in $(find "$work/store" -name '*.key'); do
   [ -n "$body" ] && grep -qF "$body" "$work/all-output" && fail "key bytes of $f in output"
 done
 
-echo "$failures failure(s)"
-[ "$failures" -eq 0 ]
+finish

@@ -4,29 +4,8 @@
 # API is ready (also when the apiservers come late), hand edits, a deleted binding and a changed
 # roleRef found by diff and repaired by apply, no API write on a converged cluster, and wrong
 # credentials refused with a clear error.
-set -uo pipefail
-kthw=$(realpath "$1")
-root=$(cd "$(dirname "$0")/../.." && pwd)
-lab=$root/tests/lab/lab
-export LAB_STATE=${LAB_STATE:-/var/lib/kthw-lab}
-work=$(mktemp -d /tmp/kthw-e2e-rbac-XXXXXX)
-export XDG_STATE_HOME=$work/state
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-run() {
-  local want=$1 what=$2 got
-  shift 2
-  "$@" >"$work/out" 2>&1
-  got=$?
-  if [ "$got" -ne "$want" ]; then fail "$what: exit $got, want $want"; sed 's/^/    /' "$work/out"; else echo "ok: $what"; fi
-}
-
-"$lab" up || { echo "FAIL: lab up"; exit 1; }
-trap '[ -n "${KEEP_LAB:-}" ] || { "$lab" down >/dev/null 2>&1; rm -rf "$work"; }' EXIT
-cp -r "$root/examples/lab" "$work/desired"
-sed -i "s|file: ../../build/kthw-apiserver-sim|file: $(dirname "$kthw")/kthw-apiserver-sim|" "$work/desired"/kube-*.yaml
-cp "$LAB_STATE/hosts.yaml" "$work/desired/hosts.yaml"
-d=$work/desired
+source "$(dirname "$0")/lib.sh"
+lab_with_examples
 
 # The apiservers come late: the first apply has everything but them, and RBAC waits in vain.
 run 1 "apply without apiservers: RBAC waits for the API server and gives up" \
@@ -120,5 +99,4 @@ grep -q "TLS handshake" "$work/out" || { fail "no clear TLS error"; cat "$work/o
 run 3 "a foreign client certificate is refused" "$kthw" diff -f "$d" --kind ClusterRole --kubeconfig "$work/foreign.kubeconfig"
 grep -q "401\|Unauthorized" "$work/out" || { fail "no clear 401"; cat "$work/out"; }
 
-echo "$failures failure(s)"
-[ "$failures" -eq 0 ]
+finish

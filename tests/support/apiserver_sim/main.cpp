@@ -25,6 +25,7 @@
 
 #include "rbac_api.h"
 #include "resources/yaml_loader.h"
+#include "runtime/base64.h"
 #include "runtime/https_client.h"
 #include "runtime/pki.h"
 #include "tls_server.h"
@@ -76,18 +77,6 @@ std::string get(const std::map<std::string, std::string>& flags, const std::stri
                 const std::string& fallback) {
   auto it = flags.find(name);
   return it == flags.end() ? fallback : it->second;
-}
-
-std::string base64Decode(const std::string& text) {
-  std::string out(3 * (text.size() / 4) + 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n < 0) return "";
-  size_t len = static_cast<size_t>(n);
-  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) --len;
-  out.resize(len);
-  return out;
 }
 
 Response text(int status, const std::string& body) {
@@ -219,9 +208,9 @@ Kubeconfig readKubeconfig(const std::string& path) {
   const auto* cluster = clusters->items[0].find("cluster");
   const auto* user = users->items[0].find("user");
   k.server = cluster->str("server");
-  k.ca = base64Decode(cluster->str("certificate-authority-data"));
-  k.cert = base64Decode(user->str("client-certificate-data"));
-  k.key = base64Decode(user->str("client-key-data"));
+  k.ca = kthw::runtime::base64Decode(cluster->str("certificate-authority-data"));
+  k.cert = kthw::runtime::base64Decode(user->str("client-certificate-data"));
+  k.key = kthw::runtime::base64Decode(user->str("client-key-data"));
   return k;
 }
 

@@ -1,5 +1,7 @@
 #include "rbac_api.h"
 
+#include "runtime/base64.h"
+
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <rapidjson/document.h>
@@ -17,27 +19,6 @@ using rapidjson::Value;
 
 constexpr const char* kGroup = "rbac.authorization.k8s.io";
 constexpr const char* kGroupVersion = "rbac.authorization.k8s.io/v1";
-
-std::string b64(const std::string& s) {
-  std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
-  const int n =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-std::string unb64(const std::string& text) {
-  std::string out(3 * (text.size() / 4) + 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n < 0) return "";
-  size_t len = static_cast<size_t>(n);
-  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) --len;
-  out.resize(len);
-  return out;
-}
 
 std::string serialize(const Value& v) {
   rapidjson::StringBuffer buf;
@@ -216,17 +197,17 @@ StatusOr<std::string> EtcdStore::call(const std::string& path, const std::string
 }
 
 bool EtcdStore::reachable(std::string& problem) {
-  auto r = call("/v3/kv/range", R"({"key":")" + b64("/registry/health") + R"("})");
+  auto r = call("/v3/kv/range", R"({"key":")" + runtime::base64Encode("/registry/health") + R"("})");
   if (!r.ok()) problem = r.status().message();
   return r.ok();
 }
 
 StatusOr<std::vector<EtcdStore::Item>> EtcdStore::range(const std::string& key, bool prefix) {
-  std::string body = R"({"key":")" + b64(key) + "\"";
+  std::string body = R"({"key":")" + runtime::base64Encode(key) + "\"";
   if (prefix) {
     std::string end = key;
     end.back() = static_cast<char>(end.back() + 1);
-    body += R"(,"range_end":")" + b64(end) + "\"";
+    body += R"(,"range_end":")" + runtime::base64Encode(end) + "\"";
   }
   auto r = call("/v3/kv/range", body + "}");
   if (!r.ok()) return r.status();
@@ -236,7 +217,7 @@ StatusOr<std::vector<EtcdStore::Item>> EtcdStore::range(const std::string& key, 
   if (const Value* kvs = member(d, "kvs"); kvs != nullptr && kvs->IsArray()) {
     for (const Value& kv : kvs->GetArray()) {
       items.push_back(Item{
-          unb64(stringAt(kv, "key")), unb64(stringAt(kv, "value")),
+          runtime::base64Decode(stringAt(kv, "key")), runtime::base64Decode(stringAt(kv, "value")),
           std::stoll(stringAt(kv, "mod_revision").empty() ? "0" : stringAt(kv, "mod_revision"))});
     }
   }
@@ -245,10 +226,10 @@ StatusOr<std::vector<EtcdStore::Item>> EtcdStore::range(const std::string& key, 
 
 StatusOr<int64_t> EtcdStore::putIf(const std::string& key, const std::string& value,
                                    int64_t expected) {
-  const std::string body = R"({"compare":[{"key":")" + b64(key) +
+  const std::string body = R"({"compare":[{"key":")" + runtime::base64Encode(key) +
                            R"(","target":"MOD","mod_revision":")" + std::to_string(expected) +
-                           R"(","result":"EQUAL"}],"success":[{"request_put":{"key":")" + b64(key) +
-                           R"(","value":")" + b64(value) + R"("}}]})";
+                           R"(","result":"EQUAL"}],"success":[{"request_put":{"key":")" + runtime::base64Encode(key) +
+                           R"(","value":")" + runtime::base64Encode(value) + R"("}}]})";
   auto r = call("/v3/kv/txn", body);
   if (!r.ok()) return r.status();
   Document d;
@@ -261,7 +242,7 @@ StatusOr<int64_t> EtcdStore::putIf(const std::string& key, const std::string& va
 }
 
 StatusOr<bool> EtcdStore::remove(const std::string& key) {
-  auto r = call("/v3/kv/deleterange", R"({"key":")" + b64(key) + R"("})");
+  auto r = call("/v3/kv/deleterange", R"({"key":")" + runtime::base64Encode(key) + R"("})");
   if (!r.ok()) return r.status();
   Document d;
   d.Parse(r->c_str());

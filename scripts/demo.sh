@@ -27,7 +27,7 @@ step "the lab: controller-0..2 and lb-0 as systemd containers (the first run bui
 
 step "kthw diff: what apply would do to the bare lab (certificates are pending: diff writes nothing)"
 "$kthw" diff -f examples/lab -f "$hosts" >/tmp/kthw-demo-diff.txt || true
-grep -E '^[a-z]|^  [~!-] |no drift|host\(s\)' /tmp/kthw-demo-diff.txt | head -40
+grep -E '^[a-z]|^  [~!-] |no drift|host\(s\)' /tmp/kthw-demo-diff.txt | awk 'NR <= 40'
 echo "... ($(grep -c '^  [~!-] ' /tmp/kthw-demo-diff.txt) changes in all; full plan in /tmp/kthw-demo-diff.txt)"
 
 step "kthw apply -f examples/lab: certificates, etcd, kube-apiserver, controller-manager, scheduler, haproxy, RBAC"

@@ -24,6 +24,10 @@ std::string renderHaproxyConfig(const resources::LoadBalancer& lb,
                     "\n"
                     "defaults\n"
                     "    log global\n"
+                    // A connection refused by a restarting apiserver is retried on another one,
+                    // so rolling restarts cost clients nothing.
+                    "    retries 3\n"
+                    "    option redispatch\n"
                     "    timeout connect 5s\n"
                     "    timeout client 1h\n"
                     "    timeout server 1h\n"

@@ -12,6 +12,8 @@
 // The mode is the name it is started as (argv[0]), or --sim-mode.
 #include <openssl/evp.h>
 
+#include <pthread.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
@@ -274,6 +276,12 @@ Kubeconfig readKubeconfig(const std::string& path) {
 
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
+  // SIGTERM is taken by the server's shutdown thread (see serveTls); block it everywhere else,
+  // before any thread starts.
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &term, nullptr);
   const auto flags = parseFlags(argc, argv);
   std::string mode = argv[0];
   mode = mode.substr(mode.rfind('/') + 1);

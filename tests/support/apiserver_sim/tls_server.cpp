@@ -7,6 +7,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -78,6 +83,11 @@ void serveConnection(tcp::socket socket, ssl::context& ctx, const Handler& handl
 }  // namespace
 
 void serveTls(const TlsServerConfig& config, const Handler& handler) {
+  // Only the shutdown thread below takes SIGTERM; every thread inherits this mask.
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &term, nullptr);
   asio::io_context ioc;
   ssl::context ctx(ssl::context::tls_server);
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
@@ -92,10 +102,28 @@ void serveTls(const TlsServerConfig& config, const Handler& handler) {
   }
   tcp::acceptor acceptor(
       ioc, {asio::ip::make_address(config.address), static_cast<unsigned short>(config.port)});
+  // SIGTERM (systemctl stop/restart): stop accepting at once, let requests in flight finish,
+  // then exit, as a real API server shuts down gracefully.
+  const int listening = acceptor.native_handle();
+  std::thread([listening] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    int sig = 0;
+    sigwait(&set, &sig);
+    ::shutdown(listening, SHUT_RDWR);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    std::_Exit(0);
+  }).detach();
   std::cerr << "serving https on " << config.address << ":" << config.port << "\n";
   while (true) {
     tcp::socket socket(ioc);
-    acceptor.accept(socket);
+    beast::error_code ec;
+    acceptor.accept(socket, ec);
+    if (ec) {
+      std::this_thread::sleep_for(std::chrono::seconds(5));  // shutting down
+      continue;
+    }
     std::thread([s = std::move(socket), &ctx, &handler]() mutable {
       serveConnection(std::move(s), ctx, handler);
     }).detach();

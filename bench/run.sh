@@ -16,7 +16,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 timed() {  # label command... -> prints "wall cpu" of one run
   /usr/bin/time -f '%e %U %S' -o "$work/t" "$@" >"$work/cmd.out" 2>&1 || true
   read -r w u s <"$work/t"
-  echo "$w $(echo "$u + $s" | bc)"
+  printf '%s %.2f\n' "$w" "$(echo "$u + $s" | bc)"
 }
 
 command -v ansible-playbook >/dev/null || {
@@ -80,7 +80,7 @@ for _ in 1 2 3 4 5; do
   wait
   walls+=("$(echo "$(date +%s.%N) - $s" | bc)")
 done
-cold_floor=$(printf '%s\n' "${walls[@]}" | median)
+cold_floor=$(printf '%.3f' "$(printf '%s\n' "${walls[@]}" | median)")
 for ip in "${ips[@]}"; do ssh "${opts[@]}" -o ControlMaster=yes -o ControlPath="$work/cm-$ip" -o ControlPersist=60 "root@$ip" true; done
 walls=()
 for _ in 1 2 3 4 5; do
@@ -89,7 +89,7 @@ for _ in 1 2 3 4 5; do
   wait
   walls+=("$(echo "$(date +%s.%N) - $s" | bc)")
 done
-warm_floor=$(printf '%s\n' "${walls[@]}" | median)
+warm_floor=$(printf '%.3f' "$(printf '%s\n' "${walls[@]}" | median)")
 "$lab" down >/dev/null
 
 say "scaling: kthw diff over 1, 10, 30 and 100 loopback sshd hosts"

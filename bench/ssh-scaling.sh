@@ -80,7 +80,7 @@ for n in "$@"; do
       { echo "kthw diff reported drift or failed on a converged pool" >&2; cat "$work/plan.json" >&2; exit 1; }
     read -r wall user sys maxrss <"$work/time"
     walls+=("$wall")
-    cpus+=("$(echo "$user + $sys" | bc)")
+    cpus+=("$(printf '%.2f' "$(echo "$user + $sys" | bc)")")
     rss+=("$maxrss")
   done
   trips=$(python3 -c 'import json,sys; h=json.load(open(sys.argv[1]))["hosts"]; print(sum(x["roundTrips"] for x in h)/len(h))' "$work/plan.json")

@@ -32,11 +32,13 @@ void runParallel(size_t count, size_t parallelism, const std::function<void(size
 
 void planOne(const resources::Host& host,
              const std::vector<const HostScopedReconciler*>& reconcilers, runtime::HostOps& ops,
-             const PassOptions& options, HostOutcome& out) {
+             const PassOptions& options, bool apply, HostOutcome& out) {
   runtime::ProbeRequest request;
+  request.updateHashCache = apply;  // diff leaves the host untouched
   for (const HostScopedReconciler* r : reconcilers) r->observe(host, request);
   const auto start = std::chrono::steady_clock::now();
   auto observed = ops.probe(request);
+  out.probe = request;
   spdlog::debug("{}: probe of {} paths, {} units, {} sysctls over {} took {} ms ({})", host.name(),
                 request.paths.size(), request.units.size(), request.sysctls.size(), ops.describe(),
                 std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -206,7 +208,7 @@ std::vector<HostOutcome> pass(const resources::DesiredState& state,
     HostOutcome& out = outcomes[i];
     out.host = hosts[i];
     ops[i] = connect(*hosts[i]);
-    planOne(*hosts[i], reconcilers, *ops[i], options, out);
+    planOne(*hosts[i], reconcilers, *ops[i], options, apply, out);
     if (progress) progress(out, nullptr);
     if (apply && out.reach.ok()) {
       bool previousFailed = false;
@@ -228,7 +230,14 @@ std::vector<HostOutcome> pass(const resources::DesiredState& state,
       }
     }
   });
-  if (apply) rollout(outcomes, ops, progress);
+  if (apply) {
+    rollout(outcomes, ops, progress);
+    // One more exec per changed host records the new files in its hash cache, so that the
+    // next pass does not read them again.
+    runParallel(hosts.size(), options.parallelism, [&](size_t i) {
+      if (outcomes[i].reach.ok() && !outcomes[i].results.empty()) (void)ops[i]->probe(outcomes[i].probe);
+    });
+  }
   for (size_t i = 0; i < outcomes.size(); ++i) outcomes[i].roundTrips = ops[i]->roundTrips();
   return outcomes;
 }

@@ -36,6 +36,7 @@ struct HostOutcome {
   HostPlan plan;
   std::vector<ActionResult> results;  // apply only
   uint64_t roundTrips = 0;
+  runtime::ProbeRequest probe;  // what was observed
 
   bool failed() const;
 };

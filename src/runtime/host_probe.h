@@ -10,6 +10,11 @@
 
 namespace kthw::runtime {
 
+// sha256 of managed files, keyed by path, inode, size, mtime and ctime (nanoseconds): a file whose key is
+// unchanged is not read again (binaries are large). Any write, rename or chmod moves ctime, which
+// user space cannot set back.
+inline constexpr const char* kHashCache = "/var/lib/kthw/probe-hashes";
+
 // What a pass needs to know about one host. All of it is gathered by one script in one exec.
 struct ProbeRequest {
   std::vector<std::string> paths;    // files and directories: type, mode, owner, size, sha256
@@ -19,6 +24,10 @@ struct ProbeRequest {
   std::vector<std::string> modules;  // loaded or not
   std::vector<std::string> heads;    // files whose first line is returned (ownership markers)
   bool facts = true;                 // OS release and kernel
+  // Keep the host's hash cache (kHashCache) up to date; only passes that may write (apply)
+  // set it, so diff stays read-only.
+  bool updateHashCache = false;
+  std::string hashCache = kHashCache;
 
   void addPath(const std::string& p);
   void addUnit(const std::string& u);
@@ -56,6 +65,7 @@ struct ProbeResult {
 
   const FileState& file(const std::string& path) const;
 };
+
 
 // Markers of the block kthw owns inside a shared file such as /etc/hosts.
 inline constexpr const char* kBlockBegin = "# BEGIN kthw managed block";

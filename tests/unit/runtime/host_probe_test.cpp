@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "runtime/digest.h"
 #include "runtime/host_files.h"
 #include "runtime/local_transport.h"
 
@@ -90,6 +91,45 @@ TEST(HostProbe, ScriptRunsUnderPosixShell) {
   EXPECT_EQ(*r->sysctls.at("kernel.ostype"), "Linux");
   EXPECT_FALSE(r->sysctls.at("kthw.no.such.key").has_value());
   (void)local.exec("rm -rf " + d, "", std::chrono::seconds(5));
+}
+
+// The hash cache is keyed by inode, size, mtime and ctime: an unchanged file is not read again,
+// a rewritten one is, and a read-only pass never writes the cache.
+TEST(HostProbe, HashCacheSkipsUnchangedFilesAndCatchesWrites) {
+  char dir[] = "/tmp/kthw-hashcache-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string d = dir;
+  LocalTransport local;
+  auto sh = [&](const std::string& script) {
+    auto r = local.exec(script, "", std::chrono::seconds(10));
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? r->out : std::string();
+  };
+  sh("printf 'one' > " + d + "/a; printf 'two' > " + d + "/b");
+  ProbeRequest req;
+  req.addPath(d + "/a");
+  req.addPath(d + "/b");
+  req.hashCache = d + "/cache/hashes";
+  req.facts = false;
+  auto probe = [&](bool update) {
+    req.updateHashCache = update;
+    auto r = parseProbeOutput(sh(probeScript(req)));
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : ProbeResult{};
+  };
+  const ProbeResult first = probe(true);
+  EXPECT_EQ(first.file(d + "/a").sha256, sha256Hex("one"));
+  EXPECT_EQ(sh("wc -l < " + d + "/cache/hashes"), "2\n");
+  EXPECT_EQ(sh("stat -c %a " + d + "/cache/hashes"), "600\n");
+  // Poison the cached hash of b: a probe that trusts the cache reports it.
+  sh("sed -i 's/" + sha256Hex("two") + "/" + std::string(64, 'f') + "/' " + d + "/cache/hashes");
+  EXPECT_EQ(probe(false).file(d + "/b").sha256, std::string(64, 'f'));
+  // A write moves mtime and ctime: the file is read again.
+  sh("sleep 0.01; printf 'TWO' > " + d + "/b");
+  EXPECT_EQ(probe(false).file(d + "/b").sha256, sha256Hex("TWO"));
+  EXPECT_NE(sh("cat " + d + "/cache/hashes").find(std::string(64, 'f')), std::string::npos)
+      << "a read-only probe rewrote the cache";
+  sh("rm -rf " + d);
 }
 
 TEST(HostProbe, FetchFramesContentsByLength) {

@@ -235,7 +235,8 @@ std::vector<HostOutcome> pass(const resources::DesiredState& state,
     // One more exec per changed host records the new files in its hash cache, so that the
     // next pass does not read them again.
     runParallel(hosts.size(), options.parallelism, [&](size_t i) {
-      if (outcomes[i].reach.ok() && !outcomes[i].results.empty()) (void)ops[i]->probe(outcomes[i].probe);
+      if (outcomes[i].reach.ok() && !outcomes[i].results.empty())
+        (void)ops[i]->probe(outcomes[i].probe);
     });
   }
   for (size_t i = 0; i < outcomes.size(); ++i) outcomes[i].roundTrips = ops[i]->roundTrips();

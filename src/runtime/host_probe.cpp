@@ -56,17 +56,20 @@ std::string probeScript(const ProbeRequest& r) {
   if (!r.paths.empty()) {
     // One stat for every path; one sha256sum for the regular files the hash cache does not
     // know in their current state.
-    s += "m=$(mktemp); stat -c 'F\t%n\t%F\t%a\t%U\t%G\t%s\t%i\t%y\t%z' --" + quotedList(r.paths) +
-         " 2>/dev/null > \"$m\"; cut -f1-7 \"$m\"\n"
-         "awk -F'\t' -v cache=" + shellQuote(r.hashCache) + " -v miss=\"$m.miss\" '"
-         "BEGIN { while ((getline l < cache) > 0) { n = split(l, a, \"\\t\"); "
-         "if (n == 6) h[a[1] \"\\t\" a[2] \"\\t\" a[3] \"\\t\" a[4] \"\\t\" a[5]] = a[6] } } "
-         "$3 ~ /^regular/ { k = $2 \"\\t\" $8 \"\\t\" $7 \"\\t\" $9 \"\\t\" $10; "
-         "if (k in h) print \"H\\t\" h[k] \"\\t\" $2; else print $2 > miss }' \"$m\" > \"$m.h\"\n"
-         "if [ -s \"$m.miss\" ]; then set --; while IFS= read -r p; do set -- \"$@\" \"$p\"; done < "
-         "\"$m.miss\"; sha256sum -- \"$@\" 2>/dev/null | sed 's/^\\([0-9a-f]*\\)  /H\\t\\1\\t/' >> "
-         "\"$m.h\"; fi\n"
-         "cat \"$m.h\"\n";
+    s +=
+        "m=$(mktemp); stat -c 'F\t%n\t%F\t%a\t%U\t%G\t%s\t%i\t%y\t%z' --" + quotedList(r.paths) +
+        " 2>/dev/null > \"$m\"; cut -f1-7 \"$m\"\n"
+        "awk -F'\t' -v cache=" +
+        shellQuote(r.hashCache) +
+        " -v miss=\"$m.miss\" '"
+        "BEGIN { while ((getline l < cache) > 0) { n = split(l, a, \"\\t\"); "
+        "if (n == 6) h[a[1] \"\\t\" a[2] \"\\t\" a[3] \"\\t\" a[4] \"\\t\" a[5]] = a[6] } } "
+        "$3 ~ /^regular/ { k = $2 \"\\t\" $8 \"\\t\" $7 \"\\t\" $9 \"\\t\" $10; "
+        "if (k in h) print \"H\\t\" h[k] \"\\t\" $2; else print $2 > miss }' \"$m\" > \"$m.h\"\n"
+        "if [ -s \"$m.miss\" ]; then set --; while IFS= read -r p; do set -- \"$@\" \"$p\"; done < "
+        "\"$m.miss\"; sha256sum -- \"$@\" 2>/dev/null | sed 's/^\\([0-9a-f]*\\)  /H\\t\\1\\t/' >> "
+        "\"$m.h\"; fi\n"
+        "cat \"$m.h\"\n";
     if (r.updateHashCache) {
       s += "mkdir -p -m 0700 " + shellQuote(r.hashCache.substr(0, r.hashCache.rfind('/'))) +
            " && awk -F'\t' 'NR == FNR { h[$3] = $2; next } "

@@ -10,9 +10,9 @@
 
 namespace kthw::runtime {
 
-// sha256 of managed files, keyed by path, inode, size, mtime and ctime (nanoseconds): a file whose key is
-// unchanged is not read again (binaries are large). Any write, rename or chmod moves ctime, which
-// user space cannot set back.
+// sha256 of managed files, keyed by path, inode, size, mtime and ctime (nanoseconds): a file whose
+// key is unchanged is not read again (binaries are large). Any write, rename or chmod moves ctime,
+// which user space cannot set back.
 inline constexpr const char* kHashCache = "/var/lib/kthw/probe-hashes";
 
 // What a pass needs to know about one host. All of it is gathered by one script in one exec.
@@ -65,7 +65,6 @@ struct ProbeResult {
 
   const FileState& file(const std::string& path) const;
 };
-
 
 // Markers of the block kthw owns inside a shared file such as /etc/hosts.
 inline constexpr const char* kBlockBegin = "# BEGIN kthw managed block";

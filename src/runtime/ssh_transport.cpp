@@ -1,7 +1,5 @@
 #include "runtime/ssh_transport.h"
 
-#include "runtime/base64.h"
-
 #include <fcntl.h>
 #include <libssh2.h>
 #include <netdb.h>
@@ -16,6 +14,8 @@
 #include <fstream>
 #include <mutex>
 #include <vector>
+
+#include "runtime/base64.h"
 
 namespace kthw::runtime {
 namespace {

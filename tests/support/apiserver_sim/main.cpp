@@ -11,7 +11,6 @@
 //                    that works
 // The mode is the name it is started as (argv[0]), or --sim-mode.
 #include <openssl/evp.h>
-
 #include <pthread.h>
 
 #include <atomic>

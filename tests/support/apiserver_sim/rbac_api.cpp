@@ -1,7 +1,5 @@
 #include "rbac_api.h"
 
-#include "runtime/base64.h"
-
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <rapidjson/document.h>
@@ -10,6 +8,8 @@
 
 #include <algorithm>
 #include <ctime>
+
+#include "runtime/base64.h"
 
 namespace kthw::sim {
 namespace {
@@ -197,7 +197,8 @@ StatusOr<std::string> EtcdStore::call(const std::string& path, const std::string
 }
 
 bool EtcdStore::reachable(std::string& problem) {
-  auto r = call("/v3/kv/range", R"({"key":")" + runtime::base64Encode("/registry/health") + R"("})");
+  auto r =
+      call("/v3/kv/range", R"({"key":")" + runtime::base64Encode("/registry/health") + R"("})");
   if (!r.ok()) problem = r.status().message();
   return r.ok();
 }
@@ -228,8 +229,9 @@ StatusOr<int64_t> EtcdStore::putIf(const std::string& key, const std::string& va
                                    int64_t expected) {
   const std::string body = R"({"compare":[{"key":")" + runtime::base64Encode(key) +
                            R"(","target":"MOD","mod_revision":")" + std::to_string(expected) +
-                           R"(","result":"EQUAL"}],"success":[{"request_put":{"key":")" + runtime::base64Encode(key) +
-                           R"(","value":")" + runtime::base64Encode(value) + R"("}}]})";
+                           R"(","result":"EQUAL"}],"success":[{"request_put":{"key":")" +
+                           runtime::base64Encode(key) + R"(","value":")" +
+                           runtime::base64Encode(value) + R"("}}]})";
   auto r = call("/v3/kv/txn", body);
   if (!r.ok()) return r.status();
   Document d;

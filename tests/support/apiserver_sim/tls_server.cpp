@@ -1,15 +1,14 @@
 #include "tls_server.h"
 
 #include <openssl/x509.h>
+#include <pthread.h>
+#include <sys/socket.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <pthread.h>
-#include <sys/socket.h>
-
 #include <csignal>
 #include <cstdlib>
 #include <iostream>

@@ -114,8 +114,7 @@ std::vector<BundleFileContent> bundleFilesFor(const resources::DesiredState& sta
   std::vector<BundleFileContent> out;
   resources::Substituter sub(state);
   for (const resources::BundleFile& f : b.files) {
-    const auto hosts = state.select(f.hosts);
-    if (std::find(hosts.begin(), hosts.end(), &host) == hosts.end()) continue;
+    if (!state.selects(f.hosts, host)) continue;
     BundleFileContent file;
     file.spec =
         runtime::FileSpec{f.path, f.attributes.owner, f.attributes.group, f.attributes.mode};
@@ -184,8 +183,7 @@ void CertificateBundleReconciler::observe(const resources::Host& host,
                                           runtime::ProbeRequest& request) const {
   for (const resources::CertificateBundle& b : state_.bundles) {
     for (const resources::BundleFile& f : b.files) {
-      const auto hosts = state_.select(f.hosts);
-      if (std::find(hosts.begin(), hosts.end(), &host) != hosts.end()) request.addPath(f.path);
+      if (state_.selects(f.hosts, host)) request.addPath(f.path);
     }
   }
 }

@@ -19,12 +19,6 @@ namespace {
 using runtime::FileState;
 using runtime::FileType;
 
-bool selects(const resources::DesiredState& state, const resources::HostTarget& target,
-             const resources::Host& host) {
-  const auto hosts = state.select(target);
-  return std::find(hosts.begin(), hosts.end(), &host) != hosts.end();
-}
-
 std::string unitPath(const resources::ControlPlaneService& s) {
   return "/etc/systemd/system/" + s.unit.name;
 }
@@ -59,7 +53,7 @@ std::string bundlePathOn(const resources::DesiredState& state, const std::string
   const resources::CertificateBundle* b = state.findBundle(bundle);
   if (b == nullptr) return "";
   for (const resources::BundleFile& f : b->files) {
-    if (f.kind == kind && f.source == source && selects(state, f.hosts, host)) return f.path;
+    if (f.kind == kind && f.source == source && state.selects(f.hosts, host)) return f.path;
   }
   return "";
 }
@@ -188,7 +182,7 @@ Status fetchBinaries(const resources::DesiredState& state, const std::string& ca
 void ControlPlaneServiceReconciler::observe(const resources::Host& host,
                                             runtime::ProbeRequest& request) const {
   for (const resources::ControlPlaneService& s : state_.services) {
-    if (!selects(state_, s.hosts, host)) continue;
+    if (!state_.selects(s.hosts, host)) continue;
     request.addPath(s.binary.path);
     request.addPath(unitPath(s));
     for (const auto& f : s.configFiles) request.addPath(f.path);
@@ -340,7 +334,7 @@ void ControlPlaneServiceReconciler::diff(const resources::Host& host,
                                          HostPlan& plan) const {
   const size_t first = plan.actions.size();
   for (const resources::ControlPlaneService& s : state_.services) {
-    if (selects(state_, s.hosts, host)) diffService(s, host, observed, plan);
+    if (state_.selects(s.hosts, host)) diffService(s, host, observed, plan);
   }
   // One daemon-reload, after every unit was written and before any enable or start.
   const auto unitWritten = std::find_if(

@@ -21,12 +21,6 @@ constexpr const char* kManagedMarker = "# Managed by kthw";
 bool isHaproxy(const resources::LoadBalancer& lb) { return lb.implementation == "haproxy"; }
 std::string unitOf(const std::string& implementation) { return implementation + ".service"; }
 
-bool selects(const resources::DesiredState& state, const resources::HostTarget& target,
-             const resources::Host& host) {
-  const auto hosts = state.select(target);
-  return std::find(hosts.begin(), hosts.end(), &host) != hosts.end();
-}
-
 std::string siteAvailable(const resources::HealthzProxy& p) {
   return "/etc/nginx/sites-available/" + p.serverName;
 }
@@ -95,7 +89,7 @@ void LoadBalancerReconciler::observe(const resources::Host& host,
         request.blocks.push_back(kNginxConf);
       }
     }
-    if (lb.healthzProxy.enabled && selects(state_, lb.healthzProxy.hosts, host)) {
+    if (lb.healthzProxy.enabled && state_.selects(lb.healthzProxy.hosts, host)) {
       request.addPath(siteAvailable(lb.healthzProxy));
       request.addPath(siteEnabled(lb.healthzProxy));
       request.addUnit("nginx.service");
@@ -206,7 +200,7 @@ void LoadBalancerReconciler::diff(const resources::Host& host, const runtime::Pr
                                   HostPlan& plan) const {
   for (const resources::LoadBalancer& lb : state_.loadBalancers) {
     const bool front = lb.host == host.name();
-    const bool proxy = lb.healthzProxy.enabled && selects(state_, lb.healthzProxy.hosts, host);
+    const bool proxy = lb.healthzProxy.enabled && state_.selects(lb.healthzProxy.hosts, host);
     if (front || proxy) plan.addResource("LoadBalancer/" + lb.name());
     if (front) diffFrontend(lb, observed, plan);
     if (proxy) diffHealthzProxy(lb, observed, plan);

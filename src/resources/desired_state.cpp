@@ -88,17 +88,22 @@ const CertificateBundle* DesiredState::findBundle(std::string_view name) const {
   return nullptr;
 }
 
+bool DesiredState::selects(const HostTarget& target, const Host& host) const {
+  if (std::find(target.names.begin(), target.names.end(), host.name()) != target.names.end()) {
+    return true;
+  }
+  if (target.selector.empty()) return false;
+  for (const auto& [key, value] : target.selector) {
+    auto it = host.metadata.labels.find(key);
+    if (it == host.metadata.labels.end() || it->second != value) return false;
+  }
+  return true;
+}
+
 std::vector<const Host*> DesiredState::select(const HostTarget& target) const {
   std::vector<const Host*> out;
   for (const Host& h : hosts) {
-    const bool named =
-        std::find(target.names.begin(), target.names.end(), h.name()) != target.names.end();
-    bool selected = !target.selector.empty();
-    for (const auto& [key, value] : target.selector) {
-      auto it = h.metadata.labels.find(key);
-      if (it == h.metadata.labels.end() || it->second != value) selected = false;
-    }
-    if (named || selected) out.push_back(&h);
+    if (selects(target, h)) out.push_back(&h);
   }
   std::sort(out.begin(), out.end(),
             [](const Host* a, const Host* b) { return a->name() < b->name(); });

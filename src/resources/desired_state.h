@@ -25,6 +25,8 @@ struct DesiredState {
   const Host* findHost(std::string_view name) const;
   const LoadBalancer* findLoadBalancer(std::string_view name) const;
   const CertificateBundle* findBundle(std::string_view name) const;
+  // Whether `target` selects `host`: it is named, or carries every selector label.
+  bool selects(const HostTarget& target, const Host& host) const;
   // Hosts a target selects, sorted by name.
   std::vector<const Host*> select(const HostTarget& target) const;
   size_t resourceCount() const;

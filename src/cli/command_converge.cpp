@@ -46,6 +46,8 @@ std::vector<OptionSpec> diffOptions() {
 
 std::vector<OptionSpec> applyOptions() {
   auto o = kCommonOptions;
+  o.push_back({"--lock-wait", "", true, false, "SECONDS",
+               "Wait this long for another writer's host lock (default 0: report the holder)"});
   o.push_back({"--help", "-h", false, false, "", "Show this help"});
   return o;
 }
@@ -78,6 +80,11 @@ Each selected host is observed with one probe and its plan executed in order,
 hosts in parallel, with a progress line per action. Writes are atomic (temp
 file, owner and mode set, fsync, rename). One unreachable host does not stop
 the others. A second apply on a converged host writes nothing.
+
+Before its first change to a host, apply takes kthw's writer lock there
+(/run/kthw/lock, holding owner, pid and time; a lock older than 15 minutes is
+stale and taken over). When another apply or `kthw run` holds it, the host is
+left unchanged and the holder is reported, or apply waits --lock-wait seconds.
 
 Usage:
   kthw apply -f PATH [--host NAME] [--kind KIND]
@@ -293,6 +300,14 @@ int runApply(const std::vector<std::string>& args, Io io) {
   }
   Prepared prepared;
   if (auto exit = prepare("apply", *parsed, io, prepared)) return *exit;
+  const std::string lockWait = parsed->get("--lock-wait", "0");
+  if (lockWait.empty() || lockWait.size() > 6 ||
+      lockWait.find_first_not_of("0123456789") != std::string::npos) {
+    io.err << "kthw apply: --lock-wait needs a number of seconds\n";
+    return kExitUsage;
+  }
+  prepared.options.lockWait = std::chrono::seconds(std::stoul(lockWait));
+  prepared.options.lockOwner = lockOwner("apply");
   std::mutex printing;
   auto progress = [&](const reconcilers::HostOutcome& o, const reconcilers::ActionResult* r) {
     std::lock_guard<std::mutex> lock(printing);
@@ -300,6 +315,9 @@ int runApply(const std::vector<std::string>& args, Io io) {
     if (r == nullptr) {
       if (!o.reach.ok()) {
         io.out << host << ": unreachable: " << o.reach.message() << "\n";
+      } else if (!o.lockedBy.empty()) {
+        io.out << host << ": " << o.plan.actions.size()
+               << " change(s) NOT made: the kthw lock is held by " << o.lockedBy << "\n";
       } else if (o.plan.actions.empty()) {
         io.out << host << ": up to date\n";
       } else {

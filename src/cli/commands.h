@@ -18,5 +18,7 @@ int runValidate(const std::vector<std::string>& args, Io io);
 int runRender(const std::vector<std::string>& args, Io io);
 int runDiff(const std::vector<std::string>& args, Io io);
 int runApply(const std::vector<std::string>& args, Io io);
+int runRun(const std::vector<std::string>& args, Io io);
+int runStatus(const std::vector<std::string>& args, Io io);
 
 }  // namespace kthw::cli

@@ -22,6 +22,8 @@ Commands:
   diff        Show what apply would change on the hosts (exit 1 on drift)
   apply       Converge the hosts to the desired state
   render      Show, per host, everything the desired state places there
+  run         Keep everything converged, as a daemon (watches -f, serves /metrics)
+  status      Show what a running `kthw run` reports
   version     Print the version
   help        Show help for a command: kthw help validate
 
@@ -30,6 +32,7 @@ Examples:
   kthw render -f examples/ha-cluster --host controller-0
   kthw diff -f cluster/ --host controller-1
   kthw apply -f cluster/
+  kthw run -f cluster/   # then, elsewhere: kthw status
 
 Run 'kthw COMMAND --help' for the options of a command.
 )";
@@ -63,6 +66,8 @@ int main(int argc, char** argv) {
   if (command == "render") return kthw::cli::runRender(args, io);
   if (command == "diff") return kthw::cli::runDiff(args, io);
   if (command == "apply") return kthw::cli::runApply(args, io);
+  if (command == "run") return kthw::cli::runRun(args, io);
+  if (command == "status") return kthw::cli::runStatus(args, io);
   std::cerr << "kthw: unknown command \"" << command << "\"\n\n" << kUsage;
   return kthw::cli::kExitUsage;
 }

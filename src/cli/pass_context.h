@@ -63,6 +63,9 @@ class PassContext {
   std::vector<const reconcilers::HostScopedReconciler*> reconcilers_;
 };
 
+// Who takes a host's writer lock: "kthw-<command> user@machine pid N".
+std::string lockOwner(const std::string& command);
+
 // The kinds diff and apply reconcile on hosts.
 const std::vector<std::string>& hostKinds();
 

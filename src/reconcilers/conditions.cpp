@@ -75,10 +75,16 @@ void recordConditions(const HostOutcome& o, bool applied, int64_t generation,
     const Condition* ready = c.get("Ready");
     if (failed == 0 && pending == 0 && ready != nullptr) continue;
     if (failed == 0 && ready != nullptr && ready->status == S::kFalse &&
-        ready->reason == "ApplyFailed") {
+        (ready->reason == "ApplyFailed" || ready->reason == "HostLocked")) {
       continue;
     }
-    if (failed > 0) {
+    if (!o.lockedBy.empty() && pending > 0) {
+      c.set("Ready", S::kFalse, "HostLocked",
+            std::to_string(pending) + " change(s) waiting" + on + ": the kthw lock is held by " +
+                o.lockedBy,
+            generation, now);
+      c.set("Degraded", S::kFalse, "AsExpected", "", generation, now);
+    } else if (failed > 0) {
       c.set("Ready", S::kFalse, "ApplyFailed", failure, generation, now);
       c.set("Degraded", S::kTrue, "ApplyFailed", failure + on, generation, now);
     } else if (pending > 0 && !applied) {

@@ -74,6 +74,48 @@ void planOne(const resources::Host& host,
   }
 }
 
+bool cancelled(const PassOptions& options) {
+  return options.cancel != nullptr && options.cancel->load();
+}
+
+Status stoppingStatus() {
+  return Status(StatusCode::kAborted, "not started: kthw is shutting down");
+}
+
+// Takes the host's writer lock before the first change, waiting for another writer up to
+// options.lockWait. Returns whether the lock was taken; when it was not, out.lockedBy names the
+// holder (or out.reach the error). A wait means the other writer may have changed the host, so
+// the plan is made again.
+bool lockHost(const resources::Host& host,
+              const std::vector<const HostScopedReconciler*>& reconcilers, runtime::HostOps& ops,
+              const PassOptions& options, HostOutcome& out) {
+  const auto deadline = std::chrono::steady_clock::now() + options.lockWait;
+  bool waited = false;
+  while (true) {
+    auto state = ops.lock(options.lockOwner, options.lockStaleAfter);
+    if (!state.ok()) {
+      out.reach = state.status();
+      return false;
+    }
+    if (state->acquired) {
+      if (!state->tookOver.empty()) {
+        spdlog::warn("{}: took over a stale kthw lock ({})", host.name(), state->tookOver);
+      }
+      if (waited) {
+        out.plan = HostPlan();
+        planOne(host, reconcilers, ops, options, true, out);
+      }
+      return true;
+    }
+    out.lockedBy = state->holder + " (held for " + std::to_string(state->heldSeconds) + "s)";
+    if (std::chrono::steady_clock::now() >= deadline || cancelled(options)) return false;
+    if (!waited) spdlog::info("{}: waiting for the kthw lock held by {}", host.name(), out.lockedBy);
+    waited = true;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    out.lockedBy.clear();
+  }
+}
+
 Status execute(runtime::HostOps& ops, const Action& a) {
   switch (a.type) {
     case ActionType::kEnsureDirectory:
@@ -91,14 +133,14 @@ Status execute(runtime::HostOps& ops, const Action& a) {
 }
 
 // Polls the probe on the host until it passes or its timeout ends.
-Status waitHealthy(runtime::HostOps& ops, const HealthProbe& probe) {
+Status waitHealthy(runtime::HostOps& ops, const HealthProbe& probe, const PassOptions& options) {
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(probe.timeoutSeconds);
   Status last;
   while (true) {
     last = ops.run(probe.script);
     if (last.ok()) return last;
-    if (std::chrono::steady_clock::now() >= deadline) break;
+    if (std::chrono::steady_clock::now() >= deadline || cancelled(options)) break;
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   return deadlineExceeded("not healthy after " + std::to_string(probe.timeoutSeconds) + "s (" +
@@ -114,10 +156,11 @@ struct RolloutStep {
 // (an etcd member cannot become healthy alone) and are then awaited; restarts go one host at a
 // time, each behind the health check, and never while another member is unhealthy.
 void rollout(std::vector<HostOutcome>& outcomes,
-             std::vector<std::shared_ptr<runtime::HostOps>>& ops, const ProgressFn& progress) {
+             std::vector<std::shared_ptr<runtime::HostOps>>& ops, const PassOptions& options,
+             const ProgressFn& progress) {
   std::map<std::pair<int, std::string>, std::vector<RolloutStep>> groups;
   for (size_t i = 0; i < outcomes.size(); ++i) {
-    if (!outcomes[i].reach.ok()) continue;
+    if (!outcomes[i].reach.ok() || !outcomes[i].lockedBy.empty()) continue;
     for (const Action& a : outcomes[i].plan.actions) {
       if (a.rollout != Action::Rollout::kNone) {
         groups[{a.rolloutOrder, a.rolloutGroup}].push_back({i, &a});
@@ -139,6 +182,10 @@ void rollout(std::vector<HostOutcome>& outcomes,
           std::any_of(earlier.begin(), earlier.end(), [&](const ActionResult& r) {
             return r.action.resource == step.action->resource && (r.skipped || !r.status.ok());
           });
+      if (cancelled(options)) {
+        record(step.host, *step.action, stoppingStatus(), true);
+        continue;
+      }
       if (prerequisiteFailed) {
         record(step.host, *step.action,
                Status(StatusCode::kAborted,
@@ -155,11 +202,12 @@ void rollout(std::vector<HostOutcome>& outcomes,
     for (size_t k = 0; k < starts.size(); ++k) {
       const HostOutcome& out = outcomes[starts[k].host];
       Status s = started[k];
-      if (s.ok()) s = waitHealthy(*ops[starts[k].host], out.plan.health.at(group));
+      if (s.ok()) s = waitHealthy(*ops[starts[k].host], out.plan.health.at(group), options);
       record(starts[k].host, *starts[k].action, s, false);
     }
     std::string stopped;
     for (const RolloutStep& step : restarts) {
+      if (cancelled(options)) stopped = stoppingStatus().message();
       if (!stopped.empty()) {
         record(step.host, *step.action, Status(StatusCode::kAborted, stopped), true);
         continue;
@@ -177,7 +225,7 @@ void rollout(std::vector<HostOutcome>& outcomes,
         continue;
       }
       Status s = ops[step.host]->run(step.action->command);
-      if (s.ok()) s = waitHealthy(*ops[step.host], outcomes[step.host].plan.health.at(group));
+      if (s.ok()) s = waitHealthy(*ops[step.host], outcomes[step.host].plan.health.at(group), options);
       if (!s.ok()) {
         stopped = "rollout of " + group + " stopped after " + outcomes[step.host].host->name() +
                   " failed: " + s.message();
@@ -204,17 +252,24 @@ std::vector<HostOutcome> pass(const resources::DesiredState& state,
   });
   std::vector<HostOutcome> outcomes(hosts.size());
   std::vector<std::shared_ptr<runtime::HostOps>> ops(hosts.size());
+  std::vector<uint64_t> startTrips(hosts.size(), 0);
+  std::vector<char> locked(hosts.size(), 0);
   runParallel(hosts.size(), options.parallelism, [&](size_t i) {
     HostOutcome& out = outcomes[i];
     out.host = hosts[i];
     ops[i] = connect(*hosts[i]);
+    startTrips[i] = ops[i]->roundTrips();
     planOne(*hosts[i], reconcilers, *ops[i], options, apply, out);
+    if (apply && out.reach.ok() && !out.plan.actions.empty() && !options.lockOwner.empty()) {
+      locked[i] = lockHost(*hosts[i], reconcilers, *ops[i], options, out);
+    }
     if (progress) progress(out, nullptr);
-    if (apply && out.reach.ok()) {
+    if (apply && out.reach.ok() && out.lockedBy.empty()) {
       bool previousFailed = false;
       for (const Action& a : out.plan.actions) {
         if (a.rollout != Action::Rollout::kNone) continue;
         ActionResult r{a, okStatus(), a.needsPrevious && previousFailed};
+        if (cancelled(options)) r = ActionResult{a, stoppingStatus(), true};
         const auto started = std::chrono::steady_clock::now();
         if (!r.skipped) r.status = execute(*ops[i], a);
         spdlog::debug("{}: {} ({}) took {} ms: {}", hosts[i]->name(), a.summary, a.reason,
@@ -231,22 +286,29 @@ std::vector<HostOutcome> pass(const resources::DesiredState& state,
     }
   });
   if (apply) {
-    rollout(outcomes, ops, progress);
+    rollout(outcomes, ops, options, progress);
     // One more exec per changed host records the new files in its hash cache, so that the
-    // next pass does not read them again.
+    // next pass does not read them again; then the lock goes.
     runParallel(hosts.size(), options.parallelism, [&](size_t i) {
       if (outcomes[i].reach.ok() && !outcomes[i].results.empty())
         (void)ops[i]->probe(outcomes[i].probe);
+      if (locked[i] != 0) {
+        if (Status s = ops[i]->unlock(options.lockOwner); !s.ok()) {
+          spdlog::warn("{}: {}", hosts[i]->name(), s.message());
+        }
+      }
     });
   }
-  for (size_t i = 0; i < outcomes.size(); ++i) outcomes[i].roundTrips = ops[i]->roundTrips();
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    outcomes[i].roundTrips = ops[i]->roundTrips() - startTrips[i];
+  }
   return outcomes;
 }
 
 }  // namespace
 
 bool HostOutcome::failed() const {
-  if (!reach.ok()) return true;
+  if (!reach.ok() || !lockedBy.empty()) return true;
   return std::any_of(results.begin(), results.end(),
                      [](const ActionResult& r) { return r.skipped || !r.status.ok(); });
 }

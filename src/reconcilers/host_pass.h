@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -21,6 +23,13 @@ struct PassOptions {
   std::vector<std::string> kinds;  // only reconcilers of these kinds (empty: all)
   bool fetchDiffContent = false;   // one extra round trip per host that has content drift
   size_t parallelism = 32;
+  // Apply: take the host's writer lock (runtime::kHostLockPath) as this owner before the first
+  // change, waiting up to `lockWait` for another writer; empty takes no lock.
+  std::string lockOwner;
+  std::chrono::seconds lockWait{0};
+  std::chrono::seconds lockStaleAfter{900};
+  // Set while a pass runs to stop it between actions (a shutdown); the action under way finishes.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct ActionResult {
@@ -35,7 +44,8 @@ struct HostOutcome {
   Status reach;  // ok when the probe succeeded
   HostPlan plan;
   std::vector<ActionResult> results;  // apply only
-  uint64_t roundTrips = 0;
+  uint64_t roundTrips = 0;            // in this pass
+  std::string lockedBy;                // another writer held the host's lock: nothing was changed
   runtime::ProbeRequest probe;  // what was observed
 
   bool failed() const;

@@ -90,4 +90,69 @@ Status ShellHostOps::run(const std::string& script) {
   return execChecked(firstLine(script), script, "");
 }
 
+static std::string hostLockScript(const std::string& owner, std::chrono::seconds staleAfter) {
+  return "f=" + std::string(kHostLockPath) + "; me=" + shellQuote(owner) +
+         "; stale=" + std::to_string(staleAfter.count()) + R"SH(
+mkdir -p "${f%/*}" || exit 1
+took=
+for attempt in 1 2 3; do
+  now=$(date +%s)
+  if ( set -C; printf '%s %s\n' "$now" "$me" > "$f" ) 2>/dev/null; then
+    echo "acquired $took"; exit 0
+  fi
+  cur=$(cat "$f" 2>/dev/null) || continue
+  since=${cur%% *}; holder=${cur#* }
+  [ "$holder" = "$me" ] && { echo "acquired"; exit 0; }
+  case "$since" in ''|*[!0-9]*) since=0 ;; esac
+  if [ $((now - since)) -ge "$stale" ]; then
+    # Stale: set it aside under a name of our own; of two takers only one rename succeeds.
+    if mv "$f" "$f.stale.$$" 2>/dev/null; then
+      took=$(cat "$f.stale.$$"); rm -f "$f.stale.$$"; continue
+    fi
+    continue
+  fi
+  echo "held $((now - since)) $holder"; exit 0
+done
+echo "held 0 (the lock changed hands three times while kthw looked)"
+)SH";
+}
+
+StatusOr<HostLockState> HostOps::lock(const std::string&, std::chrono::seconds) {
+  return HostLockState{true, "", 0, ""};
+}
+
+Status HostOps::unlock(const std::string&) { return okStatus(); }
+
+StatusOr<HostLockState> ShellHostOps::lock(const std::string& owner,
+                                           std::chrono::seconds staleAfter) {
+  auto result = transport_->exec(hostLockScript(owner, staleAfter), "", timeout_);
+  if (!result.ok()) return result.status();
+  if (result->exitStatus != 0) {
+    return unavailable("take the kthw lock " + std::string(kHostLockPath) + ": " +
+                       firstLine(result->err));
+  }
+  HostLockState state;
+  const std::string line = firstLine(result->out);
+  if (line.starts_with("acquired")) {
+    state.acquired = true;
+    if (line.size() > 9) state.tookOver = line.substr(9);
+    return state;
+  }
+  if (!line.starts_with("held ")) {
+    return internalError("unexpected answer from the lock script: " + line);
+  }
+  const std::string rest = line.substr(5);
+  const size_t space = rest.find(' ');
+  state.heldSeconds = std::atoll(rest.substr(0, space).c_str());
+  state.holder = space == std::string::npos ? "" : rest.substr(space + 1);
+  return state;
+}
+
+Status ShellHostOps::unlock(const std::string& owner) {
+  return execChecked("release the kthw lock",
+                     "f=" + std::string(kHostLockPath) + "; cur=$(cat \"$f\" 2>/dev/null) || exit 0\n"
+                     "[ \"${cur#* }\" = " + shellQuote(owner) + " ] && rm -f \"$f\"\nexit 0\n",
+                     "");
+}
+
 }  // namespace kthw::runtime

@@ -11,6 +11,16 @@
 
 namespace kthw::runtime {
 
+// kthw's host-side writer lock: one file holding "<since epoch> <owner>", created exclusively.
+inline constexpr const char* kHostLockPath = "/run/kthw/lock";
+
+struct HostLockState {
+  bool acquired = false;
+  std::string holder;     // the owner that holds it (when not acquired)
+  int64_t heldSeconds = 0;  // how long the holder has held it
+  std::string tookOver;   // a stale lock that was taken over, as it read
+};
+
 // The operations reconcilers perform on a host. The shell implementation turns each into one
 // exec over a HostTransport; tests use an in-memory fake that records what was done.
 class HostOps {
@@ -34,6 +44,12 @@ class HostOps {
   // A command whose failure is reported with its stderr (modprobe, sysctl, systemctl, ...).
   virtual Status run(const std::string& script) = 0;
 
+  // Takes the writer lock for `owner` (a word of [A-Za-z0-9@._:-] and spaces), or says who holds
+  // it. A lock held for `staleAfter` or longer is taken over. One round trip.
+  virtual StatusOr<HostLockState> lock(const std::string& owner, std::chrono::seconds staleAfter);
+  // Releases the lock if `owner` holds it.
+  virtual Status unlock(const std::string& owner);
+
   virtual std::string describe() const = 0;
   virtual std::string hostKeyFingerprint() const = 0;
   // Network round trips so far (connection set-up counted), for reports and benchmarks.
@@ -55,6 +71,8 @@ class ShellHostOps : public HostOps {
   Status ensureDirectory(const FileSpec& dir) override;
   Status removeFile(const std::string& path) override;
   Status run(const std::string& script) override;
+  StatusOr<HostLockState> lock(const std::string& owner, std::chrono::seconds staleAfter) override;
+  Status unlock(const std::string& owner) override;
   std::string describe() const override { return transport_->describe(); }
   std::string hostKeyFingerprint() const override { return transport_->hostKeyFingerprint(); }
   uint64_t roundTrips() const override { return transport_->roundTrips(); }

@@ -1,0 +1,647 @@
+#include "cli/daemon.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <random>
+#include <sstream>
+
+#include "cli/api_access.h"
+#include "cli/pass_context.h"
+#include "reconcilers/rbac_reconciler.h"
+#include "resources/json.h"
+#include "runtime/digest.h"
+#include "runtime/local_transport.h"
+#include "runtime/pki.h"
+
+namespace kthw::cli {
+namespace {
+
+using runtime::Metrics;
+using runtime::WorkResult;
+using Json = rapidjson::Writer<rapidjson::StringBuffer>;
+
+bool isApiKind(const std::string& key) {
+  return key.starts_with("ClusterRole/") || key.starts_with("ClusterRoleBinding/");
+}
+
+runtime::HttpResponse reply(int status, const std::string& contentType, std::string body) {
+  runtime::HttpResponse r;
+  r.status = status;
+  r.contentType = contentType;
+  r.body = std::move(body);
+  return r;
+}
+
+std::string kindOf(const std::string& key) { return key.substr(0, key.find('/')); }
+
+std::string timestamp(std::chrono::system_clock::time_point t) {
+  if (t.time_since_epoch().count() == 0) return "";
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string resultName(WorkResult r) {
+  switch (r) {
+    case WorkResult::kSuccess:
+      return "success";
+    case WorkResult::kRetry:
+      return "retry";
+    case WorkResult::kTerminal:
+      return "terminal";
+  }
+  return "unknown";
+}
+
+// What identifies a connection: a Host whose address, port, user or keys change gets a new one.
+std::string connectionKey(const resources::Host& h) {
+  return h.address + "|" + std::to_string(h.ssh.port) + "|" + h.ssh.user + "|" +
+         h.ssh.identityFile + "|" + h.ssh.hostKey + "|" + h.ssh.knownHostsFile + "|" +
+         (h.transport == resources::TransportKind::kLocal ? "local" : "ssh") + "|" +
+         (h.ssh.sudo ? "sudo" : "");
+}
+
+void declareMetrics(Metrics& m) {
+  m.declare("kthw_reconcile_total", Metrics::Type::kCounter,
+            "Reconciles of a resource, by kind and result (success, retry, terminal).");
+  m.declare("kthw_reconcile_duration_seconds", Metrics::Type::kHistogram,
+            "Wall time of the pass that reconciled a resource, by kind.",
+            {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300});
+  m.declare("kthw_drift_changes", Metrics::Type::kGauge,
+            "Changes the last pass found needed, per resource and host (0: converged).");
+  m.declare("kthw_certificate_expiry_seconds", Metrics::Type::kGauge,
+            "Seconds until a certificate of a bundle expires.");
+  m.declare("kthw_queue_depth", Metrics::Type::kGauge, "Keys queued, ready or backing off.");
+  m.declare("kthw_queue_processing", Metrics::Type::kGauge, "Keys being reconciled.");
+  m.declare("kthw_synced_revision_info", Metrics::Type::kGauge,
+            "The desired state in force: its git revision (empty outside git).");
+  m.declare("kthw_desired_state_rejected", Metrics::Type::kGauge,
+            "1 when the newest desired state on disk was rejected as invalid.");
+  m.declare("kthw_host_reachable", Metrics::Type::kGauge,
+            "1 when the last pass observed the host.");
+  m.declare("kthw_resource_ready", Metrics::Type::kGauge,
+            "1 when the resource's Ready condition is True.");
+  m.declare("kthw_passes_total", Metrics::Type::kCounter, "Passes run, by worker.");
+}
+
+}  // namespace
+
+std::string gitRevision(const std::vector<std::string>& paths) {
+  if (paths.empty() || paths.front() == "-") return "";
+  std::error_code ec;
+  std::filesystem::path dir = std::filesystem::absolute(paths.front(), ec);
+  if (!std::filesystem::is_directory(dir, ec)) dir = dir.parent_path();
+  auto head = runtime::runProcess({"git", "-c", "safe.directory=*", "-C", dir.string(),
+                                   "rev-parse", "--verify", "--quiet", "HEAD"},
+                                  "", std::chrono::seconds(10));
+  if (!head.ok() || head->exitStatus != 0) return "";
+  std::string rev = head->out.substr(0, head->out.find('\n'));
+  std::vector<std::string> argv = {"git",    "-c",          "safe.directory=*", "-C", dir.string(),
+                                   "status", "--porcelain", "--untracked-files=normal", "--"};
+  for (const std::string& p : paths) {
+    argv.push_back(std::filesystem::absolute(p, ec).string());
+  }
+  auto status = runtime::runProcess(argv, "", std::chrono::seconds(10));
+  if (status.ok() && status->exitStatus == 0 && !status->out.empty()) rev += "-dirty";
+  return rev;
+}
+
+Daemon::Daemon(DaemonOptions options)
+    : options_(std::move(options)),
+      queue_(clock_, options_.backoff, {options_.interval, 0.1}, std::random_device{}()) {
+  declareMetrics(metrics_);
+  heartbeat();
+}
+
+Daemon::~Daemon() { stop(); }
+
+void Daemon::heartbeat() {
+  heartbeat_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+                   .count();
+}
+
+void Daemon::reload() {
+  std::istringstream noStdin;
+  resources::LoadResult loaded = resources::loadPaths(options_.paths, noStdin);
+  // One hash per document, keyed Kind/name, to tell which resources a change touched.
+  std::map<std::string, std::string> hashes;
+  std::string all;
+  for (const resources::Document& d : loaded.documents) {
+    const std::string json = resources::toJson(d.root);
+    all += json;
+    const resources::Node* meta = d.root.find("metadata");
+    if (meta != nullptr) {
+      hashes[d.root.str("kind") + "/" + meta->str("name")] = runtime::sha256Hex(json);
+    }
+  }
+  const std::string contentHash = runtime::sha256Hex(all);
+  const std::string revision = gitRevision(options_.paths);
+  resources::LoadOutcome outcome = resources::buildDesiredState(std::move(loaded.documents));
+  outcome.errors.insert(outcome.errors.begin(), loaded.errors.begin(), loaded.errors.end());
+  resources::sortDiagnostics(outcome.errors);
+
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!outcome.ok()) {
+    const bool known = rejected_ && rejected_->revision == revision && !revision.empty();
+    Rejection r{revision, std::chrono::system_clock::now(), {}};
+    for (const resources::Diagnostic& d : outcome.errors) r.errors.push_back(d.toString());
+    if (!known || r.errors != rejected_->errors) {
+      spdlog::error("desired state{} rejected ({} error(s)); {} stays in force",
+                    revision.empty() ? "" : " at " + revision, r.errors.size(),
+                    state_ ? "the last good state" + (revision_.empty() ? "" : " (" + revision_ + ")")
+                           : "nothing");
+      for (const std::string& e : r.errors) spdlog::error("  {}", e);
+    }
+    rejected_ = std::move(r);
+    metrics_.set("kthw_desired_state_rejected", {}, 1);
+    return;
+  }
+  rejected_.reset();
+  metrics_.set("kthw_desired_state_rejected", {}, 0);
+  if (revision != revision_) {
+    metrics_.reset("kthw_synced_revision_info");
+    metrics_.set("kthw_synced_revision_info", {{"revision", revision}}, 1);
+  }
+  if (state_ && contentHash == contentHash_) {
+    if (revision != revision_) spdlog::info("desired state unchanged, now at {}", revision);
+    revision_ = revision;
+    return;
+  }
+  auto state = std::make_shared<const resources::DesiredState>(std::move(outcome.state));
+  std::set<std::string> keys;
+  for (const auto& [key, hash] : hashes) {
+    keys.insert(key);
+    ResourceStatus& rs = resources_[key];
+    if (rs.specHash != hash) {
+      rs.specHash = hash;
+      ++rs.generation;
+      queue_.add(key);
+    }
+  }
+  for (auto it = resources_.begin(); it != resources_.end();) {
+    // Removed from the desired state: no longer reported (kthw does not delete what it wrote).
+    it = keys.count(it->first) != 0 ? std::next(it) : resources_.erase(it);
+  }
+  for (auto it = hosts_.begin(); it != hosts_.end();) {
+    it = state->findHost(it->first) != nullptr ? std::next(it) : hosts_.erase(it);
+  }
+  queue_.setKnownKeys(keys);
+  spdlog::info("desired state{} loaded: {} resource(s), {} queued",
+               revision.empty() ? "" : " at " + revision, keys.size(), queue_.depth());
+  state_ = std::move(state);
+  contentHash_ = contentHash;
+  revision_ = revision;
+  loadedAt_ = std::chrono::system_clock::now();
+}
+
+Daemon::Snapshot Daemon::snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Snapshot s{state_, {}};
+  for (const auto& [key, rs] : resources_) s.generations[key] = rs.generation;
+  return s;
+}
+
+Status Daemon::start() {
+  auto server = runtime::HttpServer::start(
+      options_.listen, [this](const std::string& path) { return handle(path); });
+  if (!server.ok()) return server.status();
+  http_ = std::move(*server);
+  workers_.emplace_back([this] { hostWorker(); });
+  workers_.emplace_back([this] { apiWorker(); });
+  return okStatus();
+}
+
+void Daemon::stop() {
+  if (stopping_.exchange(true)) return;
+  queue_.shutDown();
+  for (std::thread& t : workers_) t.join();
+  workers_.clear();
+  if (http_) http_->stop();
+}
+
+std::string Daemon::listenAddress() const { return http_ ? http_->address() : options_.listen; }
+
+std::shared_ptr<runtime::HostOps> Daemon::connect(const resources::Host& host) {
+  std::lock_guard<std::mutex> lock(connMu_);
+  const std::string key = connectionKey(host);
+  auto& slot = connections_[host.name()];
+  if (!slot.second || slot.first != key) slot = {key, reconcilers::connectHost(host)};
+  return slot.second;
+}
+
+void Daemon::finish(const std::string& key, const reconcilers::ConditionSet& pass,
+                    int64_t generation, WorkResult result, double seconds) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = resources_.find(key);
+    if (it != resources_.end()) {
+      const auto now = std::chrono::system_clock::now();
+      for (const reconcilers::Condition& c : pass.all()) {
+        it->second.conditions.set(c.type, c.status, c.reason, c.message, generation, now);
+      }
+      it->second.lastReconciled = now;
+      it->second.reconciled = true;
+      const reconcilers::Condition* ready = it->second.conditions.get("Ready");
+      metrics_.set("kthw_resource_ready",
+                   {{"kind", kindOf(key)}, {"name", key.substr(key.find('/') + 1)}},
+                   ready != nullptr && ready->status == reconcilers::ConditionStatus::kTrue ? 1 : 0);
+    }
+  }
+  metrics_.add("kthw_reconcile_total", {{"kind", kindOf(key)}, {"result", resultName(result)}});
+  metrics_.observe("kthw_reconcile_duration_seconds", {{"kind", kindOf(key)}}, seconds);
+  auto delay = queue_.done(key, result);
+  if (result == WorkResult::kRetry && delay) {
+    spdlog::info("{}: not Ready; retrying in {:.1f} s", key,
+                 std::chrono::duration<double>(*delay).count());
+  }
+}
+
+void Daemon::finishAll(const std::vector<std::string>& keys, const Snapshot& snap,
+                       const std::string& reason, const Status& why, WorkResult result,
+                       double seconds) {
+  const auto now = std::chrono::system_clock::now();
+  for (const std::string& key : keys) {
+    reconcilers::ConditionSet c;
+    const auto gen = snap.generations.count(key) ? snap.generations.at(key) : 0;
+    c.set("Ready", reconcilers::ConditionStatus::kFalse, reason, why.message(), gen, now);
+    c.set("Progressing", reconcilers::ConditionStatus::kFalse, reason, "", gen, now);
+    c.set("Degraded", reconcilers::ConditionStatus::kTrue, reason, why.message(), gen, now);
+    finish(key, c, gen, result, seconds);
+  }
+}
+
+void Daemon::hostWorker() {
+  while (true) {
+    auto keys = queue_.take(SIZE_MAX, [](const std::string& k) { return !isApiKind(k); });
+    if (keys.empty()) return;
+    reconcileHosts(keys, snapshot());
+  }
+}
+
+void Daemon::apiWorker() {
+  while (true) {
+    auto keys = queue_.take(SIZE_MAX, isApiKind);
+    if (keys.empty()) return;
+    reconcileApi(keys, snapshot());
+  }
+}
+
+void Daemon::reconcileHosts(const std::vector<std::string>& keys, const Snapshot& snap) {
+  const auto started = std::chrono::steady_clock::now();
+  const resources::DesiredState& state = *snap.state;
+  std::set<std::string> kinds;
+  for (const std::string& k : keys) kinds.insert(kindOf(k));
+  spdlog::info("host pass: {} resource(s) of {} kind(s)", keys.size(), kinds.size());
+  metrics_.add("kthw_passes_total", {{"worker", "hosts"}});
+
+  auto ctx = PassContext::create(state, true, std::chrono::system_clock::now());
+  if (!ctx.ok()) {
+    // Material or binaries are the prerequisite of every host-scoped kind.
+    const auto result = ctx.status().code() == StatusCode::kInvalidArgument ? WorkResult::kTerminal
+                                                                            : WorkResult::kRetry;
+    spdlog::error("host pass: {}", ctx.status().message());
+    finishAll(keys, snap, "PrerequisiteFailed", ctx.status(), result, secondsSince(started));
+    return;
+  }
+  {
+    auto creds = apiCredentials(state, (*ctx)->material(), options_.kubeconfig);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (creds.ok()) apiCredentials_ = *creds;
+  }
+  const auto now = std::chrono::system_clock::now();
+  metrics_.reset("kthw_certificate_expiry_seconds");
+  for (const auto& [bundle, material] : (*ctx)->material()) {
+    for (const auto& [name, pem] : material.certificates) {
+      auto info = runtime::inspectCertificate(pem);
+      if (!info.ok()) continue;
+      metrics_.set("kthw_certificate_expiry_seconds", {{"bundle", bundle}, {"certificate", name}},
+                   std::chrono::duration<double>(info->notAfter - now).count());
+    }
+  }
+
+  reconcilers::PassOptions options;
+  options.kinds.assign(kinds.begin(), kinds.end());
+  options.parallelism = options_.parallelism;
+  options.lockOwner = lockOwner("run");
+  options.cancel = &stopping_;
+  auto progress = [](const reconcilers::HostOutcome& o, const reconcilers::ActionResult* r) {
+    const std::string& host = o.host->name();
+    if (r == nullptr) {
+      if (!o.reach.ok()) spdlog::warn("{}: unreachable: {}", host, o.reach.message());
+      if (!o.lockedBy.empty()) spdlog::warn("{}: the kthw lock is held by {}", host, o.lockedBy);
+      if (o.reach.ok() && !o.plan.actions.empty()) {
+        spdlog::info("{}: {} change(s)", host, o.plan.actions.size());
+      }
+    } else if (r->skipped || !r->status.ok()) {
+      spdlog::warn("{}: {} {}: {}", host, r->skipped ? "skipped" : "FAILED", r->action.summary,
+                   r->status.message());
+    } else {
+      spdlog::info("{}: done {}", host, r->action.summary);
+    }
+  };
+  auto outcomes = reconcilers::applyHosts(
+      state, (*ctx)->reconcilers(),
+      [this](const resources::Host& h) { return connect(h); }, options, progress);
+
+  std::map<std::string, reconcilers::ConditionSet> byResource;
+  bool everyHostOk = true;
+  uint64_t trips = 0;
+  size_t changes = 0;
+  for (const auto& o : outcomes) {
+    reconcilers::recordConditions(o, true, 0, now, byResource);
+    everyHostOk = everyHostOk && !o.failed();
+    trips += o.roundTrips;
+    changes += o.reach.ok() ? o.plan.actions.size() : 0;
+    if (!o.reach.ok()) {
+      // A host that went away gets a fresh connection next time.
+      std::lock_guard<std::mutex> lock(connMu_);
+      connections_.erase(o.host->name());
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& o : outcomes) {
+      HostStatus& h = hosts_[o.host->name()];
+      h.reachable = o.reach.ok();
+      h.error = o.reach.ok() ? "" : o.reach.message();
+      h.drift = o.reach.ok() ? o.plan.actions.size() : 0;
+      h.lockedBy = o.lockedBy;
+      h.roundTrips = o.roundTrips;
+      h.observed = now;
+      metrics_.set("kthw_host_reachable", {{"host", o.host->name()}}, o.reach.ok() ? 1 : 0);
+    }
+  }
+  // Drift per resource and host, as this pass found it (before repairing it).
+  for (const auto& o : outcomes) {
+    std::map<std::string, size_t> perResource;
+    for (const std::string& r : o.plan.resources) perResource[r] = 0;
+    for (const reconcilers::Action& a : o.plan.actions) ++perResource[a.resource];
+    for (const auto& [resource, n] : perResource) {
+      if (std::find(keys.begin(), keys.end(), resource) == keys.end()) continue;
+      metrics_.set("kthw_drift_changes",
+                   {{"kind", kindOf(resource)},
+                    {"name", resource.substr(resource.find('/') + 1)},
+                    {"host", o.host->name()}},
+                   static_cast<double>(n));
+    }
+  }
+  if (everyHostOk && kinds.count("CertificateBundle") != 0 &&
+      options.kinds.size() == cli::hostKinds().size()) {
+    if (Status s = (*ctx)->recordDistributed(state); !s.ok()) spdlog::warn("{}", s.message());
+  }
+  if (kinds.count("LoadBalancer") != 0) {
+    const auto& routes = (*ctx)->checkRoutes(
+        state, changes > 0 ? options_.routePatience : std::chrono::seconds(0));
+    for (const auto& [lb, route] : routes) {
+      if (route.ok()) continue;
+      auto& c = byResource["LoadBalancer/" + lb];
+      c.set("Ready", reconcilers::ConditionStatus::kFalse, "RouteCheckFailed", route.message(), 0,
+            now);
+      c.set("Degraded", reconcilers::ConditionStatus::kTrue, "RouteCheckFailed", route.message(),
+            0, now);
+    }
+  }
+  const double seconds = secondsSince(started);
+  for (const std::string& key : keys) {
+    const int64_t gen = snap.generations.count(key) ? snap.generations.at(key) : 0;
+    auto it = byResource.find(key);
+    reconcilers::ConditionSet c;
+    if (it != byResource.end()) {
+      c = it->second;
+    } else {
+      c.set("Ready", reconcilers::ConditionStatus::kUnknown, "NoHostSelected",
+            "no reachable host carries this resource", gen, now);
+    }
+    const reconcilers::Condition* ready = c.get("Ready");
+    const bool ok = ready != nullptr && ready->status == reconcilers::ConditionStatus::kTrue;
+    finish(key, c, gen, ok ? WorkResult::kSuccess : WorkResult::kRetry, seconds);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++passes_;
+    lastPassSeconds_ = seconds;
+  }
+  spdlog::info("host pass: {} host(s), {} change(s) found, {} round trip(s), {:.2f} s",
+               outcomes.size(), changes, trips, seconds);
+}
+
+void Daemon::reconcileApi(const std::vector<std::string>& keys, const Snapshot& snap) {
+  const auto started = std::chrono::steady_clock::now();
+  metrics_.add("kthw_passes_total", {{"worker", "api"}});
+  std::optional<runtime::ApiCredentials> creds;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    creds = apiCredentials_;
+  }
+  if (!creds) {
+    // Level-based: the certificates come from the host worker's pass.
+    finishAll(keys, snap, "WaitingForCredentials",
+              unavailable("no admin credentials yet: the CertificateBundle has not been issued"),
+              WorkResult::kRetry, secondsSince(started));
+    return;
+  }
+  if (!api_ || api_->credentials().server != creds->server ||
+      api_->credentials().certPem != creds->certPem || api_->credentials().caPem != creds->caPem) {
+    api_ = std::make_unique<runtime::ApiClient>(*creds);
+  }
+  if (Status ready = api_->ready(); !ready.ok()) {
+    finishAll(keys, snap, "APIServerUnavailable",
+              unavailable("the API server at " + creds->server + " is not ready: " +
+                          ready.message()),
+              WorkResult::kRetry, secondsSince(started));
+    return;
+  }
+  auto plan = reconcilers::planRbac(*snap.state, *api_);
+  if (!plan.ok()) {
+    finishAll(keys, snap, "ReadFailed", plan.status(), WorkResult::kRetry,
+              secondsSince(started));
+    return;
+  }
+  reconcilers::RbacPlan mine;
+  for (const auto& a : plan->actions) {
+    if (std::find(keys.begin(), keys.end(), a.kind + "/" + a.name) != keys.end()) {
+      mine.actions.push_back(a);
+    }
+  }
+  const auto results = reconcilers::applyRbac(mine, *api_);
+  const double seconds = secondsSince(started);
+  const auto now = std::chrono::system_clock::now();
+  for (const std::string& key : keys) {
+    const int64_t gen = snap.generations.count(key) ? snap.generations.at(key) : 0;
+    size_t pending = 0;
+    Status failed;
+    for (size_t i = 0; i < mine.actions.size(); ++i) {
+      if (mine.actions[i].kind + "/" + mine.actions[i].name != key) continue;
+      ++pending;
+      spdlog::info("{}: {} {}", key, reconcilers::rbacActionName(mine.actions[i].type),
+                   results[i].ok() ? "done" : "FAILED: " + results[i].message());
+      if (!results[i].ok() && failed.ok()) failed = results[i];
+    }
+    metrics_.set("kthw_drift_changes",
+                 {{"kind", kindOf(key)}, {"name", key.substr(key.find('/') + 1)}, {"host", ""}},
+                 static_cast<double>(pending));
+    reconcilers::ConditionSet c;
+    using S = reconcilers::ConditionStatus;
+    if (!failed.ok()) {
+      c.set("Ready", S::kFalse, "ApplyFailed", failed.message(), gen, now);
+      c.set("Degraded", S::kTrue, "ApplyFailed", failed.message(), gen, now);
+    } else {
+      c.set("Ready", S::kTrue, pending > 0 ? "Converged" : "UpToDate", "", gen, now);
+      c.set("Degraded", S::kFalse, "AsExpected", "", gen, now);
+    }
+    c.set("Progressing", pending > 0 ? S::kTrue : S::kFalse, pending > 0 ? "Applied" : "Idle", "",
+          gen, now);
+    finish(key, c, gen, failed.ok() ? WorkResult::kSuccess : WorkResult::kRetry, seconds);
+  }
+}
+
+bool Daemon::ready() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!state_) return false;
+  return std::all_of(resources_.begin(), resources_.end(),
+                     [](const auto& r) { return r.second.reconciled; });
+}
+
+runtime::HttpResponse Daemon::handle(const std::string& path) {
+  if (path == "/healthz" || path == "/livez") {
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    if (now - heartbeat_.load() > 30000) return reply(503, "text/plain", "main loop stalled\n");
+    return reply(200, "text/plain", "ok\n");
+  }
+  if (path == "/readyz") {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!state_) {
+      return reply(503, "text/plain",
+                   rejected_ ? "no valid desired state: " +
+                                   std::to_string(rejected_->errors.size()) + " error(s)\n"
+                             : "no desired state loaded\n");
+    }
+    std::string waiting;
+    for (const auto& [key, rs] : resources_) {
+      if (!rs.reconciled) waiting += " " + key;
+    }
+    if (!waiting.empty()) return reply(503, "text/plain", "not yet reconciled:" + waiting + "\n");
+    return reply(200, "text/plain", "ok\n");
+  }
+  if (path == "/metrics") return reply(200, "text/plain; version=0.0.4; charset=utf-8", metricsText());
+  if (path == "/status") return reply(200, "application/json", statusJson());
+  return reply(404, "text/plain", "not found: try /healthz, /readyz, /metrics or /status\n");
+}
+
+std::string Daemon::metricsText() {
+  metrics_.set("kthw_queue_depth", {}, static_cast<double>(queue_.depth()));
+  metrics_.set("kthw_queue_processing", {}, static_cast<double>(queue_.processing()));
+  return metrics_.render();
+}
+
+std::string Daemon::statusJson() {
+  rapidjson::StringBuffer buffer;
+  Json w(buffer);
+  auto str = [&](const char* key, const std::string& v) {
+    w.Key(key);
+    w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+  };
+  const auto steadyNow = clock_.now();
+  std::lock_guard<std::mutex> lock(mu_);
+  w.StartObject();
+  str("listen", listenAddress());
+  str("revision", revision_);
+  str("loadedAt", timestamp(loadedAt_));
+  w.Key("ready");
+  w.Bool(state_ != nullptr && std::all_of(resources_.begin(), resources_.end(), [](const auto& r) {
+           return r.second.reconciled;
+         }));
+  w.Key("rejected");
+  if (rejected_) {
+    w.StartObject();
+    str("revision", rejected_->revision);
+    str("at", timestamp(rejected_->at));
+    w.Key("errors");
+    w.StartArray();
+    for (const std::string& e : rejected_->errors) w.String(e.c_str());
+    w.EndArray();
+    w.EndObject();
+  } else {
+    w.Null();
+  }
+  w.Key("queue");
+  w.StartObject();
+  w.Key("depth");
+  w.Uint64(queue_.depth());
+  w.Key("processing");
+  w.Uint64(queue_.processing());
+  w.EndObject();
+  w.Key("passes");
+  w.Uint64(passes_);
+  w.Key("lastPassSeconds");
+  w.Double(lastPassSeconds_);
+  w.Key("resources");
+  w.StartArray();
+  for (const auto& [key, rs] : resources_) {
+    w.StartObject();
+    str("kind", kindOf(key));
+    str("name", key.substr(key.find('/') + 1));
+    w.Key("generation");
+    w.Int64(rs.generation);
+    str("lastReconciled", timestamp(rs.lastReconciled));
+    w.Key("failures");
+    w.Int(queue_.failures(key));
+    w.Key("terminal");
+    w.Bool(queue_.terminal(key));
+    if (auto at = queue_.readyAt(key)) {
+      w.Key("nextAttemptSeconds");
+      w.Double(std::max(0.0, std::chrono::duration<double>(*at - steadyNow).count()));
+    }
+    w.Key("conditions");
+    w.StartArray();
+    for (const reconcilers::Condition& c : rs.conditions.all()) {
+      w.StartObject();
+      str("type", c.type);
+      str("status", std::string(reconcilers::conditionStatusName(c.status)));
+      str("reason", c.reason);
+      str("message", c.message);
+      w.Key("observedGeneration");
+      w.Int64(c.observedGeneration);
+      str("lastTransitionTime", timestamp(c.lastTransitionTime));
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("hosts");
+  w.StartArray();
+  for (const auto& [name, h] : hosts_) {
+    w.StartObject();
+    str("name", name);
+    w.Key("reachable");
+    w.Bool(h.reachable);
+    if (!h.error.empty()) str("error", h.error);
+    w.Key("drift");
+    w.Uint64(h.drift);
+    if (!h.lockedBy.empty()) str("lockedBy", h.lockedBy);
+    w.Key("roundTrips");
+    w.Uint64(h.roundTrips);
+    str("observed", timestamp(h.observed));
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+}
+
+}  // namespace kthw::cli

@@ -46,7 +46,7 @@ phase_rows=""
 for phase in "Host" "CertificateBundle" "ControlPlaneService" "LoadBalancer" "ClusterRole --kind ClusterRoleBinding"; do
   # shellcheck disable=SC2086
   read -r w c < <(timed "$kthw" apply -f "$d" --kind $phase)
-  phase_rows+="| ${phase%% *} | $w s | $c s |"$'\n'
+  phase_rows+="| ${phase// --kind / + } | $w s | $c s |"$'\n'
 done
 read -r noop_w noop_c < <(timed "$kthw" apply -f "$d")
 grep -q "0 changed, 0 action(s) done" "$work/cmd.out" || { echo "the no-op apply changed something" >&2; cat "$work/cmd.out" >&2; }
@@ -90,6 +90,24 @@ for _ in 1 2 3 4 5; do
   walls+=("$(echo "$(date +%s.%N) - $s" | bc)")
 done
 warm_floor=$(printf '%.3f' "$(printf '%s\n' "${walls[@]}" | median)")
+say "the daemon's warm pass: kthw run on the converged lab, sessions kept between passes"
+"$kthw" run -f "$d" --listen 127.0.0.1:9749 --interval 2 >"$work/run.log" 2>&1 &
+daemon=$!
+for _ in $(seq 1 120); do
+  [ "$(grep -c 'host pass: 4 host(s), 0 change(s)' "$work/run.log")" -ge 2 ] && break
+  sleep 0.5
+done
+cpu0=$(awk '{print $14 + $15}' "/proc/$daemon/stat")
+n0=$(grep -c 'host pass: 4 host(s)' "$work/run.log")
+sleep 30
+cpu1=$(awk '{print $14 + $15}' "/proc/$daemon/stat")
+n1=$(grep -c 'host pass: 4 host(s)' "$work/run.log")
+kill -TERM "$daemon"; wait "$daemon" || true
+warm_passes=$((n1 - n0))
+warm_w=$(grep 'host pass: 4 host(s), 0 change(s)' "$work/run.log" | tail -n "$warm_passes" |
+  sed 's/.*, \([0-9.]*\) s$/\1/' | median)
+warm_trips=$(grep 'host pass: 4 host(s), 0 change(s)' "$work/run.log" | tail -1 | sed 's/.*found, \([0-9]*\) round.*/\1/')
+warm_c=$(echo "($cpu1 - $cpu0) / $(getconf CLK_TCK) / $warm_passes" | bc -l | xargs printf '%.3f')
 "$lab" down >/dev/null
 
 say "scaling: kthw diff over 1, 10, 30 and 100 loopback sshd hosts"
@@ -112,12 +130,15 @@ directories, the /etc/hosts entries and that every service is enabled and runnin
 |---|---|---|
 | \`kthw diff -f examples/lab -f hosts.yaml\` (5 runs) | $kthw_w s | $kthw_c s |
 | \`ansible-playbook --check --diff -f 32\` (3 runs) | $ans_w s | $ans_c s |
+| \`kthw run\`: a resync pass on open connections (median of $warm_passes) | $warm_w s | $warm_c s |
 | parallel \`ssh HOST true\`, cold (the floor; 5 runs) | $cold_floor s | |
 | parallel \`ssh HOST true\` on an open connection (warm floor; 5 runs) | $warm_floor s | |
 
 Ansible / kthw wall: $(echo "$ans_w / $kthw_w" | bc -l | xargs printf '%.1f')x. kthw / cold floor: $(echo "$kthw_w / $cold_floor" | bc -l | xargs printf '%.2f')x.
+Ansible / kthw run warm pass: $(echo "$ans_w / $warm_w" | bc -l | xargs printf '%.0f')x; warm pass / warm floor: $(echo "$warm_w / $warm_floor" | bc -l | xargs printf '%.2f')x.
 SSH round trips per host per kthw diff: $trips (TCP connect, key exchange, authentication, one
-exec for the whole probe). A warm pass (the daemon's, connections kept) is one exec per host.
+exec for the whole probe). The daemon's warm pass: $warm_trips round trips for the 4 hosts, one exec
+each (\`kthw run --interval 2\`, pass time from its log, client CPU from /proc over 30 s).
 
 ## Scaling: kthw diff over N loopback sshd hosts
 

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <functional>
+#include <map>
+#include <mutex>
 
 #include "resources/substitution.h"
 #include "runtime/digest.h"
@@ -17,26 +20,49 @@ std::string day(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
+// What is derived from key material by parsing it (summaries, public keys) depends on the PEM
+// alone. Parsing a key through OpenSSL 3's decoders costs about a millisecond, and every pass
+// renders every bundle file for every host, so derivations are kept for the process's life
+// (keyed by the material's digest; the values are not secret).
+std::string memoized(const std::string& what, const std::string& pem,
+                     const std::function<std::string()>& derive) {
+  static std::mutex mu;
+  static std::map<std::string, std::string> cache;
+  const std::string key = what + ":" + runtime::sha256Hex(pem);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  std::string value = derive();
+  std::lock_guard<std::mutex> lock(mu);
+  if (cache.size() > 4096) cache.clear();
+  return cache.emplace(key, std::move(value)).first->second;
+}
+
 std::string certificateSummary(const std::string& name, const std::string& pem) {
-  auto info = runtime::inspectCertificate(pem);
-  if (!info.ok()) return "certificate " + name + " (unreadable)";
-  std::string out = "certificate " + name + ": CN=" + info->commonName;
-  for (const std::string& o : info->organizations) out += ", O=" + o;
-  std::string sans;
-  for (const std::string& d : info->dnsNames) sans += (sans.empty() ? "" : ",") + d;
-  for (const std::string& i : info->ipAddresses) sans += (sans.empty() ? "" : ",") + i;
-  if (!sans.empty()) out += ", SANs " + sans;
-  out += ", not after " + day(info->notAfter) + ", sha256 " +
-         info->sha256Fingerprint.substr(0, 23) + "...";
-  return out;
+  return memoized("certificate " + name, pem, [&] {
+    auto info = runtime::inspectCertificate(pem);
+    if (!info.ok()) return "certificate " + name + " (unreadable)";
+    std::string out = "certificate " + name + ": CN=" + info->commonName;
+    for (const std::string& o : info->organizations) out += ", O=" + o;
+    std::string sans;
+    for (const std::string& d : info->dnsNames) sans += (sans.empty() ? "" : ",") + d;
+    for (const std::string& i : info->ipAddresses) sans += (sans.empty() ? "" : ",") + i;
+    if (!sans.empty()) out += ", SANs " + sans;
+    out += ", not after " + day(info->notAfter) + ", sha256 " +
+           info->sha256Fingerprint.substr(0, 23) + "...";
+    return out;
+  });
 }
 
 std::string keySummary(const std::string& name, const runtime::PrivateKeyPem& key) {
-  auto pub = runtime::publicKeyPem(key);
-  auto type = runtime::privateKeyType(key);
-  return "private key " + name + " (" +
-         (type.ok() ? std::string(runtime::keyTypeName(*type)) : "?") + "), public key sha256 " +
-         (pub.ok() ? runtime::sha256Hex(*pub).substr(0, 16) : "?") + "...";
+  return memoized("key " + name, key.pem, [&] {
+    auto pub = runtime::publicKeyPem(key);
+    auto type = runtime::privateKeyType(key);
+    return "private key " + name + " (" +
+           (type.ok() ? std::string(runtime::keyTypeName(*type)) : "?") + "), public key sha256 " +
+           (pub.ok() ? runtime::sha256Hex(*pub).substr(0, 16) : "?") + "...";
+  });
 }
 
 std::string indentBase64(const std::string& pem) { return runtime::base64Encode(pem); }
@@ -138,8 +164,10 @@ std::vector<BundleFileContent> bundleFilesFor(const resources::DesiredState& sta
         break;
       case ContentKind::kPublicKey: {
         if (pendingFor(f.source)) break;
-        auto pub = runtime::publicKeyPem(m.keys.at(f.source));
-        file.content = pub.ok() ? *pub : "";
+        file.content = memoized("public", m.keys.at(f.source).pem, [&] {
+          auto pub = runtime::publicKeyPem(m.keys.at(f.source));
+          return pub.ok() ? *pub : std::string();
+        });
         file.summary = "public key " + f.source + ", sha256 " +
                        runtime::sha256Hex(*file.content).substr(0, 16) + "...";
         break;

@@ -106,9 +106,19 @@ StatusOr<std::unique_ptr<SecretStore>> SecretStore::open(const std::string& dir,
   }
   if (fd < 0) return permissionDenied("cannot open " + lockPath + ": " + errnoText());
   if (::flock(fd, (mode == Mode::kWrite ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+    char holder[64] = {};
+    const ssize_t n = ::pread(fd, holder, sizeof holder - 1, 0);
     ::close(fd);
-    return Status(StatusCode::kAborted,
-                  "secret store " + dir + " is locked by another kthw process; try again");
+    std::string who(holder, n > 0 ? static_cast<size_t>(n) : 0);
+    if (!who.empty() && who.back() == '\n') who.pop_back();
+    return Status(StatusCode::kAborted, "secret store " + dir +
+                                            " is locked by another kthw process" +
+                                            (who.empty() ? "" : " (" + who + ")") + "; try again");
+  }
+  if (mode == Mode::kWrite) {
+    // Who holds it, for the message another process gets.
+    const std::string who = "pid " + std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd, 0) == 0) (void)!::pwrite(fd, who.data(), who.size(), 0);
   }
   return std::unique_ptr<SecretStore>(new SecretStore(dir, fd, mode));
 }

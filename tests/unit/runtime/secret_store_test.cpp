@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -52,6 +53,9 @@ TEST(SecretStore, OneWriterAtATime) {
   auto second = SecretStore::open(dir, SecretStore::Mode::kWrite);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), StatusCode::kAborted);
+  EXPECT_NE(second.status().message().find("(pid " + std::to_string(::getpid()) + ")"),
+            std::string::npos)
+      << second.status().message();
   auto reader = SecretStore::open(dir, SecretStore::Mode::kRead);
   EXPECT_FALSE(reader.ok());  // a writer holds it
   first->reset();

@@ -1,8 +1,8 @@
 // kthw run (the daemon) and kthw status (a table from its /status endpoint).
 #include <poll.h>
 #include <rapidjson/document.h>
-#include <spdlog/spdlog.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -62,8 +62,9 @@ Endpoints (plain HTTP, meant for loopback):
   /metrics   Prometheus text format (see README: Metrics)
   /status    JSON: revision, rejected change, conditions per resource, hosts
 
-SIGTERM or SIGINT stops it: no new action starts, the one under way finishes
-(writes are atomic), the host locks are released. Under systemd it reports
+SIGTERM or SIGINT stops it: no further file is written, the write under way
+finishes (writes are atomic), services whose new files were all written are
+still restarted behind their health checks, the host locks are released. Under systemd it reports
 readiness (Type=notify); see examples/kthw.service.
 
 Usage:
@@ -73,8 +74,7 @@ Options:
 )";
 
 const std::vector<OptionSpec> kStatusOptions = {
-    {"--server", "-s", true, false, "HOST:PORT",
-     "Where kthw run listens (default 127.0.0.1:9740)"},
+    {"--server", "-s", true, false, "HOST:PORT", "Where kthw run listens (default 127.0.0.1:9740)"},
     {"--output", "-o", true, false, "FORMAT", "table (default) or json"},
     {"--help", "-h", false, false, "", "Show this help"},
 };
@@ -108,9 +108,9 @@ std::string age(const std::string& rfc3339) {
     return "-";
   }
   const auto then = std::chrono::system_clock::from_time_t(timegm(&tm));
-  const auto s = std::chrono::duration_cast<std::chrono::seconds>(
-                     std::chrono::system_clock::now() - then)
-                     .count();
+  const auto s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - then)
+          .count();
   if (s < 120) return std::to_string(std::max<int64_t>(s, 0)) + "s";
   if (s < 7200) return std::to_string(s / 60) + "m";
   if (s < 172800) return std::to_string(s / 3600) + "h";
@@ -205,7 +205,7 @@ int runRun(const std::vector<std::string>& args, Io io) {
         spdlog::info("SIGHUP: reloading the desired state");
         daemon.reload();
       } else {
-        spdlog::info("{}: stopping; the action under way finishes, no new one starts",
+        spdlog::info("{}: stopping; no further file is written, pending restarts finish",
                      info.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
         runtime::sdNotify("STOPPING=1");
         break;
@@ -277,8 +277,10 @@ int runStatus(const std::vector<std::string>& args, Io io) {
   }
   const std::string revision = doc["revision"].GetString();
   io.out << "kthw run at " << server << ": desired state "
-         << (revision.empty() ? "(not in git)" : revision) << ", loaded "
-         << age(doc["loadedAt"].GetString()) << " ago; " << doc["passes"].GetUint64()
+         << (revision.empty()
+                 ? "(not in git)"
+                 : revision.substr(0, 12) + (revision.ends_with("-dirty") ? "-dirty" : ""))
+         << ", loaded " << age(doc["loadedAt"].GetString()) << " ago; " << doc["passes"].GetUint64()
          << " host pass(es), last " << std::fixed << std::setprecision(2)
          << doc["lastPassSeconds"].GetDouble() << " s; queue " << doc["queue"]["depth"].GetUint64()
          << " queued, " << doc["queue"]["processing"].GetUint64() << " running\n";
@@ -289,9 +291,15 @@ int runStatus(const std::vector<std::string>& args, Io io) {
            << " ago); the state above stays in force:\n";
     for (const auto& e : r["errors"].GetArray()) io.out << "  " << e.GetString() << "\n";
   }
+  size_t width = 10;
+  for (const auto& r : doc["resources"].GetArray()) {
+    width = std::max<size_t>(width, r["kind"].GetStringLength() + r["name"].GetStringLength() + 3);
+  }
+  const int w = static_cast<int>(width);
   io.out << "\n"
-         << std::left << std::setw(44) << "RESOURCE" << std::setw(8) << "READY" << std::setw(22)
-         << "REASON" << std::setw(6) << "AGE" << "MESSAGE\n";
+         << std::left << std::setw(w) << "RESOURCE" << std::setw(8) << "READY" << std::setw(22)
+         << "REASON" << std::setw(6) << "AGE"
+         << "MESSAGE\n";
   for (const auto& r : doc["resources"].GetArray()) {
     std::string status = "Unknown", reason, message, since;
     for (const auto& c : r["conditions"].GetArray()) {
@@ -308,15 +316,18 @@ int runStatus(const std::vector<std::string>& args, Io io) {
                       ? std::to_string(static_cast<int>(r["nextAttemptSeconds"].GetDouble())) + "s"
                       : std::string("-"));
     }
-    if (r["terminal"].GetBool()) message += (message.empty() ? "" : "; ") + std::string("not retried");
+    if (r["terminal"].GetBool())
+      message += (message.empty() ? "" : "; ") + std::string("not retried");
     if (message.size() > 100) message = message.substr(0, 97) + "...";
-    io.out << std::left << std::setw(44)
+    io.out << std::left << std::setw(w)
            << (std::string(r["kind"].GetString()) + "/" + r["name"].GetString()) << std::setw(8)
            << status << std::setw(22) << (reason.empty() ? "-" : reason) << std::setw(6)
            << age(since) << message << "\n";
   }
-  io.out << "\n" << std::left << std::setw(16) << "HOST" << std::setw(11) << "REACHABLE"
-         << std::setw(7) << "DRIFT" << std::setw(13) << "ROUND TRIPS" << "OBSERVED\n";
+  io.out << "\n"
+         << std::left << std::setw(16) << "HOST" << std::setw(11) << "REACHABLE" << std::setw(7)
+         << "DRIFT" << std::setw(13) << "ROUND TRIPS"
+         << "OBSERVED\n";
   for (const auto& h : doc["hosts"].GetArray()) {
     std::string note;
     if (h.HasMember("error")) note = std::string("  ") + h["error"].GetString();

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <random>
 #include <sstream>
@@ -102,13 +103,14 @@ std::string gitRevision(const std::vector<std::string>& paths) {
   std::error_code ec;
   std::filesystem::path dir = std::filesystem::absolute(paths.front(), ec);
   if (!std::filesystem::is_directory(dir, ec)) dir = dir.parent_path();
-  auto head = runtime::runProcess({"git", "-c", "safe.directory=*", "-C", dir.string(),
-                                   "rev-parse", "--verify", "--quiet", "HEAD"},
+  auto head = runtime::runProcess({"git", "-c", "safe.directory=*", "-C", dir.string(), "rev-parse",
+                                   "--verify", "--quiet", "HEAD"},
                                   "", std::chrono::seconds(10));
   if (!head.ok() || head->exitStatus != 0) return "";
   std::string rev = head->out.substr(0, head->out.find('\n'));
-  std::vector<std::string> argv = {"git",    "-c",          "safe.directory=*", "-C", dir.string(),
-                                   "status", "--porcelain", "--untracked-files=normal", "--"};
+  std::vector<std::string> argv = {
+      "git",    "-c",          "safe.directory=*",         "-C", dir.string(),
+      "status", "--porcelain", "--untracked-files=normal", "--"};
   for (const std::string& p : paths) {
     argv.push_back(std::filesystem::absolute(p, ec).string());
   }
@@ -160,8 +162,9 @@ void Daemon::reload() {
     if (!known || r.errors != rejected_->errors) {
       spdlog::error("desired state{} rejected ({} error(s)); {} stays in force",
                     revision.empty() ? "" : " at " + revision, r.errors.size(),
-                    state_ ? "the last good state" + (revision_.empty() ? "" : " (" + revision_ + ")")
-                           : "nothing");
+                    state_
+                        ? "the last good state" + (revision_.empty() ? "" : " (" + revision_ + ")")
+                        : "nothing");
       for (const std::string& e : r.errors) spdlog::error("  {}", e);
     }
     rejected_ = std::move(r);
@@ -254,9 +257,9 @@ void Daemon::finish(const std::string& key, const reconcilers::ConditionSet& pas
       it->second.lastReconciled = now;
       it->second.reconciled = true;
       const reconcilers::Condition* ready = it->second.conditions.get("Ready");
-      metrics_.set("kthw_resource_ready",
-                   {{"kind", kindOf(key)}, {"name", key.substr(key.find('/') + 1)}},
-                   ready != nullptr && ready->status == reconcilers::ConditionStatus::kTrue ? 1 : 0);
+      metrics_.set(
+          "kthw_resource_ready", {{"kind", kindOf(key)}, {"name", key.substr(key.find('/') + 1)}},
+          ready != nullptr && ready->status == reconcilers::ConditionStatus::kTrue ? 1 : 0);
     }
   }
   metrics_.add("kthw_reconcile_total", {{"kind", kindOf(key)}, {"result", resultName(result)}});
@@ -327,7 +330,7 @@ void Daemon::reconcileHosts(const std::vector<std::string>& keys, const Snapshot
       auto info = runtime::inspectCertificate(pem);
       if (!info.ok()) continue;
       metrics_.set("kthw_certificate_expiry_seconds", {{"bundle", bundle}, {"certificate", name}},
-                   std::chrono::duration<double>(info->notAfter - now).count());
+                   std::floor(std::chrono::duration<double>(info->notAfter - now).count()));
     }
   }
 
@@ -352,8 +355,8 @@ void Daemon::reconcileHosts(const std::vector<std::string>& keys, const Snapshot
     }
   };
   auto outcomes = reconcilers::applyHosts(
-      state, (*ctx)->reconcilers(),
-      [this](const resources::Host& h) { return connect(h); }, options, progress);
+      state, (*ctx)->reconcilers(), [this](const resources::Host& h) { return connect(h); },
+      options, progress);
 
   std::map<std::string, reconcilers::ConditionSet> byResource;
   bool everyHostOk = true;
@@ -402,15 +405,15 @@ void Daemon::reconcileHosts(const std::vector<std::string>& keys, const Snapshot
     if (Status s = (*ctx)->recordDistributed(state); !s.ok()) spdlog::warn("{}", s.message());
   }
   if (kinds.count("LoadBalancer") != 0) {
-    const auto& routes = (*ctx)->checkRoutes(
-        state, changes > 0 ? options_.routePatience : std::chrono::seconds(0));
+    const auto& routes =
+        (*ctx)->checkRoutes(state, changes > 0 ? options_.routePatience : std::chrono::seconds(0));
     for (const auto& [lb, route] : routes) {
       if (route.ok()) continue;
       auto& c = byResource["LoadBalancer/" + lb];
       c.set("Ready", reconcilers::ConditionStatus::kFalse, "RouteCheckFailed", route.message(), 0,
             now);
-      c.set("Degraded", reconcilers::ConditionStatus::kTrue, "RouteCheckFailed", route.message(),
-            0, now);
+      c.set("Degraded", reconcilers::ConditionStatus::kTrue, "RouteCheckFailed", route.message(), 0,
+            now);
     }
   }
   const double seconds = secondsSince(started);
@@ -457,16 +460,15 @@ void Daemon::reconcileApi(const std::vector<std::string>& keys, const Snapshot& 
     api_ = std::make_unique<runtime::ApiClient>(*creds);
   }
   if (Status ready = api_->ready(); !ready.ok()) {
-    finishAll(keys, snap, "APIServerUnavailable",
-              unavailable("the API server at " + creds->server + " is not ready: " +
-                          ready.message()),
-              WorkResult::kRetry, secondsSince(started));
+    finishAll(
+        keys, snap, "APIServerUnavailable",
+        unavailable("the API server at " + creds->server + " is not ready: " + ready.message()),
+        WorkResult::kRetry, secondsSince(started));
     return;
   }
   auto plan = reconcilers::planRbac(*snap.state, *api_);
   if (!plan.ok()) {
-    finishAll(keys, snap, "ReadFailed", plan.status(), WorkResult::kRetry,
-              secondsSince(started));
+    finishAll(keys, snap, "ReadFailed", plan.status(), WorkResult::kRetry, secondsSince(started));
     return;
   }
   reconcilers::RbacPlan mine;
@@ -537,7 +539,8 @@ runtime::HttpResponse Daemon::handle(const std::string& path) {
     if (!waiting.empty()) return reply(503, "text/plain", "not yet reconciled:" + waiting + "\n");
     return reply(200, "text/plain", "ok\n");
   }
-  if (path == "/metrics") return reply(200, "text/plain; version=0.0.4; charset=utf-8", metricsText());
+  if (path == "/metrics")
+    return reply(200, "text/plain; version=0.0.4; charset=utf-8", metricsText());
   if (path == "/status") return reply(200, "application/json", statusJson());
   return reply(404, "text/plain", "not found: try /healthz, /readyz, /metrics or /status\n");
 }
@@ -562,9 +565,8 @@ std::string Daemon::statusJson() {
   str("revision", revision_);
   str("loadedAt", timestamp(loadedAt_));
   w.Key("ready");
-  w.Bool(state_ != nullptr && std::all_of(resources_.begin(), resources_.end(), [](const auto& r) {
-           return r.second.reconciled;
-         }));
+  w.Bool(state_ != nullptr && std::all_of(resources_.begin(), resources_.end(),
+                                          [](const auto& r) { return r.second.reconciled; }));
   w.Key("rejected");
   if (rejected_) {
     w.StartObject();

@@ -1,11 +1,11 @@
 #include "cli/pass_context.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <thread>
-
-#include <pwd.h>
-#include <unistd.h>
 
 namespace kthw::cli {
 
@@ -13,11 +13,14 @@ std::string lockOwner(const std::string& command) {
   char machine[256] = {};
   if (gethostname(machine, sizeof machine - 1) != 0) machine[0] = 0;
   const passwd* pw = getpwuid(getuid());
-  std::string owner = "kthw-" + command + " " + (pw != nullptr ? pw->pw_name : "uid" + std::to_string(getuid())) +
-                      "@" + machine + " pid " + std::to_string(getpid());
+  std::string owner = "kthw-" + command + " " +
+                      (pw != nullptr ? pw->pw_name : "uid" + std::to_string(getuid())) + "@" +
+                      machine + " pid " + std::to_string(getpid());
   // The owner travels in a shell word and a one-line file: keep it to plain characters.
   for (char& c : owner) {
-    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && std::string_view("@._:- ").find(c) == std::string_view::npos) c = '_';
+    if (std::isalnum(static_cast<unsigned char>(c)) == 0 &&
+        std::string_view("@._:- ").find(c) == std::string_view::npos)
+      c = '_';
   }
   return owner;
 }

@@ -109,7 +109,8 @@ bool lockHost(const resources::Host& host,
     }
     out.lockedBy = state->holder + " (held for " + std::to_string(state->heldSeconds) + "s)";
     if (std::chrono::steady_clock::now() >= deadline || cancelled(options)) return false;
-    if (!waited) spdlog::info("{}: waiting for the kthw lock held by {}", host.name(), out.lockedBy);
+    if (!waited)
+      spdlog::info("{}: waiting for the kthw lock held by {}", host.name(), out.lockedBy);
     waited = true;
     std::this_thread::sleep_for(std::chrono::seconds(1));
     out.lockedBy.clear();
@@ -133,14 +134,14 @@ Status execute(runtime::HostOps& ops, const Action& a) {
 }
 
 // Polls the probe on the host until it passes or its timeout ends.
-Status waitHealthy(runtime::HostOps& ops, const HealthProbe& probe, const PassOptions& options) {
+Status waitHealthy(runtime::HostOps& ops, const HealthProbe& probe) {
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(probe.timeoutSeconds);
   Status last;
   while (true) {
     last = ops.run(probe.script);
     if (last.ok()) return last;
-    if (std::chrono::steady_clock::now() >= deadline || cancelled(options)) break;
+    if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   return deadlineExceeded("not healthy after " + std::to_string(probe.timeoutSeconds) + "s (" +
@@ -156,8 +157,7 @@ struct RolloutStep {
 // (an etcd member cannot become healthy alone) and are then awaited; restarts go one host at a
 // time, each behind the health check, and never while another member is unhealthy.
 void rollout(std::vector<HostOutcome>& outcomes,
-             std::vector<std::shared_ptr<runtime::HostOps>>& ops, const PassOptions& options,
-             const ProgressFn& progress) {
+             std::vector<std::shared_ptr<runtime::HostOps>>& ops, const ProgressFn& progress) {
   std::map<std::pair<int, std::string>, std::vector<RolloutStep>> groups;
   for (size_t i = 0; i < outcomes.size(); ++i) {
     if (!outcomes[i].reach.ok() || !outcomes[i].lockedBy.empty()) continue;
@@ -182,10 +182,8 @@ void rollout(std::vector<HostOutcome>& outcomes,
           std::any_of(earlier.begin(), earlier.end(), [&](const ActionResult& r) {
             return r.action.resource == step.action->resource && (r.skipped || !r.status.ok());
           });
-      if (cancelled(options)) {
-        record(step.host, *step.action, stoppingStatus(), true);
-        continue;
-      }
+      // A shutdown does not skip these: the files they follow were written, and a service must
+      // not be left running what they replaced. Steps whose writes were skipped are skipped.
       if (prerequisiteFailed) {
         record(step.host, *step.action,
                Status(StatusCode::kAborted,
@@ -202,12 +200,11 @@ void rollout(std::vector<HostOutcome>& outcomes,
     for (size_t k = 0; k < starts.size(); ++k) {
       const HostOutcome& out = outcomes[starts[k].host];
       Status s = started[k];
-      if (s.ok()) s = waitHealthy(*ops[starts[k].host], out.plan.health.at(group), options);
+      if (s.ok()) s = waitHealthy(*ops[starts[k].host], out.plan.health.at(group));
       record(starts[k].host, *starts[k].action, s, false);
     }
     std::string stopped;
     for (const RolloutStep& step : restarts) {
-      if (cancelled(options)) stopped = stoppingStatus().message();
       if (!stopped.empty()) {
         record(step.host, *step.action, Status(StatusCode::kAborted, stopped), true);
         continue;
@@ -225,7 +222,7 @@ void rollout(std::vector<HostOutcome>& outcomes,
         continue;
       }
       Status s = ops[step.host]->run(step.action->command);
-      if (s.ok()) s = waitHealthy(*ops[step.host], outcomes[step.host].plan.health.at(group), options);
+      if (s.ok()) s = waitHealthy(*ops[step.host], outcomes[step.host].plan.health.at(group));
       if (!s.ok()) {
         stopped = "rollout of " + group + " stopped after " + outcomes[step.host].host->name() +
                   " failed: " + s.message();
@@ -286,7 +283,7 @@ std::vector<HostOutcome> pass(const resources::DesiredState& state,
     }
   });
   if (apply) {
-    rollout(outcomes, ops, options, progress);
+    rollout(outcomes, ops, progress);
     // One more exec per changed host records the new files in its hash cache, so that the
     // next pass does not read them again; then the lock goes.
     runParallel(hosts.size(), options.parallelism, [&](size_t i) {

@@ -28,7 +28,8 @@ struct PassOptions {
   std::string lockOwner;
   std::chrono::seconds lockWait{0};
   std::chrono::seconds lockStaleAfter{900};
-  // Set while a pass runs to stop it between actions (a shutdown); the action under way finishes.
+  // Set while a pass runs to stop it between actions (a shutdown): the action under way finishes,
+  // no further file is written, and services whose files were all written are still (re)started.
   const std::atomic<bool>* cancel = nullptr;
 };
 
@@ -45,8 +46,8 @@ struct HostOutcome {
   HostPlan plan;
   std::vector<ActionResult> results;  // apply only
   uint64_t roundTrips = 0;            // in this pass
-  std::string lockedBy;                // another writer held the host's lock: nothing was changed
-  runtime::ProbeRequest probe;  // what was observed
+  std::string lockedBy;               // another writer held the host's lock: nothing was changed
+  runtime::ProbeRequest probe;        // what was observed
 
   bool failed() const;
 };

@@ -16,8 +16,8 @@ namespace kthw::runtime {
 namespace fs = std::filesystem;
 
 namespace {
-constexpr uint32_t kEvents = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
-                             IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF;
+constexpr uint32_t kEvents = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
+                             IN_DELETE_SELF | IN_MOVE_SELF;
 }
 
 StatusOr<DirWatch> DirWatch::open(const std::vector<std::string>& paths) {

@@ -150,8 +150,10 @@ StatusOr<HostLockState> ShellHostOps::lock(const std::string& owner,
 
 Status ShellHostOps::unlock(const std::string& owner) {
   return execChecked("release the kthw lock",
-                     "f=" + std::string(kHostLockPath) + "; cur=$(cat \"$f\" 2>/dev/null) || exit 0\n"
-                     "[ \"${cur#* }\" = " + shellQuote(owner) + " ] && rm -f \"$f\"\nexit 0\n",
+                     "f=" + std::string(kHostLockPath) +
+                         "; cur=$(cat \"$f\" 2>/dev/null) || exit 0\n"
+                         "[ \"${cur#* }\" = " +
+                         shellQuote(owner) + " ] && rm -f \"$f\"\nexit 0\n",
                      "");
 }
 

@@ -16,9 +16,9 @@ inline constexpr const char* kHostLockPath = "/run/kthw/lock";
 
 struct HostLockState {
   bool acquired = false;
-  std::string holder;     // the owner that holds it (when not acquired)
+  std::string holder;       // the owner that holds it (when not acquired)
   int64_t heldSeconds = 0;  // how long the holder has held it
-  std::string tookOver;   // a stale lock that was taken over, as it read
+  std::string tookOver;     // a stale lock that was taken over, as it read
 };
 
 // The operations reconcilers perform on a host. The shell implementation turns each into one

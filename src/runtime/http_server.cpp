@@ -109,7 +109,9 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& liste
       if (self->stopping) return;
       if (aec) continue;
       // A client that connects and says nothing must not stall the endpoint for long.
-      struct timeval tv{5, 0};
+      struct timeval tv {
+        5, 0
+      };
       ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
       ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
       self->serve(std::move(socket));

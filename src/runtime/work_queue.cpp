@@ -5,8 +5,7 @@
 
 namespace kthw::runtime {
 
-WorkQueue::WorkQueue(const Clock& clock, BackoffPolicy backoff, ResyncPolicy resync,
-                     uint64_t seed)
+WorkQueue::WorkQueue(const Clock& clock, BackoffPolicy backoff, ResyncPolicy resync, uint64_t seed)
     : clock_(clock), backoff_(backoff), resync_(resync), rng_(seed) {
   nextResync_ = clock_.now() + jittered(resync_.interval, 1 - resync_.jitter, 1 + resync_.jitter);
 }
@@ -101,9 +100,9 @@ std::vector<std::string> WorkQueue::take(size_t max,
     // wake-up is bounded even under an injected clock (tests poke after moving it).
     auto wake = nextResync_;
     for (const auto& [key, at] : queued_) wake = std::min(wake, at);
-    const auto wait = std::clamp(wake - clock_.now(), Clock::time_point::duration::zero(),
-                                 std::chrono::duration_cast<Clock::time_point::duration>(
-                                     std::chrono::seconds(1)));
+    const auto wait = std::clamp(
+        wake - clock_.now(), Clock::time_point::duration::zero(),
+        std::chrono::duration_cast<Clock::time_point::duration>(std::chrono::seconds(1)));
     cv_.wait_for(lock, wait);
     if (shutDown_) return {};
   }

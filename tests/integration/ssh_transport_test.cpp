@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <random>
 #include <thread>
 
@@ -49,6 +50,39 @@ TEST_F(SshTransportTest, WritesAtomicallyWithOwnerAndMode) {
                                "OTHER\n", std::string(""));
   EXPECT_EQ(stale.code(), StatusCode::kAborted) << stale.message();
   EXPECT_EQ(readFile(hostEtc("kthw-test/secret.pem")), "PRIVATE\n");
+}
+
+TEST_F(SshTransportTest, HostLockHasOneWriterNamesTheHolderAndTakesOverAStaleOne) {
+  ShellHostOps a(std::make_shared<SshTransport>(options()), kTimeout);
+  ShellHostOps b(std::make_shared<SshTransport>(options()), kTimeout);
+  (void)shell(std::string("rm -f ") + kHostLockPath);
+  const std::chrono::seconds stale(900);
+  auto first = a.lock("kthw-apply root@a pid 1", stale);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_TRUE(first->acquired);
+  auto second = b.lock("kthw-run root@b pid 2", stale);
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  EXPECT_FALSE(second->acquired);
+  EXPECT_EQ(second->holder, "kthw-apply root@a pid 1");
+  EXPECT_GE(second->heldSeconds, 0);
+  EXPECT_TRUE(a.lock("kthw-apply root@a pid 1", stale)->acquired) << "the holder may take it again";
+  ASSERT_TRUE(b.unlock("kthw-run root@b pid 2").ok());
+  EXPECT_FALSE(b.lock("kthw-run root@b pid 2", stale)->acquired) << "only the holder releases";
+  ASSERT_TRUE(a.unlock("kthw-apply root@a pid 1").ok());
+  EXPECT_TRUE(b.lock("kthw-run root@b pid 2", stale)->acquired);
+  // A holder that died an hour ago: its lock is stale and taken over, and that is reported.
+  ASSERT_TRUE(
+      shell(std::string("echo \"$(( $(date +%s) - 3600 )) kthw-apply root@gone pid 9\" > ") +
+            kHostLockPath)
+          .ok());
+  auto takeover = a.lock("kthw-apply root@a pid 1", stale);
+  ASSERT_TRUE(takeover.ok());
+  EXPECT_TRUE(takeover->acquired);
+  EXPECT_NE(takeover->tookOver.find("kthw-apply root@gone pid 9"), std::string::npos)
+      << takeover->tookOver;
+  EXPECT_NE(readFile(kHostLockPath).find("kthw-apply root@a pid 1"), std::string::npos);
+  ASSERT_TRUE(a.unlock("kthw-apply root@a pid 1").ok());
+  EXPECT_FALSE(std::filesystem::exists(kHostLockPath));
 }
 
 TEST_F(SshTransportTest, SudoRunsCommandsAsRootForANonRootUser) {

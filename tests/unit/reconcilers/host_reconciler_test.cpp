@@ -4,6 +4,7 @@
 
 #include "../../support/fake_host.h"
 #include "../resources/test_util.h"
+#include "reconcilers/conditions.h"
 #include "reconcilers/host_pass.h"
 
 namespace kthw::reconcilers {
@@ -131,6 +132,99 @@ TEST_F(HostReconcilerTest, RemovesFilesNoLongerDesired) {
   (void)pass(true);
   EXPECT_EQ(host_->actions, (std::vector<std::string>{"remove /etc/sysctl.d/90-kthw.conf",
                                                       "remove /etc/modules-load.d/kthw.conf"}));
+}
+
+}  // namespace
+}  // namespace kthw::reconcilers
+
+namespace kthw::reconcilers {
+namespace {
+
+// A host whose writer lock another kthw holds.
+class LockedFakeHost : public testing::FakeHost {
+ public:
+  std::string holder = "kthw-run root@elsewhere pid 7";
+  int lockCalls = 0;
+  int unlockCalls = 0;
+  StatusOr<runtime::HostLockState> lock(const std::string& owner, std::chrono::seconds) override {
+    ++lockCalls;
+    if (holder.empty() || holder == owner) {
+      holder = owner;
+      return runtime::HostLockState{true, "", 0, ""};
+    }
+    return runtime::HostLockState{false, holder, 42, ""};
+  }
+  Status unlock(const std::string& owner) override {
+    ++unlockCalls;
+    if (holder == owner) holder.clear();
+    return okStatus();
+  }
+};
+
+class HostPassLockTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    loaded_ = resources::testing::loadText(kHost);
+    ASSERT_TRUE(loaded_.ok());
+    host_ = std::make_shared<LockedFakeHost>();
+    host_->files["/etc/hosts"] = {"127.0.0.1 localhost\n", {"/etc/hosts", "root", "root", 0644}};
+    host_->sysctls["net.ipv4.ip_forward"] = "0";
+  }
+  std::vector<HostOutcome> apply(PassOptions options) {
+    const std::vector<const HostScopedReconciler*> reconcilers = {&reconciler_};
+    return applyHosts(
+        loaded_.state, reconcilers, [this](const resources::Host&) { return host_; }, options);
+  }
+  resources::LoadOutcome loaded_;
+  std::shared_ptr<LockedFakeHost> host_;
+  HostBasicsReconciler reconciler_;
+};
+
+TEST_F(HostPassLockTest, AHeldLockLeavesTheHostUnchangedAndNamesTheHolder) {
+  PassOptions options;
+  options.lockOwner = "kthw-apply root@here pid 1";
+  auto outcomes = apply(options);
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].lockedBy, "kthw-run root@elsewhere pid 7 (held for 42s)");
+  EXPECT_TRUE(outcomes[0].failed());
+  EXPECT_FALSE(outcomes[0].plan.actions.empty()) << "the plan is still reported";
+  EXPECT_TRUE(outcomes[0].results.empty());
+  EXPECT_TRUE(host_->actions.empty()) << "nothing was written";
+  std::map<std::string, ConditionSet> conditions;
+  recordConditions(outcomes[0], true, 1, std::chrono::system_clock::now(), conditions);
+  const Condition* ready = conditions["Host/controller-0"].get("Ready");
+  ASSERT_NE(ready, nullptr);
+  EXPECT_EQ(ready->status, ConditionStatus::kFalse);
+  EXPECT_EQ(ready->reason, "HostLocked");
+  EXPECT_NE(ready->message.find("pid 7"), std::string::npos);
+}
+
+TEST_F(HostPassLockTest, TheLockIsTakenBeforeTheFirstChangeAndReleasedAfter) {
+  host_->holder.clear();
+  PassOptions options;
+  options.lockOwner = "kthw-apply root@here pid 1";
+  auto outcomes = apply(options);
+  EXPECT_FALSE(outcomes[0].failed());
+  EXPECT_EQ(host_->lockCalls, 1);
+  EXPECT_EQ(host_->unlockCalls, 1);
+  EXPECT_TRUE(host_->holder.empty());
+  // Converged: no change, so no lock.
+  apply(options);
+  EXPECT_EQ(host_->lockCalls, 1);
+}
+
+TEST_F(HostPassLockTest, AShutdownStopsBetweenActions) {
+  host_->holder.clear();
+  std::atomic<bool> stop{true};
+  PassOptions options;
+  options.cancel = &stop;
+  auto outcomes = apply(options);
+  ASSERT_FALSE(outcomes[0].results.empty());
+  for (const ActionResult& r : outcomes[0].results) {
+    EXPECT_TRUE(r.skipped);
+    EXPECT_NE(r.status.message().find("shutting down"), std::string::npos);
+  }
+  EXPECT_TRUE(host_->actions.empty());
 }
 
 }  // namespace

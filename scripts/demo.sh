@@ -39,6 +39,19 @@ step "kthw diff: no drift"
 step "kthw apply again: nothing to do"
 "$kthw" apply -f examples/lab -f "$hosts" | tail -12
 
+step "kthw run: the daemon takes over (one probe per host per resync), and kthw status shows it"
+"$kthw" run -f examples/lab -f "$hosts" --listen 127.0.0.1:9740 >/tmp/kthw-demo-run.log 2>&1 &
+daemon=$!
+trap 'rm -f "$bad"; kill -TERM "$daemon" 2>/dev/null || true' EXIT
+for _ in $(seq 1 120); do
+  curl -sf --max-time 2 http://127.0.0.1:9740/readyz >/dev/null && break
+  sleep 0.5
+done
+"$kthw" status --server 127.0.0.1:9740 || true
+echo "(/metrics: $(curl -s http://127.0.0.1:9740/metrics | grep -c '^kthw_') series; log in /tmp/kthw-demo-run.log)"
+kill -TERM "$daemon"
+wait "$daemon" || true
+
 step "kubectl get clusterroles,clusterrolebindings through the load balancer"
 "$lab" ssh controller-0 'cat /root/admin.kubeconfig' >/tmp/kthw-demo-admin.kubeconfig
 kubectl --kubeconfig /tmp/kthw-demo-admin.kubeconfig --server https://10.77.0.30:6443 \

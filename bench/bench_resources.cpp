@@ -1,7 +1,6 @@
 // The pure steps of a pass: loading and validating documents, rendering units, parsing a
 // probe, and the diff step of each reconciler on a converged host.
 #include <benchmark/benchmark.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -102,18 +101,18 @@ struct Cluster {
 };
 
 Cluster& cluster() {
-  static Cluster* c = [] {
+  static Cluster* built = [] {
     auto* c = new Cluster();
     std::string docs;
     for (int i = 0; i < 3; ++i) {
       docs += "---\napiVersion: kthw.dev/v1alpha1\nkind: Host\nmetadata:\n  name: controller-" +
-              std::to_string(i) +
-              "\n  labels: {role: controller}\nspec:\n  address: 10.77.0.1" +
+              std::to_string(i) + "\n  labels: {role: controller}\nspec:\n  address: 10.77.0.1" +
               std::to_string(i) + "\n  internalIP: 10.77.0.1" + std::to_string(i) +
               "\n  transport: local\n";
     }
-    docs += "---\napiVersion: kthw.dev/v1alpha1\nkind: Host\nmetadata:\n  name: lb-0\n"
-            "  labels: {role: loadbalancer}\nspec:\n  address: 10.77.0.30\n  transport: local\n";
+    docs +=
+        "---\napiVersion: kthw.dev/v1alpha1\nkind: Host\nmetadata:\n  name: lb-0\n"
+        "  labels: {role: loadbalancer}\nspec:\n  address: 10.77.0.30\n  transport: local\n";
     const std::string dir = "/tmp/kthw-bench-" + std::to_string(::getpid());
     std::filesystem::create_directories(dir);
     std::ofstream(dir + "/hosts.yaml") << docs;
@@ -138,15 +137,15 @@ Cluster& cluster() {
                                                                                   c->material);
     c->services = std::make_unique<kthw::reconcilers::ControlPlaneServiceReconciler>(
         c->loaded.state, c->binaries);
-    c->balancers = std::make_unique<kthw::reconcilers::LoadBalancerReconciler>(c->loaded.state,
-                                                                               c->routes);
+    c->balancers =
+        std::make_unique<kthw::reconcilers::LoadBalancerReconciler>(c->loaded.state, c->routes);
     const std::vector<const kthw::reconcilers::HostScopedReconciler*> all = {
         c->basics.get(), c->bundles.get(), c->services.get(), c->balancers.get()};
     auto fake = std::make_shared<kthw::testing::FakeHost>();
     kthw::reconcilers::PassOptions options;
     options.hosts = {"controller-0"};
-    kthw::reconcilers::applyHosts(c->loaded.state, all,
-                                  [&](const kthw::resources::Host&) { return fake; }, options);
+    kthw::reconcilers::applyHosts(
+        c->loaded.state, all, [&](const kthw::resources::Host&) { return fake; }, options);
     c->host = c->loaded.state.findHost("controller-0");
     kthw::runtime::ProbeRequest request;
     for (const auto* r : all) r->observe(*c->host, request);
@@ -157,7 +156,7 @@ Cluster& cluster() {
     std::filesystem::remove_all(dir);
     return c;
   }();
-  return *c;
+  return *built;
 }
 
 void diffConverged(benchmark::State& state, const kthw::reconcilers::HostScopedReconciler& r) {
@@ -185,16 +184,17 @@ void loadBalancerDiffConverged(benchmark::State& state) {
   Cluster& c = cluster();
   static kthw::runtime::ProbeResult observed = [&] {
     const std::vector<const kthw::reconcilers::HostScopedReconciler*> all = {c.basics.get(),
-                                                                            c.balancers.get()};
+                                                                             c.balancers.get()};
     auto fake = std::make_shared<kthw::testing::FakeHost>();
     kthw::reconcilers::PassOptions options;
     options.hosts = {"lb-0"};
-    kthw::reconcilers::applyHosts(c.loaded.state, all,
-                                  [&](const kthw::resources::Host&) { return fake; }, options);
+    kthw::reconcilers::applyHosts(
+        c.loaded.state, all, [&](const kthw::resources::Host&) { return fake; }, options);
     kthw::runtime::ProbeRequest request;
     for (const auto* r : all) r->observe(*c.loaded.state.findHost("lb-0"), request);
     auto o = *fake->probe(request);
-    for (const std::string& u : request.units) o.units[u] = {"loaded", "active", "running", "enabled", "1"};
+    for (const std::string& u : request.units)
+      o.units[u] = {"loaded", "active", "running", "enabled", "1"};
     return o;
   }();
   const kthw::resources::Host& lb = *c.loaded.state.findHost("lb-0");

@@ -43,8 +43,11 @@ step "kthw run: the daemon takes over (one probe per host per resync), and kthw 
 "$kthw" run -f examples/lab -f "$hosts" --listen 127.0.0.1:9740 >/tmp/kthw-demo-run.log 2>&1 &
 daemon=$!
 trap 'rm -f "$bad"; kill -TERM "$daemon" 2>/dev/null || true' EXIT
+# Ready once every resource was reconciled; then until each is Ready (RBAC retries with
+# backoff until the daemon's first host pass has the admin credentials).
 for _ in $(seq 1 120); do
-  curl -sf --max-time 2 http://127.0.0.1:9740/readyz >/dev/null && break
+  curl -sf --max-time 2 http://127.0.0.1:9740/readyz >/dev/null &&
+    "$kthw" status --server 127.0.0.1:9740 >/dev/null 2>&1 && break
   sleep 0.5
 done
 "$kthw" status --server 127.0.0.1:9740 || true

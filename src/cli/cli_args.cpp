@@ -84,4 +84,25 @@ std::string formatOptions(const std::vector<OptionSpec>& specs) {
   return out;
 }
 
+std::optional<ParsedArgs> parseCommand(const std::string& command,
+                                       const std::vector<std::string>& args,
+                                       const std::vector<OptionSpec>& specs,
+                                       const std::string& help, const std::string& trailer,
+                                       std::ostream& out, std::ostream& err, int& code) {
+  std::string error;
+  auto parsed = parseArgs(args, specs, error);
+  if (!parsed) {
+    err << "kthw " << command << ": " << error << "\nRun 'kthw " << command
+        << " --help' for usage.\n";
+    code = kExitUsage;
+    return std::nullopt;
+  }
+  if (parsed->has("--help")) {
+    out << help << formatOptions(specs) << trailer;
+    code = kExitOk;
+    return std::nullopt;
+  }
+  return parsed;
+}
+
 }  // namespace kthw::cli

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -36,5 +37,14 @@ std::optional<ParsedArgs> parseArgs(const std::vector<std::string>& args,
                                     const std::vector<OptionSpec>& specs, std::string& error);
 
 std::string formatOptions(const std::vector<OptionSpec>& specs);
+
+// A command's arguments: on a usage error prints it with a pointer to --help and sets `code` to
+// kExitUsage; on --help prints `help`, the options and `trailer` and sets kExitOk. Either way
+// returns nothing, and the command returns `code`.
+std::optional<ParsedArgs> parseCommand(const std::string& command,
+                                       const std::vector<std::string>& args,
+                                       const std::vector<OptionSpec>& specs,
+                                       const std::string& help, const std::string& trailer,
+                                       std::ostream& out, std::ostream& err, int& code);
 
 }  // namespace kthw::cli

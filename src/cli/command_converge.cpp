@@ -222,16 +222,9 @@ Status applyRbacObjects(const Prepared& prepared, PassContext& ctx, const std::s
 
 int runDiff(const std::vector<std::string>& args, Io io) {
   const auto specs = diffOptions();
-  std::string error;
-  auto parsed = parseArgs(args, specs, error);
-  if (!parsed) {
-    io.err << "kthw diff: " << error << "\nRun 'kthw diff --help' for usage.\n";
-    return kExitUsage;
-  }
-  if (parsed->has("--help")) {
-    io.out << kDiffHelp << formatOptions(specs) << kDiffExit;
-    return kExitOk;
-  }
+  int code = kExitOk;
+  auto parsed = parseCommand("diff", args, specs, kDiffHelp, kDiffExit, io.out, io.err, code);
+  if (!parsed) return code;
   const std::string output = parsed->get("--output", "text");
   const std::string color = parsed->get("--color", "auto");
   if ((output != "text" && output != "json") ||
@@ -288,16 +281,9 @@ int runDiff(const std::vector<std::string>& args, Io io) {
 
 int runApply(const std::vector<std::string>& args, Io io) {
   const auto specs = applyOptions();
-  std::string error;
-  auto parsed = parseArgs(args, specs, error);
-  if (!parsed) {
-    io.err << "kthw apply: " << error << "\nRun 'kthw apply --help' for usage.\n";
-    return kExitUsage;
-  }
-  if (parsed->has("--help")) {
-    io.out << kApplyHelp << formatOptions(specs) << kApplyExit;
-    return kExitOk;
-  }
+  int code = kExitOk;
+  auto parsed = parseCommand("apply", args, specs, kApplyHelp, kApplyExit, io.out, io.err, code);
+  if (!parsed) return code;
   Prepared prepared;
   if (auto exit = prepare("apply", *parsed, io, prepared)) return *exit;
   const std::string lockWait = parsed->get("--lock-wait", "0");

@@ -135,16 +135,9 @@ int renderToDirectory(const resources::DesiredState& state,
 }  // namespace
 
 int runRender(const std::vector<std::string>& args, Io io) {
-  std::string error;
-  auto parsed = parseArgs(args, kOptions, error);
-  if (!parsed) {
-    io.err << "kthw render: " << error << "\nRun 'kthw render --help' for usage.\n";
-    return kExitUsage;
-  }
-  if (parsed->has("--help")) {
-    io.out << kHelp << formatOptions(kOptions);
-    return kExitOk;
-  }
+  int code = kExitOk;
+  auto parsed = parseCommand("render", args, kOptions, kHelp, "", io.out, io.err, code);
+  if (!parsed) return code;
   if (!parsed->has("--filename") || !parsed->positional.empty()) {
     io.err << "kthw render: give the documents with -f PATH\n";
     return kExitUsage;

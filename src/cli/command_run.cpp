@@ -120,16 +120,9 @@ std::string age(const std::string& rfc3339) {
 }  // namespace
 
 int runRun(const std::vector<std::string>& args, Io io) {
-  std::string error;
-  auto parsed = parseArgs(args, kRunOptions, error);
-  if (!parsed) {
-    io.err << "kthw run: " << error << "\nRun 'kthw run --help' for usage.\n";
-    return kExitUsage;
-  }
-  if (parsed->has("--help")) {
-    io.out << kRunHelp << formatOptions(kRunOptions);
-    return kExitOk;
-  }
+  int code = kExitOk;
+  auto parsed = parseCommand("run", args, kRunOptions, kRunHelp, "", io.out, io.err, code);
+  if (!parsed) return code;
   if (!parsed->has("--filename") || !parsed->positional.empty()) {
     io.err << "kthw run: give the documents with -f PATH\n";
     return kExitUsage;
@@ -231,16 +224,9 @@ int runRun(const std::vector<std::string>& args, Io io) {
 }
 
 int runStatus(const std::vector<std::string>& args, Io io) {
-  std::string error;
-  auto parsed = parseArgs(args, kStatusOptions, error);
-  if (!parsed) {
-    io.err << "kthw status: " << error << "\nRun 'kthw status --help' for usage.\n";
-    return kExitUsage;
-  }
-  if (parsed->has("--help")) {
-    io.out << kStatusHelp << formatOptions(kStatusOptions);
-    return kExitOk;
-  }
+  int code = kExitOk;
+  auto parsed = parseCommand("status", args, kStatusOptions, kStatusHelp, "", io.out, io.err, code);
+  if (!parsed) return code;
   const std::string output = parsed->get("--output", "table");
   if (output != "table" && output != "json") {
     io.err << "kthw status: --output is table or json\n";

@@ -67,16 +67,9 @@ void writeJson(const resources::LoadOutcome& outcome, std::ostream& out) {
 }  // namespace
 
 int runValidate(const std::vector<std::string>& args, Io io) {
-  std::string error;
-  auto parsed = parseArgs(args, kOptions, error);
-  if (!parsed) {
-    io.err << "kthw validate: " << error << "\nRun 'kthw validate --help' for usage.\n";
-    return kExitUsage;
-  }
-  if (parsed->has("--help")) {
-    io.out << kHelp << formatOptions(kOptions) << kExitCodes;
-    return kExitOk;
-  }
+  int code = kExitOk;
+  auto parsed = parseCommand("validate", args, kOptions, kHelp, kExitCodes, io.out, io.err, code);
+  if (!parsed) return code;
   const std::string output = parsed->get("--output", "text");
   if (output != "text" && output != "json") {
     io.err << "kthw validate: --output must be text or json\n";

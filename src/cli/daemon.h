@@ -126,6 +126,11 @@ class Daemon {
   std::vector<std::thread> workers_;
 };
 
+// "Host" of "Host/controller-0".
+std::string kindOf(const std::string& key);
+// The series kthw run exports (README: Metrics).
+void declareDaemonMetrics(runtime::Metrics& m);
+
 // The commit a desired-state path is at ("<sha>", "<sha>-dirty" with uncommitted changes under
 // the paths), or "" outside a git work tree.
 std::string gitRevision(const std::vector<std::string>& paths);

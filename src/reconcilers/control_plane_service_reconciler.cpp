@@ -1,9 +1,12 @@
 #include "reconcilers/control_plane_service_reconciler.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include "reconcilers/bundle_files.h"
@@ -67,6 +70,35 @@ int componentOrder(const std::string& component) {
   return 3;
 }
 
+namespace {
+
+// Reads and hashes a local binary. The daemon loads the desired state's binaries on every pass;
+// a file whose inode, size and modification time are unchanged is not read and hashed again.
+StatusOr<BinarySource> readBinary(const std::filesystem::path& file) {
+  static std::mutex mu;
+  static std::map<std::string, std::pair<std::string, BinarySource>> cache;
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) return notFound(file.string());
+  const std::string key = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
+                          std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) +
+                          "." + std::to_string(st.st_mtim.tv_nsec);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache.find(file.string());
+    if (it != cache.end() && it->second.first == key) return it->second.second;
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return notFound(file.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  BinarySource src{runtime::sha256Hex(ss.str()), ss.str()};
+  std::lock_guard<std::mutex> lock(mu);
+  cache[file.string()] = {key, src};
+  return src;
+}
+
+}  // namespace
+
 StatusOr<std::map<std::string, BinarySource>> loadBinaries(const resources::DesiredState& state) {
   std::map<std::string, BinarySource> out;
   for (const resources::ControlPlaneService& s : state.services) {
@@ -76,14 +108,12 @@ StatusOr<std::map<std::string, BinarySource>> loadBinaries(const resources::Desi
     if (file.is_relative()) {
       file = std::filesystem::path(s.binary.mark.fileName()).parent_path() / file;
     }
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
+    auto read = readBinary(file);
+    if (!read.ok()) {
       return notFound("ControlPlaneService/" + s.name() + ": cannot read " + file.string() +
                       " (spec.binary.file)");
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    BinarySource src{runtime::sha256Hex(ss.str()), ss.str()};
+    BinarySource src = *read;
     if (!s.binary.sha256.empty() && s.binary.sha256 != src.sha256) {
       return failedPrecondition("ControlPlaneService/" + s.name() + ": " + s.binary.file +
                                 " has sha256 " + src.sha256 + ", the spec pins " + s.binary.sha256 +

@@ -122,3 +122,35 @@ TEST_F(FetchBinariesTest, RefusesABinaryWhoseSha256DiffersFromThePin) {
 
 }  // namespace
 }  // namespace kthw::reconcilers
+
+namespace kthw::reconcilers {
+namespace {
+
+TEST(LoadBinaries, ReadsALocalBinaryAgainOnlyWhenItChanged) {
+  const std::string path = "/tmp/kthw-load-binary-" + std::to_string(::getpid());
+  auto load = [&] {
+    auto o = resources::testing::loadText(
+        std::string(resources::testing::kMinimalHosts) +
+        "---\napiVersion: kthw.dev/v1alpha1\nkind: ControlPlaneService\n"
+        "metadata: {name: kube-scheduler}\nspec:\n  component: kube-scheduler\n"
+        "  hosts: {selector: {role: controller}}\n  binary: {path: /usr/local/bin/kube-scheduler, "
+        "file: " +
+        path + "}\n");
+    EXPECT_TRUE(o.ok()) << resources::testing::joinErrors(o);
+    auto b = loadBinaries(o.state);
+    EXPECT_TRUE(b.ok()) << b.status().message();
+    return b.ok() && b->count("kube-scheduler") != 0 ? b->at("kube-scheduler") : BinarySource{};
+  };
+  { std::ofstream(path) << "first build"; }
+  EXPECT_EQ(load().sha256, runtime::sha256Hex("first build"));
+  EXPECT_EQ(load().content, "first build");
+  // Same size, new content: the modification time tells.
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  { std::ofstream(path) << "other build"; }
+  EXPECT_EQ(load().sha256, runtime::sha256Hex("other build"));
+  EXPECT_EQ(load().content, "other build");
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace kthw::reconcilers

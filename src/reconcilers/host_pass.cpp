@@ -212,7 +212,9 @@ void rollout(std::vector<HostOutcome>& outcomes,
       for (size_t other = 0; other < outcomes.size() && stopped.empty(); ++other) {
         const HostOutcome& o = outcomes[other];
         if (other == step.host || !o.reach.ok() || o.plan.health.count(group) == 0) continue;
-        if (Status h = ops[other]->run(o.plan.health.at(group).script); !h.ok()) {
+        // A member that just restarted (or whose dependency did) may need a moment: wait for
+        // it as for the member itself, then give up.
+        if (Status h = waitHealthy(*ops[other], o.plan.health.at(group)); !h.ok()) {
           stopped = "rollout of " + group + " stopped: member " + o.host->name() +
                     " is unhealthy, so no other member is taken down (" + h.message() + ")";
         }

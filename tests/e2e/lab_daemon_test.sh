@@ -146,6 +146,8 @@ run 1 "diff sees the missing binaries" "$kthw" diff -f "$d"
 a_pid=$!
 wait_for 30 "the first apply takes the lock" on controller-0 'test -e /run/kthw/lock'
 kill -STOP "$a_pid"
+# Drift the first apply did not see (it planned before), so the second surely has a change here.
+on controller-0 'chmod 0644 /var/lib/kubernetes/kubernetes-key.pem'
 run 1 "a second apply on this machine: the secret store is busy" "$kthw" apply -f "$d"
 grep -q "is locked by another kthw process (pid $a_pid)" "$work/out" || fail "the store lock does not name pid $a_pid"
 # Another operator's machine, with its own copy of the store: the host lock stops it.
@@ -157,7 +159,8 @@ grep -q "NOT made: the kthw lock is held by kthw-apply .* pid $a_pid" "$work/out
 on controller-0 'cat /run/kthw/lock' | grep -q "pid $a_pid" || fail "the lock file does not name the holder"
 kill -CONT "$a_pid"
 wait "$a_pid" && echo "ok: the first apply finishes" || { fail "the first apply"; cat "$work/apply-a.out"; }
-run 0 "diff after both: no drift" "$kthw" diff -f "$d"
-run 0 "a waiting apply (--lock-wait) has nothing left to do" "$kthw" apply -f "$d" --lock-wait 5
+run 0 "an apply that may wait for the lock (--lock-wait) repairs what the second could not" \
+  "$kthw" apply -f "$d" --lock-wait 30
+run 0 "diff after all: no drift" "$kthw" diff -f "$d"
 
 finish

@@ -84,6 +84,14 @@ std::string formatOptions(const std::vector<OptionSpec>& specs) {
   return out;
 }
 
+std::optional<size_t> parseCount(const std::string& text, size_t maxDigits) {
+  if (text.empty() || text.size() > maxDigits ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  return std::stoul(text);
+}
+
 std::optional<ParsedArgs> parseCommand(const std::string& command,
                                        const std::vector<std::string>& args,
                                        const std::vector<OptionSpec>& specs,

@@ -38,6 +38,9 @@ std::optional<ParsedArgs> parseArgs(const std::vector<std::string>& args,
 
 std::string formatOptions(const std::vector<OptionSpec>& specs);
 
+// A whole number of at most `maxDigits` digits (no sign, no blanks), or nothing.
+std::optional<size_t> parseCount(const std::string& text, size_t maxDigits);
+
 // A command's arguments: on a usage error prints it with a pointer to --help and sets `code` to
 // kExitUsage; on --help prints `help`, the options and `trailer` and sets kExitOk. Either way
 // returns nothing, and the command returns `code`.

@@ -131,13 +131,12 @@ std::optional<int> prepare(const char* command, const ParsedArgs& args, Io io, P
   }
   out.options.hosts = args.all("--host");
   out.options.kinds = args.all("--kind");
-  const std::string parallel = args.get("--parallel", "32");
-  if (parallel.empty() || parallel.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoul(parallel) == 0 || parallel.size() > 4) {
+  const auto parallel = parseCount(args.get("--parallel", "32"), 4);
+  if (!parallel || *parallel == 0) {
     io.err << "kthw " << command << ": --parallel needs a positive number\n";
     return kExitUsage;
   }
-  out.options.parallelism = std::stoul(parallel);
+  out.options.parallelism = *parallel;
   runtime::initLogging(args.has("--verbose") ? runtime::Verbosity::kDebug
                                              : runtime::Verbosity::kNormal);
   return std::nullopt;
@@ -286,13 +285,12 @@ int runApply(const std::vector<std::string>& args, Io io) {
   if (!parsed) return code;
   Prepared prepared;
   if (auto exit = prepare("apply", *parsed, io, prepared)) return *exit;
-  const std::string lockWait = parsed->get("--lock-wait", "0");
-  if (lockWait.empty() || lockWait.size() > 6 ||
-      lockWait.find_first_not_of("0123456789") != std::string::npos) {
+  const auto lockWait = parseCount(parsed->get("--lock-wait", "0"), 6);
+  if (!lockWait) {
     io.err << "kthw apply: --lock-wait needs a number of seconds\n";
     return kExitUsage;
   }
-  prepared.options.lockWait = std::chrono::seconds(std::stoul(lockWait));
+  prepared.options.lockWait = std::chrono::seconds(*lockWait);
   prepared.options.lockOwner = lockOwner("apply");
   std::mutex printing;
   auto progress = [&](const reconcilers::HostOutcome& o, const reconcilers::ActionResult* r) {

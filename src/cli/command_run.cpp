@@ -144,20 +144,19 @@ int runRun(const std::vector<std::string>& args, Io io) {
   const auto interval = parseSeconds(parsed->get("--interval", "180"));
   const auto base = parseSeconds(parsed->get("--backoff-base", "1"));
   const auto cap = parseSeconds(parsed->get("--backoff-max", "300"));
-  const std::string parallel = parsed->get("--parallel", "32");
+  const auto parallel = parseCount(parsed->get("--parallel", "32"), 4);
   if (!interval || !base || !cap || *cap < *base) {
     io.err << "kthw run: --interval, --backoff-base and --backoff-max take a positive number of "
               "seconds, and --backoff-max is at least --backoff-base\n";
     return kExitUsage;
   }
-  if (parallel.empty() || parallel.size() > 4 ||
-      parallel.find_first_not_of("0123456789") != std::string::npos || std::stoul(parallel) == 0) {
+  if (!parallel || *parallel == 0) {
     io.err << "kthw run: --parallel needs a positive number\n";
     return kExitUsage;
   }
   options.interval = *interval;
   options.backoff = {*base, *cap, 0.2};
-  options.parallelism = std::stoul(parallel);
+  options.parallelism = *parallel;
   runtime::initLogging(parsed->has("--verbose") ? runtime::Verbosity::kDebug
                                                 : runtime::Verbosity::kNormal);
 

@@ -19,7 +19,6 @@
 namespace kthw::cli {
 namespace {
 
-using runtime::Metrics;
 using runtime::WorkResult;
 
 bool isApiKind(const std::string& key) {
@@ -212,7 +211,7 @@ void Daemon::finish(const std::string& key, const reconcilers::ConditionSet& pas
       it->second.reconciled = true;
       const reconcilers::Condition* ready = it->second.conditions.get("Ready");
       metrics_.set(
-          "kthw_resource_ready", {{"kind", kindOf(key)}, {"name", key.substr(key.find('/') + 1)}},
+          "kthw_resource_ready", {{"kind", kindOf(key)}, {"name", nameOf(key)}},
           ready != nullptr && ready->status == reconcilers::ConditionStatus::kTrue ? 1 : 0);
     }
   }
@@ -347,11 +346,10 @@ void Daemon::reconcileHosts(const std::vector<std::string>& keys, const Snapshot
     for (const reconcilers::Action& a : o.plan.actions) ++perResource[a.resource];
     for (const auto& [resource, n] : perResource) {
       if (std::find(keys.begin(), keys.end(), resource) == keys.end()) continue;
-      metrics_.set("kthw_drift_changes",
-                   {{"kind", kindOf(resource)},
-                    {"name", resource.substr(resource.find('/') + 1)},
-                    {"host", o.host->name()}},
-                   static_cast<double>(n));
+      metrics_.set(
+          "kthw_drift_changes",
+          {{"kind", kindOf(resource)}, {"name", nameOf(resource)}, {"host", o.host->name()}},
+          static_cast<double>(n));
     }
   }
   if (everyHostOk && kinds.count("CertificateBundle") != 0 &&
@@ -445,8 +443,7 @@ void Daemon::reconcileApi(const std::vector<std::string>& keys, const Snapshot& 
                    results[i].ok() ? "done" : "FAILED: " + results[i].message());
       if (!results[i].ok() && failed.ok()) failed = results[i];
     }
-    metrics_.set("kthw_drift_changes",
-                 {{"kind", kindOf(key)}, {"name", key.substr(key.find('/') + 1)}, {"host", ""}},
+    metrics_.set("kthw_drift_changes", {{"kind", kindOf(key)}, {"name", nameOf(key)}, {"host", ""}},
                  static_cast<double>(pending));
     reconcilers::ConditionSet c;
     using S = reconcilers::ConditionStatus;

@@ -126,8 +126,9 @@ class Daemon {
   std::vector<std::thread> workers_;
 };
 
-// "Host" of "Host/controller-0".
+// "Host" and "controller-0" of "Host/controller-0".
 std::string kindOf(const std::string& key);
+std::string nameOf(const std::string& key);
 // The series kthw run exports (README: Metrics).
 void declareDaemonMetrics(runtime::Metrics& m);
 

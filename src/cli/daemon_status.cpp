@@ -32,6 +32,7 @@ std::string timestamp(std::chrono::system_clock::time_point t) {
 }  // namespace
 
 std::string kindOf(const std::string& key) { return key.substr(0, key.find('/')); }
+std::string nameOf(const std::string& key) { return key.substr(key.find('/') + 1); }
 
 void declareDaemonMetrics(runtime::Metrics& m) {
   using runtime::Metrics;
@@ -144,7 +145,7 @@ std::string Daemon::statusJson() {
   for (const auto& [key, rs] : resources_) {
     w.StartObject();
     str("kind", kindOf(key));
-    str("name", key.substr(key.find('/') + 1));
+    str("name", nameOf(key));
     w.Key("generation");
     w.Int64(rs.generation);
     str("lastReconciled", timestamp(rs.lastReconciled));

@@ -9,7 +9,7 @@ JOBS ?= 2
 FUZZ_SECONDS ?= 60
 WERROR ?= $(if $(KTHW_WERROR),$(KTHW_WERROR),OFF)
 
-.PHONY: all deps build test unit-test asan-test fuzz demo bench format clean lab-up lab-down lab-status
+.PHONY: all deps build components test unit-test asan-test fuzz demo bench format clean lab-up lab-down lab-status
 
 all: build
 
@@ -22,7 +22,13 @@ $(BUILD)/Makefile: CMakeLists.txt
 build: deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j$(JOBS)
 
-unit-test: build
+# The lab's real control plane: kube-apiserver, kube-controller-manager, kube-scheduler, kubectl,
+# etcd, etcdctl and etcdutl, built from their Go modules once per machine (see
+# tests/lab/components/build); later runs reuse the cache.
+components: deps
+	./tests/lab/components/build all
+
+unit-test: build components
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
 # The unit tests once more under AddressSanitizer and UndefinedBehaviorSanitizer.
@@ -41,11 +47,11 @@ fuzz: deps
 
 test: unit-test asan-test fuzz
 
-demo: build
+demo: build components
 	./scripts/demo.sh $(BUILD)/kthw
 
 # Benchmarks against Ansible, the SSH floor and openssl; writes bench/RESULTS.md.
-bench: build
+bench: build components
 	./bench/run.sh
 
 # The lab: systemd-nspawn hosts controller-0..2 and lb-0 on a private bridge (see tests/lab/lab).

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <sstream>
 
 #include "reconcilers/bundle_files.h"
 #include "reconcilers/unit_renderer.h"
@@ -72,8 +71,8 @@ int componentOrder(const std::string& component) {
 
 namespace {
 
-// Reads and hashes a local binary. The daemon loads the desired state's binaries on every pass;
-// a file whose inode, size and modification time are unchanged is not read and hashed again.
+// Hashes a local binary by streaming it. The daemon loads the desired state's binaries on every
+// pass; a file whose inode, size and modification time are unchanged is not hashed again.
 StatusOr<BinarySource> readBinary(const std::filesystem::path& file) {
   static std::mutex mu;
   static std::map<std::string, std::pair<std::string, BinarySource>> cache;
@@ -87,11 +86,9 @@ StatusOr<BinarySource> readBinary(const std::filesystem::path& file) {
     auto it = cache.find(file.string());
     if (it != cache.end() && it->second.first == key) return it->second.second;
   }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return notFound(file.string());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  BinarySource src{runtime::sha256Hex(ss.str()), ss.str()};
+  auto local = runtime::hashLocalFile(file.string());
+  if (!local.ok()) return local.status();
+  BinarySource src{local->sha256, *local};
   std::lock_guard<std::mutex> lock(mu);
   cache[file.string()] = {key, src};
   return src;
@@ -180,15 +177,11 @@ Status fetchBinaries(const resources::DesiredState& state, const std::string& ca
       want = firstHexToken(sum->body);
       if (want.empty()) return failedPrecondition(who + s.binary.sha256Url + " holds no sha256");
     }
-    BinarySource src{want, ""};
+    BinarySource src{want, {}};
     if (download) {
       const std::string cached = cacheDir + "/" + want;
-      std::ifstream in(cached, std::ios::binary);
-      std::stringstream ss;
-      if (in) ss << in.rdbuf();
-      if (in && runtime::sha256Hex(ss.str()) == want) {
-        src.content = ss.str();
-      } else {
+      auto have = runtime::hashLocalFile(cached);
+      if (!have.ok() || have->sha256 != want) {
         auto body = getFollowing(client, s.binary.url, size_t{2} << 30);
         if (!body.ok()) return Status(body.status().code(), who + body.status().message());
         const std::string got = runtime::sha256Hex(body->body);
@@ -201,8 +194,12 @@ Status fetchBinaries(const resources::DesiredState& state, const std::string& ca
         const std::string tmp = cached + ".part";
         std::ofstream(tmp, std::ios::binary) << body->body;
         std::filesystem::rename(tmp, cached, ec);
-        src.content = std::move(body->body);
+        have = runtime::hashLocalFile(cached);
+        if (!have.ok() || have->sha256 != want) {
+          return unavailable(who + "cannot keep the download in " + cacheDir);
+        }
       }
+      src.local = *have;
     }
     binaries[s.name()] = std::move(src);
   }
@@ -277,12 +274,12 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
                                                    src->second.sha256.substr(0, 12) + "..."
                                              : "mode " + runtime::formatMode(bin.mode));
       a.file = runtime::FileSpec{s.binary.path, "root", "root", 0755};
-      a.content = src->second.content;
+      a.contentFile = src->second.local;
       a.ifCurrentSha256 = bin.type == FileType::kAbsent ? "" : bin.sha256;
       a.diff = "binary sha256 " + src->second.sha256 +
-               (src->second.content.empty()
+               (src->second.local.path.empty()
                     ? " (fetched by apply)\n"
-                    : " (" + std::to_string(src->second.content.size()) + " bytes)\n");
+                    : " (" + std::to_string(src->second.local.size) + " bytes)\n");
       plan.actions.push_back(std::move(a));
       restartBecause.push_back("binary");
     }

@@ -4,15 +4,17 @@
 #include <string>
 
 #include "reconcilers/host_reconciler.h"
+#include "runtime/exec_input.h"
 
 namespace kthw::reconcilers {
 
-// Where a service's binary comes from, with its bytes once read (local file or fetched URL) and
-// their sha256. `content` stays empty for a binary the host already has (a distribution
-// package, spec.binary with only a path).
+// Where a service's binary comes from: its sha256 and, when kthw has a copy to install (a local
+// file, or a download in the binary cache), that file. The bytes are streamed to hosts from it and
+// never held in memory. `local.path` stays empty for a binary the host already has (a
+// distribution package, spec.binary with only a path) or one `diff` has not downloaded.
 struct BinarySource {
   std::string sha256;
-  std::string content;
+  runtime::LocalFile local;
 };
 
 // Kind ControlPlaneService on hosts: the binary (sha256-verified), config files and the systemd

@@ -122,6 +122,7 @@ Status execute(runtime::HostOps& ops, const Action& a) {
     case ActionType::kEnsureDirectory:
       return ops.ensureDirectory(a.file);
     case ActionType::kWriteFile:
+      if (a.contentFile) return ops.writeFileFrom(a.file, *a.contentFile, a.ifCurrentSha256);
       return ops.writeFile(a.file, a.content, a.ifCurrentSha256);
     case ActionType::kReplaceBlock:
       return ops.replaceBlock(a.target, a.content, a.ifCurrentSha256);

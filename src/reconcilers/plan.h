@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/exec_input.h"
 #include "runtime/host_files.h"
 
 namespace kthw::reconcilers {
@@ -28,6 +29,8 @@ struct Action {
   std::string reason;    // why: "absent", "content differs", "mode 0644, want 0600"
   runtime::FileSpec file;
   std::string content;
+  // For a binary: a local file whose bytes are written instead of `content` (streamed).
+  std::optional<runtime::LocalFile> contentFile;
   std::optional<std::string> ifCurrentSha256;
   std::string command;
   // Skipped when the action before it failed (e.g. apply sysctls after writing their file).

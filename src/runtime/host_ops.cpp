@@ -30,7 +30,13 @@ std::string checkerMessage(const std::string& text) {
 
 Status ShellHostOps::execChecked(const std::string& what, const std::string& script,
                                  const std::string& input) {
-  auto result = transport_->exec(script, input, timeout_);
+  ExecInput in = ExecInput::memory(input);
+  return execChecked(what, script, in);
+}
+
+Status ShellHostOps::execChecked(const std::string& what, const std::string& script,
+                                 ExecInput& input) {
+  auto result = transport_->execWithInput(script, input, timeout_);
   if (!result.ok()) return result.status();
   if (result->exitStatus == kExitPreconditionFailed) {
     return Status(StatusCode::kAborted, what + ": " + firstLine(result->err));
@@ -69,6 +75,16 @@ Status ShellHostOps::writeFile(const FileSpec& file, const std::string& content,
   return execChecked("write " + file.path,
                      atomicWriteScript(file, sha256Hex(content), content.size(), ifCurrentSha256),
                      content);
+}
+
+Status ShellHostOps::writeFileFrom(const FileSpec& file, const LocalFile& source,
+                                   const std::optional<std::string>& ifCurrentSha256) {
+  auto in = ExecInput::file(source.path);
+  if (!in.ok()) return in.status();
+  // The script checks size and sha256 of what arrived, so a file changed locally since it was
+  // hashed is refused on the host rather than installed.
+  return execChecked("write " + file.path,
+                     atomicWriteScript(file, source.sha256, source.size, ifCurrentSha256), *in);
 }
 
 Status ShellHostOps::replaceBlock(const std::string& path, const std::string& block,

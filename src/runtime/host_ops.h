@@ -35,6 +35,9 @@ class HostOps {
   // Atomic replace (see atomicWriteScript); `ifCurrentSha256` guards against concurrent edits.
   virtual Status writeFile(const FileSpec& file, const std::string& content,
                            const std::optional<std::string>& ifCurrentSha256) = 0;
+  // The same for a local file's content, streamed from disk (binaries).
+  virtual Status writeFileFrom(const FileSpec& file, const LocalFile& source,
+                               const std::optional<std::string>& ifCurrentSha256) = 0;
   // Replaces the kthw-managed block of a shared file (e.g. /etc/hosts), keeping every other
   // line, atomically; an empty block removes it.
   virtual Status replaceBlock(const std::string& path, const std::string& block,
@@ -66,6 +69,8 @@ class ShellHostOps : public HostOps {
       const std::vector<std::string>& paths) override;
   Status writeFile(const FileSpec& file, const std::string& content,
                    const std::optional<std::string>& ifCurrentSha256) override;
+  Status writeFileFrom(const FileSpec& file, const LocalFile& source,
+                       const std::optional<std::string>& ifCurrentSha256) override;
   Status replaceBlock(const std::string& path, const std::string& block,
                       const std::optional<std::string>& ifCurrentSha256) override;
   Status ensureDirectory(const FileSpec& dir) override;
@@ -81,6 +86,7 @@ class ShellHostOps : public HostOps {
 
  private:
   Status execChecked(const std::string& what, const std::string& script, const std::string& input);
+  Status execChecked(const std::string& what, const std::string& script, ExecInput& input);
 
   std::shared_ptr<HostTransport> transport_;
   std::chrono::seconds timeout_;

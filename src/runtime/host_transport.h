@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "runtime/exec_input.h"
 
 namespace kthw::runtime {
 
@@ -22,8 +23,14 @@ class HostTransport {
   // Runs `script` with `sh -c` (through sudo when configured), feeding `input` on stdin.
   // Unavailable / DeadlineExceeded when the host cannot be reached in time; a non-zero exit is
   // not an error at this level (see ExecResult::exitStatus).
-  virtual StatusOr<ExecResult> exec(const std::string& script, const std::string& input,
-                                    std::chrono::seconds timeout) = 0;
+  StatusOr<ExecResult> exec(const std::string& script, const std::string& input,
+                            std::chrono::seconds timeout) {
+    ExecInput in = ExecInput::memory(input);
+    return execWithInput(script, in, timeout);
+  }
+  // The same, with the input read as it is sent (a local file is streamed, not loaded).
+  virtual StatusOr<ExecResult> execWithInput(const std::string& script, ExecInput& input,
+                                             std::chrono::seconds timeout) = 0;
 
   // "ssh root@10.0.1.10:22" or "local", for messages.
   virtual std::string describe() const = 0;

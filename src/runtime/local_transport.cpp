@@ -33,6 +33,12 @@ struct Pipe {
 
 StatusOr<ExecResult> runProcess(const std::vector<std::string>& argv, const std::string& input,
                                 std::chrono::milliseconds timeout) {
+  ExecInput in = ExecInput::memory(input);
+  return runProcess(argv, in, timeout);
+}
+
+StatusOr<ExecResult> runProcess(const std::vector<std::string>& argv, ExecInput& input,
+                                std::chrono::milliseconds timeout) {
   Pipe in, out, err;
   if (::pipe2(in.fd, O_CLOEXEC) != 0 || ::pipe2(out.fd, O_CLOEXEC) != 0 ||
       ::pipe2(err.fd, O_CLOEXEC) != 0) {
@@ -56,7 +62,6 @@ StatusOr<ExecResult> runProcess(const std::vector<std::string>& argv, const std:
   ::fcntl(in.fd[1], F_SETFL, O_NONBLOCK);
 
   ExecResult result;
-  size_t written = 0;
   if (input.empty()) in.closeEnd(1);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   bool timedOut = false;
@@ -70,10 +75,12 @@ StatusOr<ExecResult> runProcess(const std::vector<std::string>& argv, const std:
     pollfd fds[3] = {{out.fd[0], POLLIN, 0}, {err.fd[0], POLLIN, 0}, {in.fd[1], POLLOUT, 0}};
     if (::poll(fds, 3, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
     if (in.fd[1] >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
-      const ssize_t n = ::write(in.fd[1], input.data() + written, input.size() - written);
-      if (n > 0) written += static_cast<size_t>(n);
-      if (n < 0 && errno != EAGAIN) written = input.size();
-      if (written >= input.size()) in.closeEnd(1);
+      auto chunk = input.pending();
+      const ssize_t n =
+          chunk.ok() && !chunk->empty() ? ::write(in.fd[1], chunk->data(), chunk->size()) : 0;
+      if (n > 0) input.consume(static_cast<size_t>(n));
+      // The end of the input, a read error or a reader that went away all close stdin.
+      if (!chunk.ok() || chunk->empty() || (n < 0 && errno != EAGAIN)) in.closeEnd(1);
     }
     char buf[65536];
     for (int i = 0; i < 2; ++i) {
@@ -100,8 +107,8 @@ StatusOr<ExecResult> runProcess(const std::vector<std::string>& argv, const std:
   return result;
 }
 
-StatusOr<ExecResult> LocalTransport::exec(const std::string& script, const std::string& input,
-                                          std::chrono::seconds timeout) {
+StatusOr<ExecResult> LocalTransport::execWithInput(const std::string& script, ExecInput& input,
+                                                   std::chrono::seconds timeout) {
   ++execs_;
   std::vector<std::string> argv;
   if (sudo_) argv = {"sudo", "-n", "--"};

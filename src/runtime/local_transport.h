@@ -12,8 +12,9 @@ class LocalTransport : public HostTransport {
  public:
   explicit LocalTransport(bool sudo = false) : sudo_(sudo) {}
 
-  StatusOr<ExecResult> exec(const std::string& script, const std::string& input,
-                            std::chrono::seconds timeout) override;
+  using HostTransport::exec;
+  StatusOr<ExecResult> execWithInput(const std::string& script, ExecInput& input,
+                                     std::chrono::seconds timeout) override;
   std::string describe() const override { return "local"; }
   uint64_t roundTrips() const override { return execs_; }
 
@@ -24,6 +25,8 @@ class LocalTransport : public HostTransport {
 
 // Runs argv with stdin `input`, collecting stdout and stderr, killing it after `timeout`.
 StatusOr<ExecResult> runProcess(const std::vector<std::string>& argv, const std::string& input,
+                                std::chrono::milliseconds timeout);
+StatusOr<ExecResult> runProcess(const std::vector<std::string>& argv, ExecInput& input,
                                 std::chrono::milliseconds timeout);
 
 }  // namespace kthw::runtime

@@ -329,8 +329,8 @@ Status SshTransport::connectLocked() {
   return okStatus();
 }
 
-StatusOr<ExecResult> SshTransport::exec(const std::string& script, const std::string& input,
-                                        std::chrono::seconds timeout) {
+StatusOr<ExecResult> SshTransport::execWithInput(const std::string& script, ExecInput& input,
+                                                 std::chrono::seconds timeout) {
   std::string command = "/bin/sh -c " + shellQuote(script);
   if (options_.sudo) command = "sudo -n " + command;
   std::lock_guard<std::mutex> lock(mu_);
@@ -349,7 +349,7 @@ StatusOr<ExecResult> SshTransport::exec(const std::string& script, const std::st
   return unavailable("lost the SSH connection to " + options_.host + " twice");
 }
 
-StatusOr<ExecResult> SshTransport::execLocked(const std::string& command, const std::string& input,
+StatusOr<ExecResult> SshTransport::execLocked(const std::string& command, ExecInput& input,
                                               std::chrono::seconds timeout, bool& connectionLost,
                                               bool& sessionBroken) {
   Session& s = *session_;
@@ -387,22 +387,28 @@ StatusOr<ExecResult> SshTransport::execLocked(const std::string& command, const 
     return unavailable("cannot start a command on " + options_.host + ": " + lastError(s.session));
   }
   ExecResult result;
-  size_t written = 0;
+  bool inputDone = false;
   bool eofSent = false;
   char buf[32768];
   while (true) {
     bool progressed = false;
-    if (written < input.size()) {
-      const ssize_t n = libssh2_channel_write(channel, input.data() + written,
-                                              std::min<size_t>(input.size() - written, 32768));
+    auto chunk = inputDone ? StatusOr<std::string_view>(std::string_view()) : input.pending();
+    if (!chunk.ok()) {
+      sessionBroken = true;  // the command has part of its input; start afresh next time
+      return chunk.status();
+    }
+    if (!chunk->empty()) {
+      const ssize_t n = libssh2_channel_write(channel, chunk->data(),
+                                              std::min<size_t>(chunk->size(), 32768));
       if (n > 0) {
-        written += static_cast<size_t>(n);
+        input.consume(static_cast<size_t>(n));
         progressed = true;
       } else if (n != LIBSSH2_ERROR_EAGAIN) {
         sessionBroken = true;
         return unavailable("writing to " + options_.host + " failed: " + lastError(s.session));
       }
     } else if (!eofSent) {
+      inputDone = true;
       rc = libssh2_channel_send_eof(channel);
       if (rc == 0)
         eofSent = true;

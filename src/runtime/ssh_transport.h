@@ -36,8 +36,9 @@ class SshTransport : public HostTransport {
   SshTransport(const SshTransport&) = delete;
   SshTransport& operator=(const SshTransport&) = delete;
 
-  StatusOr<ExecResult> exec(const std::string& script, const std::string& input,
-                            std::chrono::seconds timeout) override;
+  using HostTransport::exec;
+  StatusOr<ExecResult> execWithInput(const std::string& script, ExecInput& input,
+                                     std::chrono::seconds timeout) override;
   std::string describe() const override;
   std::string hostKeyFingerprint() const override;
   uint64_t roundTrips() const override { return roundTrips_; }
@@ -51,7 +52,7 @@ class SshTransport : public HostTransport {
   struct Session;
 
   Status connectLocked();
-  StatusOr<ExecResult> execLocked(const std::string& command, const std::string& input,
+  StatusOr<ExecResult> execLocked(const std::string& command, ExecInput& input,
                                   std::chrono::seconds timeout, bool& connectionLost,
                                   bool& sessionBroken);
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End to end on the lab: kthw brings up a 3-member etcd with TLS and the three control-plane
-# components (the API server simulator in place of the Kubernetes binaries) on systemd hosts;
+# components (the real kube-apiserver, controller-manager and scheduler) on systemd hosts;
 # a second apply restarts nothing; flag changes roll one host at a time behind health checks; a
 # failed health check stops the rollout; a stopped service is found and started.
 source "$(dirname "$0")/lib.sh"

@@ -117,7 +117,6 @@ wait_for 10 "the fix clears the rejection" sh -c "curl -s http://$listen/status 
 
 # SIGTERM in the middle of an apply: no temp file, no torn file, locks released.
 stop_daemon || fail "kthw run did not exit 0 on SIGTERM"
-sha=$(sha256sum "$(dirname "$kthw")/kthw-apiserver-sim" | cut -d' ' -f1)
 for h in controller-0 controller-1 controller-2; do
   on $h 'rm -f /usr/local/bin/kube-apiserver /usr/local/bin/kube-controller-manager /usr/local/bin/kube-scheduler'
 done
@@ -130,7 +129,8 @@ for h in controller-0 controller-1 controller-2; do
   on $h 'ls -a /usr/local/bin /etc/systemd/system /var/lib/kubernetes' | grep -q 'kthw-tmp' && fail "$h: a temp file was left"
   for b in kube-apiserver kube-controller-manager kube-scheduler; do
     got=$(on $h "sha256sum /usr/local/bin/$b 2>/dev/null | cut -d' ' -f1")
-    [ -z "$got" ] || [ "$got" = "$sha" ] || fail "$h: /usr/local/bin/$b is torn"
+    want=$(awk -v f="kubernetes/$b" '$2 == f { print $1 }' "$root/tests/lab/components/SHA256SUMS")
+    [ -z "$got" ] || [ "$got" = "$want" ] || fail "$h: /usr/local/bin/$b is torn"
   done
   on $h 'test -e /run/kthw/lock' && fail "$h: the lock was left behind"
 done

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End to end on the lab: haproxy on lb-0 in front of the three apiservers (the simulator), the
+# End to end on the lab: haproxy on lb-0 in front of the three real apiservers, the
 # route through it verified with the cluster CA, traffic reaching every controller, a stopped
 # apiserver behind a still-answering LB, a switch to nginx, hand edits as drift, and a config
 # the checker refuses leaving the running one untouched.

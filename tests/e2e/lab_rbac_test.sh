@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# End to end on the lab: the RBAC API of the simulator behind the load balancer, used by a real
-# client (kubectl) and by kthw: the seeds' ClusterRole and ClusterRoleBinding posted once the
+# End to end on the lab: the RBAC API of the real kube-apiserver behind the load balancer, used by
+# a real client (kubectl) and by kthw: the seeds' ClusterRole and ClusterRoleBinding posted once the
 # API is ready (also when the apiservers come late), hand edits, a deleted binding and a changed
 # roleRef found by diff and repaired by apply, no API write on a converged cluster, and wrong
 # credentials refused with a clear error.
@@ -22,7 +22,7 @@ run 0 "diff after apply: no drift" "$kthw" diff -f "$d"
 run 0 "a second apply" "$kthw" apply -f "$d"
 grep -q "RBAC: 0 API write(s) planned" "$work/out" || fail "the second apply planned API writes"
 
-# kubectl as a real client of the simulator.
+# kubectl next to kthw on the same API.
 cat >"$work/extra.yaml" <<'YAML'
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole

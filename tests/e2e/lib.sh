@@ -2,7 +2,9 @@
 #   run WANT DESCRIPTION COMMAND...   runs it, output in $work/out, counts a failure on another exit
 #   fail MESSAGE                       counts a failure
 #   lab_with_examples                  brings the lab up and copies examples/lab with the lab's
-#                                      Host documents and the simulator's path to $work/desired
+#                                      Host documents to $work/desired
+# The lab runs the real control plane, built by tests/lab/components/build (cached per machine);
+# its kubectl and etcdctl come first on PATH, so no client that happens to be installed is used.
 set -uo pipefail
 kthw=$(realpath "$1")
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -11,6 +13,9 @@ export LAB_STATE=${LAB_STATE:-/var/lib/kthw-lab}
 work=$(mktemp -d "/tmp/kthw-e2e-$(basename "$0" .sh)-XXXXXX")
 export XDG_STATE_HOME=$work/state
 failures=0
+components=$("$root/tests/lab/components/build" all) || { echo "FAIL: building the lab's components"; exit 1; }
+for c in $components; do PATH=$c:$PATH; done
+export PATH
 
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
@@ -39,8 +44,6 @@ lab_up() {
 lab_with_examples() {
   lab_up
   cp -r "$root/examples/lab" "$work/desired"
-  sed -i "s|file: ../../build/kthw-apiserver-sim|file: $(dirname "$kthw")/kthw-apiserver-sim|" \
-    "$work/desired"/kube-*.yaml
   cp "$LAB_STATE/hosts.yaml" "$work/desired/hosts.yaml"
   d=$work/desired
 }

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <fstream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -68,6 +70,15 @@ class FakeHost : public runtime::HostOps {
     actions.push_back("write " + file.path);
     files[file.path] = File{content, file, false};
     return okStatus();
+  }
+
+  Status writeFileFrom(const runtime::FileSpec& file, const runtime::LocalFile& source,
+                       const std::optional<std::string>& ifCurrentSha256) override {
+    std::ifstream in(source.path, std::ios::binary);
+    if (!in) return unavailable("cannot read " + source.path);
+    std::stringstream content;
+    content << in.rdbuf();
+    return writeFile(file, content.str(), ifCurrentSha256);
   }
 
   Status replaceBlock(const std::string& path, const std::string& newBlock,

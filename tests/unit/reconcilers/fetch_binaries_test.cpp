@@ -102,11 +102,12 @@ TEST_F(FetchBinariesTest, ReadsTheSha256FollowsRedirectsAndCaches) {
   Status s = fetchBinaries(o.state, cache, false, binaries);
   ASSERT_TRUE(s.ok()) << s.message();
   EXPECT_EQ(binaries.at("kube-apiserver").sha256, runtime::sha256Hex(kBinary));
-  EXPECT_TRUE(binaries.at("kube-apiserver").content.empty());  // diff downloads nothing
+  EXPECT_TRUE(binaries.at("kube-apiserver").local.path.empty());  // diff downloads nothing
   EXPECT_FALSE(std::filesystem::exists(cache));
   s = fetchBinaries(o.state, cache, true, binaries);
   ASSERT_TRUE(s.ok()) << s.message();
-  EXPECT_EQ(binaries.at("kube-apiserver").content, kBinary);
+  EXPECT_EQ(binaries.at("kube-apiserver").local.path, cache + "/" + runtime::sha256Hex(kBinary));
+  EXPECT_EQ(binaries.at("kube-apiserver").local.size, kBinary.size());
   EXPECT_TRUE(std::filesystem::exists(cache + "/" + runtime::sha256Hex(kBinary)));
 }
 
@@ -143,12 +144,12 @@ TEST(LoadBinaries, ReadsALocalBinaryAgainOnlyWhenItChanged) {
   };
   { std::ofstream(path) << "first build"; }
   EXPECT_EQ(load().sha256, runtime::sha256Hex("first build"));
-  EXPECT_EQ(load().content, "first build");
+  EXPECT_EQ(load().local.size, std::string("first build").size());
   // Same size, new content: the modification time tells.
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   { std::ofstream(path) << "other build"; }
   EXPECT_EQ(load().sha256, runtime::sha256Hex("other build"));
-  EXPECT_EQ(load().content, "other build");
+  EXPECT_EQ(load().local.path, path);
   std::filesystem::remove(path);
 }
 

@@ -100,9 +100,18 @@ void recordConditions(const HostOutcome& o, bool applied, int64_t generation,
           pending > 0 ? (applied ? "Applied" : "ChangesPending") : "Idle",
           pending > 0 ? std::to_string(pending) + " change(s)" + on : "", generation, now);
   }
-  if (!o.plan.problems.empty()) {
-    ConditionSet& c = byResource[hostResource];
-    c.set("Degraded", S::kTrue, "ProblemsObserved", o.plan.problems.front(), generation, now);
+  // A problem that names a resource ("ControlPlaneService/x: ...") degrades that resource and
+  // keeps it from Ready; any other degrades the host.
+  for (const std::string& problem : o.plan.problems) {
+    std::string owner = hostResource;
+    for (const std::string& r : resources) {
+      if (problem.starts_with(r + ": ")) owner = r;
+    }
+    ConditionSet& c = byResource[owner];
+    if (c.get("Degraded") != nullptr && c.get("Degraded")->reason == "ProblemsObserved") continue;
+    c.set("Degraded", S::kTrue, "ProblemsObserved", problem, generation, now);
+    if (owner != hostResource)
+      c.set("Ready", S::kFalse, "ProblemsObserved", problem, generation, now);
   }
 }
 

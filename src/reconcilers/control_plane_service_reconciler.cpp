@@ -11,6 +11,7 @@
 #include "reconcilers/bundle_files.h"
 #include "reconcilers/unit_renderer.h"
 #include "resources/substitution.h"
+#include "runtime/binary_flags.h"
 #include "runtime/digest.h"
 #include "runtime/https_client.h"
 #include "runtime/ssh_transport.h"
@@ -23,6 +24,13 @@ using runtime::FileType;
 
 std::string unitPath(const resources::ControlPlaneService& s) {
   return "/etc/systemd/system/" + s.unit.name;
+}
+
+// The flags the unit passes to the service's binary, for the probe and the write checks.
+runtime::FlagCheck flagCheck(const resources::ControlPlaneService& s) {
+  runtime::FlagCheck check{s.binary.path, {}};
+  for (const resources::Flag& f : s.flags) check.flags.push_back(f.name);
+  return check;
 }
 
 // Adds a write when `content` differs from what the host has; returns whether it did.
@@ -214,6 +222,7 @@ void ControlPlaneServiceReconciler::observe(const resources::Host& host,
     request.addPath(unitPath(s));
     for (const auto& f : s.configFiles) request.addPath(f.path);
     request.addUnit(s.unit.name);
+    if (!s.flags.empty()) request.flagChecks.push_back(flagCheck(s));
   }
 }
 
@@ -265,8 +274,10 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
 
   // Binary.
   const FileState& bin = observed.file(s.binary.path);
+  bool binaryChanges = false;
   if (auto src = binaries_.find(s.name()); src != binaries_.end()) {
-    if (bin.sha256 != src->second.sha256 || bin.mode != 0755) {
+    binaryChanges = bin.sha256 != src->second.sha256;
+    if (binaryChanges || bin.mode != 0755) {
       Action a = makeAction(
           ActionType::kWriteFile, resource, s.binary.path, "install " + s.binary.path,
           bin.type == FileType::kAbsent      ? "absent"
@@ -274,6 +285,8 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
                                                    src->second.sha256.substr(0, 12) + "..."
                                              : "mode " + runtime::formatMode(bin.mode));
       a.file = runtime::FileSpec{s.binary.path, "root", "root", 0755};
+      // A binary that does not accept the unit's flags is not installed.
+      if (!s.flags.empty()) a.file.check = runtime::flagWriteCheck(flagCheck(s), "\"$t\"");
       a.contentFile = src->second.local;
       a.ifCurrentSha256 = bin.type == FileType::kAbsent ? "" : bin.sha256;
       a.diff = "binary sha256 " + src->second.sha256 +
@@ -308,9 +321,19 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
   auto unit = renderUnit(s, host, sub, problems);
   for (const auto& d : problems) plan.problems.push_back(resource + ": " + d.toString());
   if (!unit) return;
+  // Flags the installed binary refuses (when it is the binary that will run): the running unit
+  // stays as it is, and nothing of this service is started or restarted.
+  if (auto flags = observed.binaryFlags.find(s.binary.path);
+      !binaryChanges && flags != observed.binaryFlags.end() && !flags->second.unknown.empty()) {
+    plan.problems.push_back(resource + ": " +
+                            runtime::describeUnknownFlags(s.binary.path, flags->second));
+    plan.health[s.name()] = healthProbe(s, host);
+    return;
+  }
   referencing += *unit;
-  if (syncFile(resource, {unitPath(s), "root", "root", 0644}, *unit, observed, plan, true,
-               "unit")) {
+  runtime::FileSpec unitFile{unitPath(s), "root", "root", 0644};
+  if (!s.flags.empty()) unitFile.check = runtime::flagWriteCheck(flagCheck(s));
+  if (syncFile(resource, unitFile, *unit, observed, plan, true, "unit")) {
     restartBecause.push_back("unit");
   }
   // Files other kinds change in this pass that the service reads (certificates, kubeconfigs).

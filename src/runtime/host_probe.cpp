@@ -109,6 +109,7 @@ std::string probeScript(const ProbeRequest& r) {
     s += "( . /etc/os-release 2>/dev/null; printf 'O\\t%s\\n' \"$PRETTY_NAME\" ); "
          "printf 'K\\t%s\\n' \"$(uname -r)\"\n";
   }
+  s += flagProbeScript(r.flagChecks, r.updateHashCache);
   s += "printf 'END\\n'\n";
   return s;
 }
@@ -180,6 +181,10 @@ StatusOr<ProbeResult> parseProbeOutput(const std::string& output) {
       r.modules[f[1]] = f[2] == "1";
     } else if (tag == "L" && f.size() >= 3) {
       r.heads[f[1]] = line.substr(2 + f[1].size() + 1);
+    } else if (tag == "FV" && f.size() == 3) {
+      r.binaryFlags[f[1]].version = f[2];
+    } else if (tag == "FX" && f.size() == 3) {
+      r.binaryFlags[f[1]].unknown.push_back(f[2]);
     } else if (tag == "O" && f.size() >= 2) {
       r.osRelease = line.substr(2);
     } else if (tag == "K" && f.size() >= 2) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "runtime/binary_flags.h"
 
 namespace kthw::runtime {
 
@@ -17,13 +18,14 @@ inline constexpr const char* kHashCache = "/var/lib/kthw/probe-hashes";
 
 // What a pass needs to know about one host. All of it is gathered by one script in one exec.
 struct ProbeRequest {
-  std::vector<std::string> paths;    // files and directories: type, mode, owner, size, sha256
-  std::vector<std::string> units;    // systemd units: load, active, enabled state
-  std::vector<std::string> blocks;   // files whose kthw-managed block is returned verbatim
-  std::vector<std::string> sysctls;  // current kernel values
-  std::vector<std::string> modules;  // loaded or not
-  std::vector<std::string> heads;    // files whose first line is returned (ownership markers)
-  bool facts = true;                 // OS release and kernel
+  std::vector<std::string> paths;     // files and directories: type, mode, owner, size, sha256
+  std::vector<std::string> units;     // systemd units: load, active, enabled state
+  std::vector<std::string> blocks;    // files whose kthw-managed block is returned verbatim
+  std::vector<std::string> sysctls;   // current kernel values
+  std::vector<std::string> modules;   // loaded or not
+  std::vector<std::string> heads;     // files whose first line is returned (ownership markers)
+  std::vector<FlagCheck> flagChecks;  // flags a unit passes to a binary (see binary_flags.h)
+  bool facts = true;                  // OS release and kernel
   // Keep the host's hash cache (kHashCache) up to date; only passes that may write (apply)
   // set it, so diff stays read-only.
   bool updateHashCache = false;
@@ -60,6 +62,7 @@ struct ProbeResult {
   std::map<std::string, std::optional<std::string>> sysctls;  // nullopt: not readable
   std::map<std::string, bool> modules;
   std::map<std::string, std::string> heads;
+  std::map<std::string, BinaryFlags> binaryFlags;  // by binary path, for executable binaries
   std::string osRelease;
   std::string kernel;
 

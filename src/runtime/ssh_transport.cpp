@@ -398,8 +398,8 @@ StatusOr<ExecResult> SshTransport::execLocked(const std::string& command, ExecIn
       return chunk.status();
     }
     if (!chunk->empty()) {
-      const ssize_t n = libssh2_channel_write(channel, chunk->data(),
-                                              std::min<size_t>(chunk->size(), 32768));
+      const ssize_t n =
+          libssh2_channel_write(channel, chunk->data(), std::min<size_t>(chunk->size(), 32768));
       if (n > 0) {
         input.consume(static_cast<size_t>(n));
         progressed = true;

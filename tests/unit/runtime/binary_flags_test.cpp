@@ -1,0 +1,125 @@
+// Flag checks against the real kube-apiserver and etcd the lab builds (tests/lab/components/build,
+// run by make test before the unit tests): unknown flags are named, deprecated flags that --help
+// hides are accepted, and the flag list is cached per binary state.
+#include "runtime/binary_flags.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "runtime/host_probe.h"
+#include "runtime/local_transport.h"
+
+namespace kthw::runtime {
+namespace {
+
+std::string componentsDir() {
+  const char* dir = std::getenv("KTHW_COMPONENTS_DIR");
+  return dir != nullptr ? dir : "/var/cache/kthw-lab/components";
+}
+
+class BinaryFlagsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    apiserver_ = componentsDir() + "/kubernetes-v1.36.3/kube-apiserver";
+    etcd_ = componentsDir() + "/etcd-v3.6.15/etcd";
+    ASSERT_TRUE(std::filesystem::exists(apiserver_) && std::filesystem::exists(etcd_))
+        << "the lab's components are missing: run tests/lab/components/build (make test does)";
+    cache_ = ::testing::TempDir() + "/kthw-flags-" + std::to_string(::getpid());
+    std::filesystem::remove_all(cache_);
+  }
+  void TearDown() override { std::filesystem::remove_all(cache_); }
+
+  ProbeResult probe(const std::vector<FlagCheck>& checks, bool keep) {
+    auto r = runProcess({"/bin/sh", "-c",
+                         "printf 'KTHW-PROBE 1\\n'\n" + flagProbeScript(checks, keep, cache_) +
+                             "printf 'END\\n'\n"},
+                        "", std::chrono::seconds(60));
+    EXPECT_TRUE(r.ok() && r->exitStatus == 0);
+    auto parsed = parseProbeOutput(r.ok() ? r->out : "");
+    EXPECT_TRUE(parsed.ok()) << (r.ok() ? r->out + r->err : "");
+    return parsed.ok() ? *parsed : ProbeResult{};
+  }
+
+  ExecResult check(const FlagCheck& c) {
+    auto r =
+        runProcess({"/bin/sh", "-c", flagWriteCheck(c, "", cache_)}, "", std::chrono::seconds(60));
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : ExecResult{};
+  }
+
+  std::string apiserver_;
+  std::string etcd_;
+  std::string cache_;
+};
+
+TEST_F(BinaryFlagsTest, NamesTheFlagsTheRealApiserverRefusesAndAcceptsHiddenDeprecatedOnes) {
+  // kubelet-https left kube-apiserver in v1.22; etcd-server is a typo of etcd-servers;
+  // apiserver-count is deprecated, so --help hides it, but the binary still takes it.
+  auto r = probe({{apiserver_,
+                   {"advertise-address", "kubelet-https", "etcd-servers", "etcd-server",
+                    "apiserver-count", "v"}}},
+                 false);
+  ASSERT_EQ(r.binaryFlags.count(apiserver_), 1u);
+  const BinaryFlags& f = r.binaryFlags.at(apiserver_);
+  EXPECT_EQ(f.version, "Kubernetes v1.36.3");
+  EXPECT_EQ(f.unknown, (std::vector<std::string>{"kubelet-https", "etcd-server"}));
+  EXPECT_EQ(describeUnknownFlags(apiserver_, f),
+            "flag --kubelet-https, --etcd-server are not accepted by " + apiserver_ +
+                " (Kubernetes v1.36.3)");
+  EXPECT_FALSE(std::filesystem::exists(cache_)) << "diff must leave the host untouched";
+}
+
+TEST_F(BinaryFlagsTest, EtcdsGoFlagParserIsUnderstoodToo) {
+  auto r = probe({{etcd_, {"name", "initial-cluster", "kubelet-https"}}}, false);
+  ASSERT_EQ(r.binaryFlags.count(etcd_), 1u);
+  EXPECT_EQ(r.binaryFlags.at(etcd_).version, "etcd Version: 3.6.15");
+  EXPECT_EQ(r.binaryFlags.at(etcd_).unknown, std::vector<std::string>{"kubelet-https"});
+}
+
+TEST_F(BinaryFlagsTest, AMissingBinaryIsNotReported) {
+  auto r = probe({{cache_ + "/no-such-binary", {"x"}}}, false);
+  EXPECT_TRUE(r.binaryFlags.empty());
+}
+
+TEST_F(BinaryFlagsTest, KeepsTheFlagListAndReadsItAgainOnlyWhenTheBinaryChanges) {
+  const std::string copy = cache_ + "-bin";
+  std::filesystem::copy_file(etcd_, copy, std::filesystem::copy_options::overwrite_existing);
+  auto r = probe({{copy, {"name", "bogus-flag"}}}, true);
+  EXPECT_EQ(r.binaryFlags.at(copy).unknown, std::vector<std::string>{"bogus-flag"});
+  ASSERT_TRUE(std::filesystem::exists(cache_));
+  ASSERT_EQ(std::distance(std::filesystem::directory_iterator(cache_), {}), 1);
+  const auto entry = *std::filesystem::directory_iterator(cache_);
+  // A cached list that claims every flag proves the second probe reads the cache, not --help.
+  std::string key;
+  std::getline(std::ifstream(entry.path()), key);
+  std::ofstream(entry.path()) << key << "\nfrom the cache\n--name\n--bogus-flag\n";
+  r = probe({{copy, {"name", "bogus-flag"}}}, true);
+  EXPECT_EQ(r.binaryFlags.at(copy).version, "from the cache");
+  EXPECT_TRUE(r.binaryFlags.at(copy).unknown.empty());
+  // A new binary in its place (new inode and ctime) is read again.
+  std::filesystem::remove(copy);
+  std::filesystem::copy_file(etcd_, copy);
+  r = probe({{copy, {"name", "bogus-flag"}}}, true);
+  EXPECT_EQ(r.binaryFlags.at(copy).version, "etcd Version: 3.6.15");
+  EXPECT_EQ(r.binaryFlags.at(copy).unknown, std::vector<std::string>{"bogus-flag"});
+  std::filesystem::remove(copy);
+}
+
+TEST_F(BinaryFlagsTest, TheWriteCheckRefusesUnknownFlagsWithAClearMessage) {
+  ExecResult bad = check({apiserver_, {"advertise-address", "kubelet-https"}});
+  EXPECT_EQ(bad.exitStatus, 1);
+  EXPECT_EQ(bad.out, "error: flag --kubelet-https not accepted by " + apiserver_ +
+                         " (Kubernetes v1.36.3)\n");
+  ExecResult good = check({apiserver_, {"advertise-address", "apiserver-count"}});
+  EXPECT_EQ(good.exitStatus, 0) << good.out << good.err;
+  ExecResult absent = check({cache_ + "/kube-apiserver", {"v"}});
+  EXPECT_EQ(absent.exitStatus, 1);
+  EXPECT_EQ(absent.out, "error: " + cache_ + "/kube-apiserver is not installed\n");
+}
+
+}  // namespace
+}  // namespace kthw::runtime

@@ -300,6 +300,11 @@ Status SshTransport::connectLocked() {
     }
   }
   if (!authenticated && options_.useAgent) {
+    // The agent API blocks; libssh2's session timeout keeps a server that stops answering
+    // within the connect deadline.
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    libssh2_session_set_timeout(s->session, std::max<long>(1, left));
     libssh2_session_set_blocking(s->session, 1);
     LIBSSH2_AGENT* agent = libssh2_agent_init(s->session);
     if (agent != nullptr && libssh2_agent_connect(agent) == 0 &&
@@ -316,6 +321,10 @@ Status SshTransport::connectLocked() {
     }
     if (agent != nullptr) libssh2_agent_free(agent);
     libssh2_session_set_blocking(s->session, 0);
+    libssh2_session_set_timeout(s->session, 0);
+    if (!authenticated && Clock::now() >= deadline) {
+      return deadlineExceeded("SSH authentication with " + options_.host + " timed out");
+    }
   }
   if (!authenticated) {
     return permissionDenied("SSH authentication as " + options_.user + "@" + options_.host +

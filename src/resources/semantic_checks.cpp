@@ -18,8 +18,8 @@ void checkUniqueNames(const std::vector<T>& items, std::string_view kind, Diagno
     auto [it, inserted] = seen.emplace(item.name(), &item.metadata);
     if (!inserted) {
       out.push_back(Diagnostic{item.metadata.nameMark, "metadata.name",
-                               "duplicate " + std::string(kind) + " \"" + item.name() +
-                                   "\" (first defined at " + at(it->second->nameMark) + ")"});
+                               "duplicate " + std::string(kind) + " " + quoteValue(item.name()) +
+                                   " (first defined at " + at(it->second->nameMark) + ")"});
     }
   }
 }
@@ -63,7 +63,7 @@ class Checker {
       auto [it, inserted] = seen.emplace(std::make_pair(o.kind, o.name()), &o);
       if (!inserted) {
         fail(o.metadata.nameMark, "metadata.name",
-             "duplicate " + o.kind + " \"" + o.name() + "\" (first defined at " +
+             "duplicate " + o.kind + " " + quoteValue(o.name()) + " (first defined at " +
                  at(it->second->metadata.nameMark) + ")");
       }
     }
@@ -73,7 +73,8 @@ class Checker {
     for (size_t i = 0; i < t.names.size(); ++i) {
       if (state_.findHost(t.names[i]) == nullptr && !knownInvalid("Host", t.names[i])) {
         fail(i < t.nameMarks.size() ? t.nameMarks[i] : t.mark,
-             t.path + ".names[" + std::to_string(i) + "]", "no Host named \"" + t.names[i] + "\"");
+             t.path + ".names[" + std::to_string(i) + "]",
+             "no Host named " + quoteValue(t.names[i]));
       }
     }
     auto hosts = state_.select(t);
@@ -93,7 +94,7 @@ class Checker {
         !h.address.empty() && h.address.find_first_not_of("0123456789.") == std::string::npos;
     if (numeric && !isIPv4(h.address)) {
       fail(h.marks.of("address"), "spec.address",
-           "\"" + h.address + "\" is not a valid IPv4 address");
+           quoteValue(h.address) + " is not a valid IPv4 address");
     }
     if (h.transport == TransportKind::kSsh && h.ssh.identityFile.empty() && !h.ssh.useAgent) {
       fail(h.marks.of("ssh"), "spec.ssh",
@@ -151,7 +152,7 @@ void Checker::checkBundle(const CertificateBundle& b) {
                    const std::string& path) {
     auto [it, inserted] = names.emplace(name, what);
     if (!inserted) {
-      fail(mark, path, "name \"" + name + "\" is already used by " + it->second);
+      fail(mark, path, "name " + quoteValue(name) + " is already used by " + it->second);
     }
   };
   for (size_t i = 0; i < b.authorities.size(); ++i) {
@@ -166,7 +167,7 @@ void Checker::checkBundle(const CertificateBundle& b) {
       const bool isAuthority = std::any_of(b.authorities.begin(), b.authorities.end(),
                                            [&](const Authority& a) { return a.name == c.issuer; });
       if (!isAuthority) {
-        fail(c.issuerMark, path + ".issuer", "no authority named \"" + c.issuer + "\"");
+        fail(c.issuerMark, path + ".issuer", "no authority named " + quoteValue(c.issuer));
       }
     }
     if (c.renewBefore >= c.validity) {
@@ -175,12 +176,12 @@ void Checker::checkBundle(const CertificateBundle& b) {
     for (const Text& t : c.dnsNames) {
       for (const std::string& v : substituter_.resolveAll({t}, nullptr, out_)) {
         const std::string bare = v.starts_with("*.") ? v.substr(2) : v;
-        if (!isHostname(bare)) fail(t.mark, t.path, "\"" + v + "\" is not a DNS name");
+        if (!isHostname(bare)) fail(t.mark, t.path, quoteValue(v) + " is not a DNS name");
       }
     }
     for (const Text& t : c.ipAddresses) {
       for (const std::string& v : substituter_.resolveAll({t}, nullptr, out_)) {
-        if (!isIPv4(v) && !isIPv6(v)) fail(t.mark, t.path, "\"" + v + "\" is not an IP address");
+        if (!isIPv4(v) && !isIPv6(v)) fail(t.mark, t.path, quoteValue(v) + " is not an IP address");
       }
     }
   }
@@ -195,10 +196,11 @@ void Checker::checkBundle(const CertificateBundle& b) {
                              [&](const Certificate& c) { return c.name == k.certificate; });
     if (cert == b.certificates.end()) {
       fail(k.certificateMark, path + ".certificate",
-           "no certificate named \"" + k.certificate + "\"");
+           "no certificate named " + quoteValue(k.certificate));
     } else if (!cert->clientAuth) {
       fail(k.certificateMark, path + ".certificate",
-           "certificate \"" + k.certificate + "\" lacks the client usage a kubeconfig needs");
+           "certificate " + quoteValue(k.certificate) +
+               " lacks the client usage a kubeconfig needs");
     }
     if (auto server = substituter_.resolve(k.server, nullptr, out_)) {
       if (!server->starts_with("https://")) {
@@ -233,8 +235,8 @@ void Checker::checkBundleFiles(const CertificateBundle& b) {
     const std::string path = "spec.files[" + std::to_string(i) + "]";
     if (!exists(f.kind, f.source)) {
       fail(f.sourceMark, f.sourcePath,
-           "no " + std::string(contentKindName(f.kind)) + " named \"" + f.source +
-               "\" in this bundle");
+           "no " + std::string(contentKindName(f.kind)) + " named " + quoteValue(f.source) +
+               " in this bundle");
     }
     if (isSecretContent(f.kind) && (f.attributes.mode & 077) != 0) {
       fail(f.marks.of("mode"), path + ".mode",
@@ -259,7 +261,7 @@ void Checker::checkService(const ControlPlaneService& s) {
     const CertificateBundle* b = state_.findBundle(s.health.certificateBundle);
     if (b == nullptr && !knownInvalid("CertificateBundle", s.health.certificateBundle)) {
       fail(s.health.marks.of("certificateBundle"), "spec.health.certificateBundle",
-           "no CertificateBundle named \"" + s.health.certificateBundle + "\"");
+           "no CertificateBundle named " + quoteValue(s.health.certificateBundle));
     }
     auto has = [](const auto& list, const std::string& name) {
       return name.empty() ||
@@ -267,11 +269,11 @@ void Checker::checkService(const ControlPlaneService& s) {
     };
     if (b != nullptr && !has(b->authorities, s.health.authority)) {
       fail(s.health.marks.of("authority"), "spec.health.authority",
-           "no authority named \"" + s.health.authority + "\" in " + b->name());
+           "no authority named " + quoteValue(s.health.authority) + " in " + b->name());
     }
     if (b != nullptr && !has(b->certificates, s.health.clientCertificate)) {
       fail(s.health.marks.of("clientCertificate"), "spec.health.clientCertificate",
-           "no certificate named \"" + s.health.clientCertificate + "\" in " + b->name());
+           "no certificate named " + quoteValue(s.health.clientCertificate) + " in " + b->name());
     }
   }
   for (const Host* h : checkTarget(s.hosts)) checkServiceOnHost(s, *h);
@@ -299,14 +301,14 @@ void Checker::checkServiceOnHost(const ControlPlaneService& s, const Host& h) {
     if ((name == "advertise-address" || name == "bind-address") && !isIPv4(*value) &&
         !isIPv6(*value)) {
       fail(f.value.mark, f.value.path,
-           "\"" + *value + "\" is not an IP address (on host " + h.name() + ")");
+           quoteValue(*value) + " is not an IP address (on host " + h.name() + ")");
     }
     if (name == "service-cluster-ip-range" || name == "cluster-cidr") {
       for (size_t start = 0; start <= value->size();) {
         size_t end = value->find(',', start);
         if (end == std::string::npos) end = value->size();
         const std::string cidr = value->substr(start, end - start);
-        if (!parseCidr(cidr)) fail(f.value.mark, f.value.path, "\"" + cidr + "\" is not a CIDR");
+        if (!parseCidr(cidr)) fail(f.value.mark, f.value.path, quoteValue(cidr) + " is not a CIDR");
         start = end + 1;
       }
     }
@@ -325,7 +327,7 @@ void Checker::checkServiceOnHost(const ControlPlaneService& s, const Host& h) {
 void Checker::checkLoadBalancer(const LoadBalancer& lb) {
   const Host* host = state_.findHost(lb.host);
   if (host == nullptr && !knownInvalid("Host", lb.host)) {
-    fail(lb.hostMark, "spec.host", "no Host named \"" + lb.host + "\"");
+    fail(lb.hostMark, "spec.host", "no Host named " + quoteValue(lb.host));
   }
   if (host != nullptr) {
     const bool explicitPath = lb.marks.fields.count("configPath") > 0;
@@ -338,12 +340,12 @@ void Checker::checkLoadBalancer(const LoadBalancer& lb) {
     const CertificateBundle* b = state_.findBundle(lb.routeBundle);
     if (b == nullptr && !knownInvalid("CertificateBundle", lb.routeBundle)) {
       fail(lb.marks.of("routeCheck"), "spec.routeCheck.certificateBundle",
-           "no CertificateBundle named \"" + lb.routeBundle + "\"");
+           "no CertificateBundle named " + quoteValue(lb.routeBundle));
     } else if (b != nullptr &&
                std::none_of(b->authorities.begin(), b->authorities.end(),
                             [&](const Authority& a) { return a.name == lb.routeAuthority; })) {
       fail(lb.marks.of("routeCheck"), "spec.routeCheck.authority",
-           "no authority named \"" + lb.routeAuthority + "\" in " + b->name());
+           "no authority named " + quoteValue(lb.routeAuthority) + " in " + b->name());
     }
   }
 }
@@ -405,7 +407,8 @@ void Checker::checkRoleRefs() {
       continue;
     }
     fail(o.roleRefMark, "roleRef.name",
-         "no ClusterRole \"" + ref + "\" in the desired state, and it is not a default role");
+         "no ClusterRole " + quoteValue(ref) +
+             " in the desired state, and it is not a default role");
   }
 }
 

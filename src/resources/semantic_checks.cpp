@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_set>
 
 #include "resources/formats.h"
 #include "resources/substitution.h"
@@ -27,7 +28,9 @@ void checkUniqueNames(const std::vector<T>& items, std::string_view kind, Diagno
 class Checker {
  public:
   Checker(const DesiredState& state, const KnownNames& invalid, Diagnostics& out)
-      : state_(state), invalid_(invalid), out_(out), substituter_(state) {}
+      : state_(state), invalid_(invalid), out_(out), substituter_(state) {
+    for (const Host& h : state.hosts) hostNames_.insert(h.name());
+  }
 
   void run() {
     checkUniqueNames(state_.hosts, "Host", out_);
@@ -71,7 +74,7 @@ class Checker {
 
   std::vector<const Host*> checkTarget(const HostTarget& t) {
     for (size_t i = 0; i < t.names.size(); ++i) {
-      if (state_.findHost(t.names[i]) == nullptr && !knownInvalid("Host", t.names[i])) {
+      if (hostNames_.count(t.names[i]) == 0 && !knownInvalid("Host", t.names[i])) {
         fail(i < t.nameMarks.size() ? t.nameMarks[i] : t.mark,
              t.path + ".names[" + std::to_string(i) + "]",
              "no Host named " + quoteValue(t.names[i]));
@@ -133,6 +136,7 @@ class Checker {
   const KnownNames& invalid_;
   Diagnostics& out_;
   Substituter substituter_;
+  std::unordered_set<std::string> hostNames_;  // lookups by name stay O(1) with many hosts
   // host -> path -> who places it there
   std::map<std::string, std::map<std::string, std::string>> paths_;
   std::map<std::string, std::map<std::string, std::string>> components_;
@@ -396,12 +400,14 @@ void Checker::checkClusterCidrs() {
 void Checker::checkRoleRefs() {
   static const std::set<std::string, std::less<>> kDefaultRoles = {"cluster-admin", "admin", "edit",
                                                                    "view"};
+  std::unordered_set<std::string> roles;
+  for (const RbacObject& r : state_.rbac) {
+    if (r.kind == "ClusterRole") roles.insert(r.name());
+  }
   for (const RbacObject& o : state_.rbac) {
     if (o.kind != "ClusterRoleBinding") continue;
     const std::string& ref = o.roleRefName;
-    const bool declared = std::any_of(
-        state_.rbac.begin(), state_.rbac.end(),
-        [&](const RbacObject& r) { return r.kind == "ClusterRole" && r.name() == ref; });
+    const bool declared = roles.count(ref) > 0;
     if (declared || ref.starts_with("system:") || kDefaultRoles.count(ref) > 0 ||
         knownInvalid("ClusterRole", ref)) {
       continue;

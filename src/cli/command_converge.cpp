@@ -110,7 +110,7 @@ std::optional<int> prepare(const char* command, const ParsedArgs& args, Io io, P
   }
   out.loaded = resources::loadDesiredState(args.all("--filename"), io.in);
   if (!out.loaded.ok()) {
-    for (const resources::Diagnostic& d : out.loaded.errors) io.err << d.toString() << "\n";
+    for (const std::string& line : out.loaded.errorLines()) io.err << line << "\n";
     io.err << "kthw " << command << ": the desired state is invalid; nothing was done\n";
     return kExitUsage;
   }

@@ -144,7 +144,7 @@ int runRender(const std::vector<std::string>& args, Io io) {
   }
   resources::LoadOutcome outcome = resources::loadDesiredState(parsed->all("--filename"), io.in);
   if (!outcome.ok()) {
-    for (const resources::Diagnostic& d : outcome.errors) io.err << d.toString() << "\n";
+    for (const std::string& line : outcome.errorLines()) io.err << line << "\n";
     io.err << "kthw render: the desired state is invalid; nothing rendered\n";
     return kExitFindings;
   }
@@ -157,7 +157,7 @@ int runRender(const std::vector<std::string>& args, Io io) {
   }
   resources::Diagnostics problems;
   auto placements = reconcilers::placeDesiredState(outcome.state, problems);
-  for (const resources::Diagnostic& d : problems) io.err << d.toString() << "\n";
+  for (const std::string& line : resources::diagnosticLines(problems)) io.err << line << "\n";
   if (!problems.empty()) return kExitFindings;
   if (parsed->has("--output-dir")) {
     return renderToDirectory(outcome.state, placements, only, parsed->get("--output-dir"), io);

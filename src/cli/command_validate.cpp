@@ -43,9 +43,14 @@ void writeJson(const resources::LoadOutcome& outcome, std::ostream& out) {
   w.Bool(outcome.ok());
   w.Key("resources");
   w.Uint64(outcome.state.resourceCount());
+  w.Key("errorCount");
+  w.Uint64(outcome.errorCount());
+  // The first kMaxPrintedDiagnostics, as on stderr; errorCount says how many there were.
   w.Key("errors");
   w.StartArray();
-  for (const resources::Diagnostic& d : outcome.errors) {
+  const size_t shown = std::min(outcome.errors.size(), resources::kMaxPrintedDiagnostics);
+  for (size_t i = 0; i < shown; ++i) {
+    const resources::Diagnostic& d = outcome.errors[i];
     w.StartObject();
     w.Key("file");
     w.String(d.mark.fileName().c_str());
@@ -83,11 +88,11 @@ int runValidate(const std::vector<std::string>& args, Io io) {
   if (output == "json") {
     writeJson(outcome, io.out);
   } else {
-    for (const resources::Diagnostic& d : outcome.errors) io.err << d.toString() << "\n";
+    for (const std::string& line : outcome.errorLines()) io.err << line << "\n";
     if (outcome.ok()) {
       io.out << "valid: " << outcome.state.resourceCount() << " resources\n";
     } else {
-      io.err << outcome.errors.size() << " error(s)\n";
+      io.err << outcome.errorCount() << " error(s)\n";
     }
   }
   return outcome.ok() ? kExitOk : kExitFindings;

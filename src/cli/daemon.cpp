@@ -103,18 +103,16 @@ void Daemon::reload() {
   }
   const std::string contentHash = runtime::sha256Hex(all);
   const std::string revision = gitRevision(options_.paths);
-  resources::LoadOutcome outcome = resources::buildDesiredState(std::move(loaded.documents));
-  outcome.errors.insert(outcome.errors.begin(), loaded.errors.begin(), loaded.errors.end());
-  resources::sortDiagnostics(outcome.errors);
+  resources::LoadOutcome outcome = resources::buildDesiredState(std::move(loaded));
 
   std::lock_guard<std::mutex> lock(mu_);
   if (!outcome.ok()) {
     const bool known = rejected_ && rejected_->revision == revision && !revision.empty();
-    Rejection r{revision, std::chrono::system_clock::now(), {}};
-    for (const resources::Diagnostic& d : outcome.errors) r.errors.push_back(d.toString());
+    Rejection r{revision, std::chrono::system_clock::now(), outcome.errorLines(),
+                outcome.errorCount()};
     if (!known || r.errors != rejected_->errors) {
       spdlog::error("desired state{} rejected ({} error(s)); {} stays in force",
-                    revision.empty() ? "" : " at " + revision, r.errors.size(),
+                    revision.empty() ? "" : " at " + revision, r.errorCount,
                     state_
                         ? "the last good state" + (revision_.empty() ? "" : " (" + revision_ + ")")
                         : "nothing");

@@ -77,7 +77,8 @@ class Daemon {
   struct Rejection {
     std::string revision;
     std::chrono::system_clock::time_point at;
-    std::vector<std::string> errors;
+    std::vector<std::string> errors;  // at most kMaxPrintedDiagnostics, then "and N more"
+    size_t errorCount = 0;
   };
   struct Snapshot {
     std::shared_ptr<const resources::DesiredState> state;

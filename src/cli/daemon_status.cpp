@@ -77,8 +77,8 @@ runtime::HttpResponse Daemon::handle(const std::string& path) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!state_) {
       return reply(503, "text/plain",
-                   rejected_ ? "no valid desired state: " +
-                                   std::to_string(rejected_->errors.size()) + " error(s)\n"
+                   rejected_ ? "no valid desired state: " + std::to_string(rejected_->errorCount) +
+                                   " error(s)\n"
                              : "no desired state loaded\n");
     }
     std::string waiting;

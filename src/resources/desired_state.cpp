@@ -36,15 +36,15 @@ const KindSchema* schemaFor(const SchemaRegistry& registry, const Document& doc,
   if (const KindSchema* k = registry.find(apiVersion->scalar, kind->scalar)) return k;
   const KindSchema* sameKind = registry.findKind(kind->scalar);
   if (sameKind == nullptr) {
-    out.push_back(
-        Diagnostic{kind->mark, "kind",
-                   "unknown kind \"" + kind->scalar + "\" (known: " + kindList(registry) + ")"});
+    out.push_back(Diagnostic{
+        kind->mark, "kind",
+        "unknown kind " + quoteValue(kind->scalar) + " (known: " + kindList(registry) + ")"});
     return nullptr;
   }
-  std::string message = "\"" + apiVersion->scalar + "\" is not served for " + kind->scalar +
+  std::string message = quoteValue(apiVersion->scalar) + " is not served for " + kind->scalar +
                         "; use " + sameKind->apiVersion();
   if (apiVersion->scalar.starts_with("rbac.authorization.k8s.io/v1")) {
-    message += " (" + apiVersion->scalar + " was removed in Kubernetes 1.22)";
+    message += " (" + escapeValue(apiVersion->scalar) + " was removed in Kubernetes 1.22)";
   }
   out.push_back(Diagnostic{apiVersion->mark, "apiVersion", message});
   return nullptr;
@@ -155,14 +155,18 @@ LoadOutcome buildDesiredState(std::vector<Document> documents) {
   return outcome;
 }
 
-LoadOutcome loadDesiredState(const std::vector<std::string>& paths, std::istream& standardInput,
-                             const LoadLimits& limits) {
-  LoadResult loaded = loadPaths(paths, standardInput, limits);
+LoadOutcome buildDesiredState(LoadResult loaded) {
   LoadOutcome outcome = buildDesiredState(std::move(loaded.documents));
-  // Loader errors first: at one position, the cause comes before what it leads to.
-  outcome.errors.insert(outcome.errors.begin(), loaded.errors.begin(), loaded.errors.end());
+  outcome.errors.insert(outcome.errors.begin(), std::make_move_iterator(loaded.errors.begin()),
+                        std::make_move_iterator(loaded.errors.end()));
+  outcome.omittedErrors = loaded.omittedErrors;
   sortDiagnostics(outcome.errors);
   return outcome;
+}
+
+LoadOutcome loadDesiredState(const std::vector<std::string>& paths, std::istream& standardInput,
+                             const LoadLimits& limits) {
+  return buildDesiredState(loadPaths(paths, standardInput, limits));
 }
 
 }  // namespace kthw::resources

@@ -34,14 +34,21 @@ struct DesiredState {
 
 struct LoadOutcome {
   DesiredState state;
-  Diagnostics errors;  // sorted by file, line, column; empty when the state is valid
+  Diagnostics errors;        // sorted by file, line, column; empty when the state is valid
+  size_t omittedErrors = 0;  // more errors the loader counted but did not keep
 
   bool ok() const { return errors.empty(); }
+  // What to print: at most kMaxPrintedDiagnostics lines, then how many more.
+  std::vector<std::string> errorLines() const { return diagnosticLines(errors, omittedErrors); }
+  size_t errorCount() const { return errors.size() + omittedErrors; }
 };
 
 // Validates parsed documents against the schemas and each other. Any error means the state must
 // not be acted on: the caller keeps its last good state.
 LoadOutcome buildDesiredState(std::vector<Document> documents);
+// The same for loaded documents; the loader's errors come first at one position (the cause
+// before what it leads to).
+LoadOutcome buildDesiredState(LoadResult loaded);
 
 // Loads and validates the documents under `paths` (files, directories, "-" for stdin).
 LoadOutcome loadDesiredState(const std::vector<std::string>& paths, std::istream& standardInput,

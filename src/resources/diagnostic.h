@@ -16,7 +16,8 @@ struct Mark {
   const std::string& fileName() const;
 };
 
-// One problem with the input, printed as `FILE:LINE:COL: FIELD.PATH: message`.
+// One problem with the input, printed as `FILE:LINE:COL: FIELD.PATH: message` on one line:
+// control characters anywhere in it are shown escaped, so input cannot forge another line.
 struct Diagnostic {
   Mark mark;
   std::string path;  // e.g. spec.ssh.port; empty when the problem is not about one field
@@ -26,6 +27,22 @@ struct Diagnostic {
 };
 
 using Diagnostics = std::vector<Diagnostic>;
+
+// How many diagnostics are printed; the rest are counted ("and N more error(s)").
+inline constexpr size_t kMaxPrintedDiagnostics = 100;
+// How many characters of a value from the input a message repeats.
+inline constexpr size_t kMaxEchoedChars = 80;
+
+// A value from the input as a message shows it: control characters escaped (\n, \r, \t,
+// \x00), and cut after `maxChars` bytes (at a UTF-8 boundary) with "...".
+std::string escapeValue(std::string_view value, size_t maxChars = kMaxEchoedChars);
+// The same in double quotes, with quotes and backslashes inside escaped too.
+std::string quoteValue(std::string_view value, size_t maxChars = kMaxEchoedChars);
+
+// The lines to print for `diagnostics`: at most `limit`, then "and N more error(s)", where N
+// also counts `omitted` errors that were counted but not kept.
+std::vector<std::string> diagnosticLines(const Diagnostics& diagnostics, size_t omitted = 0,
+                                         size_t limit = kMaxPrintedDiagnostics);
 
 // Appends a key to a field path: spec.ssh, or spec.sysctls["net.ipv4.ip_forward"] for keys
 // that are not plain identifiers.

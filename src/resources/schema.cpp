@@ -93,7 +93,7 @@ std::string suggestion(const Schema& schema, std::string_view key) {
       best = name;
     }
   }
-  return best.empty() ? "" : "; did you mean \"" + best + "\"?";
+  return best.empty() ? "" : "; did you mean " + quoteValue(best) + "?";
 }
 
 std::string typeName(Schema::Type t) {
@@ -116,9 +116,7 @@ std::string typeName(Schema::Type t) {
   return "a value";
 }
 
-std::string shorten(const std::string& text) {
-  return text.size() > 40 ? text.substr(0, 40) + "..." : text;
-}
+std::string shorten(const std::string& text) { return escapeValue(text, 40); }
 
 std::string describe(const Node& n) {
   switch (n.type) {
@@ -211,7 +209,7 @@ class Validator {
         validate(*s.additionalProperties, e.value, p);
       } else if (!s.preserveUnknownFields) {
         out_.push_back(
-            Diagnostic{e.keyMark, p, "unknown field \"" + e.key + "\"" + suggestion(s, e.key)});
+            Diagnostic{e.keyMark, p, "unknown field " + quoteValue(e.key) + suggestion(s, e.key)});
       }
     }
     for (const auto& [name, child] : s.properties) {
@@ -247,12 +245,12 @@ class Validator {
   void string(const Schema& s, Node& v, const std::string& path) {
     if (!v.isScalar() || v.scalarKind() != ScalarKind::kString) {
       std::string hint;
-      if (v.isScalar()) hint = " (quote it: \"" + v.scalar + "\")";
+      if (v.isScalar()) hint = " (quote it: " + quoteValue(v.scalar) + ")";
       fail(v, path, "must be a string, got " + describe(v) + hint);
       return;
     }
     if (isYaml11Boolean(v)) {
-      fail(v, path, "\"" + v.scalar + "\" reads as a boolean in YAML 1.1 (kubectl); quote it");
+      fail(v, path, quoteValue(v.scalar) + " reads as a boolean in YAML 1.1 (kubectl); quote it");
       return;
     }
     const std::string& text = v.scalar;
@@ -268,18 +266,18 @@ class Validator {
         std::find(s.enumValues.begin(), s.enumValues.end(), text) == s.enumValues.end()) {
       std::string allowed;
       for (const std::string& e : s.enumValues) allowed += (allowed.empty() ? "" : ", ") + e;
-      fail(v, path, "must be one of: " + allowed + "; got \"" + text + "\"");
+      fail(v, path, "must be one of: " + allowed + "; got " + quoteValue(text));
       return;
     }
     if (s.compiledPattern) {
       if (text.size() > kMaxPatternInput || !std::regex_search(text, *s.compiledPattern)) {
-        fail(v, path, "\"" + shorten(text) + "\" does not match " + s.pattern);
+        fail(v, path, quoteValue(text) + " does not match " + s.pattern);
         return;
       }
     }
     if (!s.format.empty()) {
       std::string problem = checkFormat(s.format, text);
-      if (!problem.empty()) fail(v, path, problem + ", got \"" + text + "\"");
+      if (!problem.empty()) fail(v, path, problem + ", got " + quoteValue(text));
     }
   }
 
@@ -307,9 +305,10 @@ class Validator {
 
   void range(const Schema& s, const Node& v, const std::string& path, int64_t value) {
     if (s.minimum && value < *s.minimum) {
-      fail(v, path, "must be at least " + std::to_string(*s.minimum) + ", got " + v.scalar);
+      fail(v, path,
+           "must be at least " + std::to_string(*s.minimum) + ", got " + shorten(v.scalar));
     } else if (s.maximum && value > *s.maximum) {
-      fail(v, path, "must be at most " + std::to_string(*s.maximum) + ", got " + v.scalar);
+      fail(v, path, "must be at most " + std::to_string(*s.maximum) + ", got " + shorten(v.scalar));
     }
   }
 

@@ -3,11 +3,32 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <mutex>
 #include <variant>
 
 #include "resources/desired_state.h"
+#include "resources/expression_parser.h"
 
 namespace kthw::resources {
+namespace {
+
+std::string tooLarge(std::string_view what) {
+  return std::string(what) + " expands to more than " + std::to_string(kMaxExpansionBytes) +
+         " bytes";
+}
+
+}  // namespace
+
+// What does not depend on the host being rendered, computed once: host selections by selector,
+// and joins (their value, or their failure) by expression and position.
+struct SubstitutionCache {
+  std::mutex mu;
+  std::map<std::map<std::string, std::string>, std::vector<const Host*>> selections;
+  std::map<std::pair<std::string, size_t>,
+           std::variant<std::vector<std::string>, std::pair<size_t, std::string>>>
+      joins;
+};
+
 namespace {
 
 constexpr std::string_view kHostFields = "name, address, internalIP, hostname, labels.KEY";
@@ -60,88 +81,6 @@ std::optional<std::string> hostField(const Host& h, std::string_view field) {
   return std::nullopt;
 }
 
-// A cursor over one expression, between "${" and "}".
-class ExpressionParser {
- public:
-  ExpressionParser(std::string_view expr, size_t base) : s_(expr), base_(base) {}
-
-  bool done() {
-    skipSpace();
-    return i_ >= s_.size();
-  }
-  size_t offset() const { return base_ + i_; }
-
-  std::string_view identifier() {
-    skipSpace();
-    const size_t start = i_;
-    while (i_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[i_])) != 0 ||
-                              s_[i_] == '_' || s_[i_] == '-')) {
-      ++i_;
-    }
-    return s_.substr(start, i_ - start);
-  }
-
-  // A dotted path after the current position, e.g. ".internalIP" or ".labels.role".
-  std::string_view dottedRest() {
-    skipSpace();
-    if (i_ >= s_.size() || s_[i_] != '.') return {};
-    const size_t start = ++i_;
-    while (i_ < s_.size() && s_[i_] != ' ' && s_[i_] != ',' && s_[i_] != ')') ++i_;
-    return s_.substr(start, i_ - start);
-  }
-
-  bool consume(char c) {
-    skipSpace();
-    if (i_ < s_.size() && s_[i_] == c) {
-      ++i_;
-      return true;
-    }
-    return false;
-  }
-
-  std::optional<std::string> quoted() {
-    skipSpace();
-    if (i_ >= s_.size() || s_[i_] != '\'') return std::nullopt;
-    const size_t end = s_.find('\'', i_ + 1);
-    if (end == std::string_view::npos) return std::nullopt;
-    std::string out(s_.substr(i_ + 1, end - i_ - 1));
-    i_ = end + 1;
-    return out;
-  }
-
-  // key=value pairs up to ")"; the "(" is consumed already.
-  std::optional<std::map<std::string, std::string>> selector() {
-    std::map<std::string, std::string> labels;
-    if (consume(')')) return labels;
-    while (true) {
-      skipSpace();
-      const size_t start = i_;
-      while (i_ < s_.size() && s_[i_] != '=' && s_[i_] != ',' && s_[i_] != ')') ++i_;
-      const std::string key(trim(s_.substr(start, i_ - start)));
-      if (!consume('=') || key.empty()) return std::nullopt;
-      const size_t vstart = i_;
-      while (i_ < s_.size() && s_[i_] != ',' && s_[i_] != ')') ++i_;
-      labels[key] = std::string(trim(s_.substr(vstart, i_ - vstart)));
-      if (consume(')')) return labels;
-      if (!consume(',')) return std::nullopt;
-    }
-  }
-
- private:
-  static std::string_view trim(std::string_view v) {
-    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
-    return v;
-  }
-  void skipSpace() {
-    while (i_ < s_.size() && s_[i_] == ' ') ++i_;
-  }
-
-  std::string_view s_;
-  size_t base_;
-  size_t i_ = 0;
-};
-
 // The value of one expression: a single string, or a list for ${hosts(...).FIELD}.
 struct Value {
   std::vector<std::string> items;
@@ -150,7 +89,8 @@ struct Value {
 
 class Evaluator {
  public:
-  Evaluator(const DesiredState& state, const Host* host) : state_(state), host_(host) {}
+  Evaluator(const DesiredState& state, SubstitutionCache& cache, const Host* host)
+      : state_(state), cache_(cache), host_(host) {}
 
   std::variant<Value, Failure> evaluate(std::string_view expr, size_t base) const {
     ExpressionParser p(expr, base);
@@ -158,10 +98,10 @@ class Evaluator {
     const std::string_view head = p.identifier();
     if (head == "host") return hostExpression(p, start);
     if (head == "hosts") return hostsExpression(p, start);
-    if (head == "join") return joinExpression(p, start);
+    if (head == "join") return joinExpression(p, start, expr);
     if (head == "loadBalancer") return loadBalancerExpression(p, start);
-    return Failure{start, "unknown substitution \"" + std::string(expr) +
-                              "\"; expected host.FIELD, hosts(SELECTOR).FIELD, join(...) or "
+    return Failure{start, "unknown substitution " + quoteValue(expr) +
+                              "; expected host.FIELD, hosts(SELECTOR).FIELD, join(...) or "
                               "loadBalancer.NAME.address"};
   }
 
@@ -176,8 +116,8 @@ class Evaluator {
     }
     auto v = hostField(*host_, field);
     if (!v) {
-      return Failure{
-          start, "host has no field \"" + field + "\" (known: " + std::string(kHostFields) + ")"};
+      return Failure{start, "host has no field " + quoteValue(field) +
+                                " (known: " + std::string(kHostFields) + ")"};
     }
     return Value{{*v}, false};
   }
@@ -187,13 +127,11 @@ class Evaluator {
     if (!p.consume('(')) return Failure{at, "expected hosts(KEY=VALUE,...)"};
     auto sel = p.selector();
     if (!sel) return Failure{at, "bad selector; expected hosts(KEY=VALUE,...)"};
-    HostTarget target;
-    target.selector = *sel;
-    auto hosts = state_.select(target);
+    std::vector<const Host*> hosts = select(*sel);
     if (hosts.empty()) {
       std::string text;
       for (const auto& [k, v] : *sel) text += (text.empty() ? "" : ",") + k + "=" + v;
-      return Failure{at, "selector " + text + " matches no Host"};
+      return Failure{at, "selector " + escapeValue(text) + " matches no Host"};
     }
     return hosts;
   }
@@ -207,15 +145,49 @@ class Evaluator {
     for (const Host* h : std::get<std::vector<const Host*>>(hosts)) {
       auto v = hostField(*h, field);
       if (!v) {
-        return Failure{
-            start, "host has no field \"" + field + "\" (known: " + std::string(kHostFields) + ")"};
+        return Failure{start, "host has no field " + quoteValue(field) +
+                                  " (known: " + std::string(kHostFields) + ")"};
       }
       out.items.push_back(*v);
     }
     return out;
   }
 
-  std::variant<Value, Failure> joinExpression(ExpressionParser& p, size_t start) const {
+  std::vector<const Host*> select(const std::map<std::string, std::string>& selector) const {
+    std::lock_guard<std::mutex> lock(cache_.mu);
+    auto it = cache_.selections.find(selector);
+    if (it == cache_.selections.end()) {
+      HostTarget target;
+      target.selector = selector;
+      it = cache_.selections.emplace(selector, state_.select(target)).first;
+    }
+    return it->second;
+  }
+
+  // A join's value does not depend on the host being rendered: computed once per Substituter.
+  std::variant<Value, Failure> joinExpression(ExpressionParser& p, size_t start,
+                                              std::string_view expr) const {
+    const std::pair<std::string, size_t> key{std::string(expr), start};
+    {
+      std::lock_guard<std::mutex> lock(cache_.mu);
+      if (auto it = cache_.joins.find(key); it != cache_.joins.end()) {
+        if (const auto* f = std::get_if<std::pair<size_t, std::string>>(&it->second)) {
+          return Failure{f->first, f->second};
+        }
+        return Value{std::get<std::vector<std::string>>(it->second), false};
+      }
+    }
+    auto v = computeJoin(p, start);
+    std::lock_guard<std::mutex> lock(cache_.mu);
+    if (const auto* f = std::get_if<Failure>(&v)) {
+      cache_.joins.emplace(key, std::make_pair(f->offset, f->message));
+    } else {
+      cache_.joins.emplace(key, std::get<Value>(v).items);
+    }
+    return v;
+  }
+
+  std::variant<Value, Failure> computeJoin(ExpressionParser& p, size_t start) const {
     if (!p.consume('(') || p.identifier() != "hosts") {
       return Failure{start, "expected join(hosts(SELECTOR), 'TEMPLATE', 'SEPARATOR')"};
     }
@@ -228,14 +200,20 @@ class Evaluator {
     if (!tmpl || !sep || !p.consume(')') || !p.done()) {
       return Failure{start, "expected join(hosts(SELECTOR), 'TEMPLATE', 'SEPARATOR')"};
     }
+    const auto& selected = std::get<std::vector<const Host*>>(hosts);
     std::string joined;
     bool first = true;
-    for (const Host* h : std::get<std::vector<const Host*>>(hosts)) {
+    for (const Host* h : selected) {
       auto item = fillTemplate(*tmpl, *h, start);
       if (auto* f = std::get_if<Failure>(&item)) return *f;
       if (!first) joined += *sep;
       joined += std::get<std::string>(item);
       first = false;
+      if (joined.size() > kMaxExpansionBytes) {
+        return Failure{start,
+                       tooLarge("join(...) over " + std::to_string(selected.size()) + " host(s)") +
+                           "; select fewer hosts"};
+      }
     }
     return Value{{joined}, false};
   }
@@ -246,7 +224,9 @@ class Evaluator {
     size_t i = 0;
     while (i < tmpl.size()) {
       if (tmpl[i] != '{') {
-        out += tmpl[i++];
+        const size_t next = std::min(tmpl.find('{', i), tmpl.size());
+        out.append(tmpl, i, next - i);
+        i = next;
         continue;
       }
       const size_t close = tmpl.find('}', i);
@@ -254,7 +234,7 @@ class Evaluator {
       const std::string field = tmpl.substr(i + 1, close - i - 1);
       auto v = hostField(h, field);
       if (!v) {
-        return Failure{at, "join template field {" + field +
+        return Failure{at, "join template field {" + escapeValue(field) +
                                "} is not a host field (known: " + std::string(kHostFields) + ")"};
       }
       out += *v;
@@ -272,13 +252,15 @@ class Evaluator {
     const std::string name = rest.substr(0, dot);
     const std::string field = rest.substr(dot + 1);
     const LoadBalancer* lb = state_.findLoadBalancer(name);
-    if (lb == nullptr) return Failure{start, "no LoadBalancer named \"" + name + "\""};
+    if (lb == nullptr) return Failure{start, "no LoadBalancer named " + quoteValue(name)};
     if (field == "address") return Value{{lb->frontendAddress}, false};
     if (field == "port") return Value{{std::to_string(lb->frontendPort)}, false};
-    return Failure{start, "LoadBalancer has no field \"" + field + "\" (known: address, port)"};
+    return Failure{start,
+                   "LoadBalancer has no field " + quoteValue(field) + " (known: address, port)"};
   }
 
   const DesiredState& state_;
+  SubstitutionCache& cache_;
   const Host* host_;
 };
 
@@ -323,6 +305,9 @@ void report(const Text& text, const Failure& f, Diagnostics& out) {
 
 }  // namespace
 
+Substituter::Substituter(const DesiredState& state)
+    : state_(state), cache_(std::make_shared<SubstitutionCache>()) {}
+
 std::vector<std::string> Substituter::resolveAll(const std::vector<Text>& items, const Host* host,
                                                  Diagnostics& out) const {
   std::vector<std::string> all;
@@ -339,7 +324,7 @@ bool Substituter::hasSubstitution(const std::string& value) {
 std::optional<std::string> Substituter::resolve(const Text& text, const Host* host,
                                                 Diagnostics& out) const {
   if (!hasSubstitution(text.value)) return text.value;
-  Evaluator eval(state_, host);
+  Evaluator eval(state_, *cache_, host);
   std::string result;
   auto failure = scan(
       text.value, [&](std::string_view lit) { result += lit; },
@@ -348,10 +333,13 @@ std::optional<std::string> Substituter::resolve(const Text& text, const Host* ho
         if (auto* f = std::get_if<Failure>(&v)) return *f;
         const Value& value = std::get<Value>(v);
         if (value.list) {
-          return Failure{at, "${" + std::string(expr) +
+          return Failure{at, "${" + escapeValue(expr) +
                                  "} is a list; use it as a whole list item or inside join()"};
         }
         result += value.items.front();
+        if (result.size() > text.value.size() + kMaxExpansionBytes) {
+          return Failure{at, tooLarge("this value's substitution")};
+        }
         return std::nullopt;
       });
   if (failure) {
@@ -365,7 +353,7 @@ std::optional<std::vector<std::string>> Substituter::resolveList(const Text& tex
                                                                  Diagnostics& out) const {
   const std::string& s = text.value;
   if (s.starts_with("${hosts(") && s.ends_with("}") && s.find("${", 2) == std::string::npos) {
-    Evaluator eval(state_, host);
+    Evaluator eval(state_, *cache_, host);
     auto v = eval.evaluate(std::string_view(s).substr(2, s.size() - 3), 2);
     if (auto* f = std::get_if<Failure>(&v)) {
       report(text, *f, out);

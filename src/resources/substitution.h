@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +13,7 @@ namespace kthw::resources {
 
 struct DesiredState;
 struct Host;
+struct SubstitutionCache;
 
 // Resolves the small substitution language of the desired state:
 //   ${host.name} ${host.address} ${host.internalIP} ${host.hostname} ${host.labels.KEY}
@@ -21,9 +24,16 @@ struct Host;
 //       a template per selected host, joined;
 //   ${loadBalancer.NAME.address} ${loadBalancer.NAME.port}
 // "$${" writes a literal "${". Hosts are taken in name order. Errors name the exact column.
+//
+// A value may grow by at most kMaxExpansionBytes through substitution: a join over thousands of
+// hosts is an error at the expression, not megabytes in every unit. Host selections and joins
+// are computed once per Substituter, so rendering every host of a large state stays linear.
+// Thread-safe.
+inline constexpr size_t kMaxExpansionBytes = 64 * 1024;
+
 class Substituter {
  public:
-  explicit Substituter(const DesiredState& state) : state_(state) {}
+  explicit Substituter(const DesiredState& state);
 
   // `host` is the host being rendered, or nullptr outside a per-host context.
   std::optional<std::string> resolve(const Text& text, const Host* host, Diagnostics& out) const;
@@ -39,6 +49,7 @@ class Substituter {
 
  private:
   const DesiredState& state_;
+  std::shared_ptr<SubstitutionCache> cache_;
 };
 
 }  // namespace kthw::resources

@@ -8,7 +8,7 @@
 #include <memory>
 #include <optional>
 #include <sstream>
-#include <unordered_set>
+#include <unordered_map>
 #include <utility>
 
 namespace kthw::resources {
@@ -21,7 +21,7 @@ constexpr std::string_view kCoreTagPrefix = "tag:yaml.org,2002:";
 struct Frame {
   Node node;
   std::optional<std::pair<std::string, Mark>> pendingKey;
-  std::unordered_set<std::string> keys;
+  std::unordered_map<std::string, int> keyLines;  // a mapping's keys, and the line of each
 };
 
 // Builds node trees from libyaml events with an explicit stack, so deep input cannot overflow
@@ -44,6 +44,8 @@ class TreeBuilder {
       case YAML_SCALAR_EVENT:
         return scalar(event);
       case YAML_ALIAS_EVENT:
+        // Never expanded: refused where it stands, at the cost of one value.
+        if (!countNode(event.start_mark)) return false;
         error(event.start_mark, "YAML aliases are not supported; write the value out");
         return attach(erroneousNode(event.start_mark));
       case YAML_SEQUENCE_START_EVENT:
@@ -65,9 +67,22 @@ class TreeBuilder {
   }
 
   void error(const yaml_mark_t& m, std::string message) {
+    if (recording()) fatal(m, std::move(message));
+  }
+
+  // An error that stops reading is kept however many came before it: it explains the rest.
+  void fatal(const yaml_mark_t& m, std::string message) {
     std::string path = currentPath();
     if (path.size() > 80) path = path.substr(0, 80) + "...";
     result_.errors.push_back(Diagnostic{markOf(m), std::move(path), std::move(message)});
+  }
+
+  // Whether one more error is kept; past the limit it is counted instead, before anything
+  // about it is formatted, so a flood of errors costs constant time each.
+  bool recording() {
+    if (result_.errors.size() < limits_.maxRecordedErrors) return true;
+    ++result_.omittedErrors;
+    return false;
   }
 
  private:
@@ -93,7 +108,7 @@ class TreeBuilder {
 
   bool countNode(const yaml_mark_t& m) {
     if (++nodes_ > limits_.maxNodes) {
-      error(m, "document too large: more than " + std::to_string(limits_.maxNodes) + " values");
+      fatal(m, "document too large: more than " + std::to_string(limits_.maxNodes) + " values");
       return false;
     }
     return true;
@@ -136,7 +151,7 @@ class TreeBuilder {
   bool open(const yaml_event_t& event, NodeType type, const char* tag) {
     if (!countNode(event.start_mark)) return false;
     if (static_cast<int>(stack_.size()) >= limits_.maxDepth) {
-      error(event.start_mark,
+      fatal(event.start_mark,
             "nesting deeper than " + std::to_string(limits_.maxDepth) + " levels");
       return false;
     }
@@ -168,7 +183,10 @@ class TreeBuilder {
     }
     if (!top.pendingKey) {
       if (n.type != NodeType::kScalar && n.type != NodeType::kNull) {
-        result_.errors.push_back(Diagnostic{n.mark, currentPath(), "mapping keys must be strings"});
+        if (recording()) {
+          result_.errors.push_back(
+              Diagnostic{n.mark, currentPath(), "mapping keys must be strings"});
+        }
         top.pendingKey.emplace(std::string(), n.mark);
         return true;
       }
@@ -177,13 +195,14 @@ class TreeBuilder {
     }
     auto [key, keyMark] = std::move(*top.pendingKey);
     top.pendingKey.reset();
-    if (!top.keys.insert(key).second) {
-      std::string where;
-      for (const MapEntry& e : top.node.entries) {
-        if (e.key == key) where = " (first at line " + std::to_string(e.keyMark.line) + ")";
+    auto [first, inserted] = top.keyLines.emplace(key, keyMark.line);
+    if (!inserted) {
+      if (recording()) {
+        result_.errors.push_back(
+            Diagnostic{keyMark, appendFieldPath(currentPath(), escapeValue(key)),
+                       "duplicate key " + quoteValue(key) + " (first at line " +
+                           std::to_string(first->second) + ")"});
       }
-      const std::string path = appendFieldPath(currentPath(), key);
-      result_.errors.push_back(Diagnostic{keyMark, path, "duplicate key \"" + key + "\"" + where});
       return true;
     }
     top.node.entries.push_back(MapEntry{std::move(key), std::move(keyMark), std::move(n)});
@@ -247,7 +266,7 @@ void parseInto(std::string_view text, const std::string& fileName, const LoadLim
                    std::to_string(parser->context_mark.line + 1) + ", column " +
                    std::to_string(parser->context_mark.column + 1);
       }
-      builder.error(parser->problem_mark, message);
+      builder.fatal(parser->problem_mark, message);
       return;
     }
     const bool done = event.type == YAML_STREAM_END_EVENT;

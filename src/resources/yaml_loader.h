@@ -19,6 +19,9 @@ struct LoadLimits {
   size_t maxDocuments = 10000;
   size_t maxNodes = 1000000;  // per file
   int maxDepth = 64;
+  // Errors kept with their text; past this many they are only counted (a hostile file can hold
+  // millions of duplicate keys or aliases, and only the first kMaxPrintedDiagnostics are shown).
+  size_t maxRecordedErrors = 1000;
 };
 
 struct Document {
@@ -29,6 +32,7 @@ struct Document {
 struct LoadResult {
   std::vector<Document> documents;
   Diagnostics errors;
+  size_t omittedErrors = 0;  // found past LoadLimits::maxRecordedErrors: counted, not kept
 };
 
 // Parses one buffer of multi-document YAML. Empty documents are skipped. Aliases, unknown tags,

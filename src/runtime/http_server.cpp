@@ -4,8 +4,11 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+
+#include "runtime/deadline.h"
 
 namespace kthw::runtime {
 
@@ -30,48 +33,110 @@ StatusOr<std::pair<std::string, std::string>> splitHostPort(const std::string& a
 
 }  // namespace
 
+// Handlers and counters come before the io_context, so that sessions still queued in it when it
+// is destroyed can find them.
 struct HttpServer::Impl {
+  Handler handler;
+  std::atomic<int> active{0};
+  std::atomic<bool> stopping{false};
   asio::io_context io;
   tcp::acceptor acceptor{io};
-  Handler handler;
-  std::atomic<bool> stopping{false};
+  asio::steady_timer retry{io};
 
-  void serve(tcp::socket socket) {
-    beast::error_code ec;
-    beast::flat_buffer buffer;
-    http::request_parser<http::empty_body> parser;
-    parser.header_limit(16 * 1024);
-    http::read(socket, buffer, parser, ec);
-    if (ec) return;
-    const auto& req = parser.get();
-    http::response<http::string_body> res;
-    res.version(req.version());
-    res.keep_alive(false);
-    res.set(http::field::server, "kthw");
-    std::string target(req.target());
-    if (auto q = target.find('?'); q != std::string::npos) target.resize(q);
-    if (req.method() != http::verb::get && req.method() != http::verb::head) {
-      res.result(http::status::method_not_allowed);
-      res.set(http::field::allow, "GET, HEAD");
-      res.body() = "only GET\n";
-    } else {
-      HttpResponse r;
-      try {
-        r = handler(target);
-      } catch (const std::exception& e) {
-        r.status = 500;
-        r.contentType = "text/plain; charset=utf-8";
-        r.body = std::string("internal error: ") + e.what() + "\n";
-      }
-      res.result(static_cast<unsigned>(r.status));
-      res.set(http::field::content_type, r.contentType);
-      res.body() = req.method() == http::verb::head ? "" : std::move(r.body);
-    }
-    res.prepare_payload();
-    http::write(socket, res, ec);
-    socket.shutdown(tcp::socket::shutdown_both, ec);
-  }
+  http::response<http::string_body> respond(const http::request<http::empty_body>& req) const;
+  void accept();
 };
+
+namespace {
+
+// One connection: read one request, answer it, close; all of it by one deadline, so a client
+// that trickles bytes cannot hold a slot for longer than kRequestDeadline.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::Impl& server)
+      : stream_(std::move(socket)), server_(server) {}
+  ~Session() { --server_.active; }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  void start() {
+    stream_.expires_after(kRequestDeadline);  // once: not renewed by each byte
+    parser_.header_limit(16 * 1024);
+    http::async_read(stream_, buffer_, parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (!ec) self->answer();
+                     });
+  }
+
+ private:
+  void answer() {
+    response_ = server_.respond(parser_.get());
+    http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code, size_t) {
+      beast::error_code ignored;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    });
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer::Impl& server_;
+  beast::flat_buffer buffer_;
+  http::request_parser<http::empty_body> parser_;
+  http::response<http::string_body> response_;
+};
+
+}  // namespace
+
+http::response<http::string_body> HttpServer::Impl::respond(
+    const http::request<http::empty_body>& req) const {
+  http::response<http::string_body> res;
+  res.version(req.version());
+  res.keep_alive(false);
+  res.set(http::field::server, "kthw");
+  std::string target(req.target());
+  if (auto q = target.find('?'); q != std::string::npos) target.resize(q);
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    res.result(http::status::method_not_allowed);
+    res.set(http::field::allow, "GET, HEAD");
+    res.body() = "only GET\n";
+  } else {
+    HttpResponse r;
+    try {
+      r = handler(target);
+    } catch (const std::exception& e) {
+      r.status = 500;
+      r.contentType = "text/plain; charset=utf-8";
+      r.body = std::string("internal error: ") + e.what() + "\n";
+    }
+    res.result(static_cast<unsigned>(r.status));
+    res.set(http::field::content_type, r.contentType);
+    res.body() = req.method() == http::verb::head ? "" : std::move(r.body);
+  }
+  res.prepare_payload();
+  return res;
+}
+
+void HttpServer::Impl::accept() {
+  acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
+    if (stopping || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      // Out of descriptors, say: try again shortly rather than spin.
+      retry.expires_after(std::chrono::milliseconds(100));
+      retry.async_wait([this](beast::error_code) { accept(); });
+      return;
+    }
+    if (active >= kMaxConnections) {
+      // Beyond the bound a connection is closed at once: the slots free up within
+      // kRequestDeadline, and a refused client can retry.
+      spdlog::debug("http: {} connections open; refusing one", active.load());
+      beast::error_code ignored;
+      socket.close(ignored);
+    } else {
+      ++active;
+      std::make_shared<Session>(std::move(socket), *this)->start();
+    }
+    accept();
+  });
+}
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -101,35 +166,17 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& liste
                                                    : bound.address().to_string();
   server->address_ = host + ":" + std::to_string(bound.port());
   Impl* self = server->impl_.get();
-  server->thread_ = std::thread([self] {
-    while (!self->stopping) {
-      beast::error_code aec;
-      tcp::socket socket(self->io);
-      self->acceptor.accept(socket, aec);
-      if (self->stopping) return;
-      if (aec) continue;
-      // A client that connects and says nothing must not stall the endpoint for long.
-      struct timeval tv {
-        5, 0
-      };
-      ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-      self->serve(std::move(socket));
-    }
-  });
+  self->accept();
+  server->thread_ = std::thread([self] { self->io.run(); });
   return server;
 }
 
 void HttpServer::stop() {
   if (!thread_.joinable()) return;
   impl_->stopping = true;
-  beast::error_code ec;
-  // Wake the blocking accept with a connection of our own, then close.
-  {
-    tcp::socket poke(impl_->io);
-    poke.connect(impl_->acceptor.local_endpoint(ec), ec);
-  }
+  impl_->io.stop();
   thread_.join();
+  beast::error_code ec;
   impl_->acceptor.close(ec);
 }
 
@@ -139,24 +186,54 @@ StatusOr<HttpResponse> httpGet(const std::string& address, const std::string& pa
                                std::chrono::milliseconds timeout) {
   auto hp = splitHostPort(address);
   if (!hp.ok()) return hp.status();
-  asio::io_context io;
-  beast::tcp_stream stream(io);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const std::string url = "http://" + address + path;
+  const std::string within = " within " + formatTimeout(timeout);
   beast::error_code ec;
-  tcp::resolver resolver(io);
-  const auto results = resolver.resolve(hp->first, hp->second, ec);
-  if (ec) return unavailable("cannot resolve " + address + ": " + ec.message());
-  stream.expires_after(timeout);
-  stream.connect(results, ec);
+  asio::io_context io;
+  tcp::resolver::results_type endpoints;
+  if (const auto ip = asio::ip::make_address(hp->first, ec); !ec) {
+    const auto port = static_cast<uint16_t>(std::strtoul(hp->second.c_str(), nullptr, 10));
+    endpoints = tcp::resolver::results_type::create(tcp::endpoint(ip, port), hp->first, hp->second);
+  } else {
+    // A name (localhost): from /etc/hosts, normally; the daemon listens on an address.
+    tcp::resolver resolver(io);
+    endpoints = resolver.resolve(hp->first, hp->second, ec);
+    if (ec) return unavailable("cannot resolve " + address + ": " + ec.message());
+  }
+  beast::tcp_stream stream(io);
+  stream.expires_at(deadline);
+  bool done = false;
+  auto finish = [&](beast::error_code e, auto&&...) {
+    ec = e;
+    done = true;
+  };
+  auto wait = [&] {
+    done = false;
+    const bool inTime = runUntilDone(io, done, deadline + std::chrono::seconds(1), [&] {
+      beast::error_code ignored;
+      stream.socket().close(ignored);
+    });
+    if (!inTime) ec = beast::error::timeout;
+  };
+  stream.async_connect(endpoints, finish);
+  wait();
+  if (ec == beast::error::timeout) return deadlineExceeded(url + ": no connection" + within);
   if (ec) return unavailable("cannot connect to " + address + ": " + ec.message());
   http::request<http::empty_body> req(http::verb::get, path, 11);
   req.set(http::field::host, hp->first);
   req.set(http::field::user_agent, "kthw");
-  http::write(stream, req, ec);
+  http::async_write(stream, req, finish);
+  wait();
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);
-  if (!ec) http::read(stream, buffer, parser, ec);
-  if (ec) return unavailable("GET http://" + address + path + ": " + ec.message());
+  if (!ec) {
+    http::async_read(stream, buffer, parser, finish);
+    wait();
+  }
+  if (ec == beast::error::timeout) return deadlineExceeded(url + ": no response" + within);
+  if (ec) return unavailable("GET " + url + ": " + ec.message());
   HttpResponse r;
   r.status = static_cast<int>(parser.get().result_int());
   r.contentType = std::string(parser.get()[http::field::content_type]);

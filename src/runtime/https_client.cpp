@@ -12,6 +12,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "runtime/deadline.h"
+
 namespace kthw::runtime {
 
 namespace asio = boost::asio;
@@ -23,16 +25,170 @@ using tcp = asio::ip::tcp;
 namespace {
 
 using Stream = beast::ssl_stream<beast::tcp_stream>;
+using Clock = std::chrono::steady_clock;
+
+// Establishing a connection never waits longer than this, even under a long total deadline (a
+// download may take minutes; a server that does not answer the handshake gets no minutes).
+constexpr std::chrono::seconds kMaxEstablish{30};
 
 struct Connection {
+  // One io_context per connection: a request runs it on its own thread, so no other request can
+  // run (or starve) its handlers.
+  asio::io_context ioc;
   std::unique_ptr<Stream> stream;
   std::mutex mu;
+};
+
+// What an asynchronous operation reports; shared with its handler so that a handler that runs
+// after the caller gave up (a resolver cannot be interrupted) touches nothing freed.
+struct Outcome {
+  bool done = false;
+  beast::error_code ec;
+  tcp::resolver::results_type endpoints;
+};
+
+// One request against one connection, under one total deadline.
+class Call {
+ public:
+  Call(Connection& conn, ssl::context& ctx, const ParsedUrl& url, std::chrono::milliseconds timeout)
+      : conn_(conn),
+        ctx_(ctx),
+        url_(url),
+        origin_("https://" + url.host + ":" + url.port),
+        timeout_(timeout),
+        deadline_(Clock::now() + timeout) {}
+
+  // Resolves, connects and completes the TLS handshake; the stream goes to the connection.
+  Status open() {
+    const auto establishBy = std::min(deadline_, Clock::now() + kMaxEstablish);
+    const std::string within =
+        " within " + formatTimeout(std::min<std::chrono::milliseconds>(timeout_, kMaxEstablish));
+    auto endpoints = resolve(establishBy, within);
+    if (!endpoints.ok()) return endpoints.status();
+    auto stream = std::make_unique<Stream>(conn_.ioc, ctx_);
+    // SNI, and the name (or IP) the certificate must carry.
+    if (SSL_ctrl(stream->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                 const_cast<char*>(url_.host.c_str())) != 1) {
+      return internalError("cannot set SNI");
+    }
+    stream->set_verify_callback(ssl::host_name_verification(url_.host));
+    auto& tcpStream = beast::get_lowest_layer(*stream);
+    tcpStream.expires_at(establishBy);
+    auto outcome = std::make_shared<Outcome>();
+    tcpStream.async_connect(*endpoints, [outcome](beast::error_code ec, const auto&) {
+      outcome->ec = ec;
+      outcome->done = true;
+    });
+    wait(*outcome, tcpStream, establishBy);
+    if (outcome->ec == beast::error::timeout) {
+      return deadlineExceeded(origin_ + ": no TCP connection" + within);
+    }
+    if (outcome->ec) return unavailable("cannot connect to " + origin_ + ": " + message(*outcome));
+    outcome = std::make_shared<Outcome>();
+    stream->async_handshake(ssl::stream_base::client, [outcome](beast::error_code ec) {
+      outcome->ec = ec;
+      outcome->done = true;
+    });
+    wait(*outcome, tcpStream, establishBy);
+    if (outcome->ec == beast::error::timeout) {
+      return deadlineExceeded(origin_ + ": no TLS handshake" + within);
+    }
+    if (outcome->ec) {
+      return permissionDenied("TLS handshake with " + url_.host + ":" + url_.port +
+                              " failed: " + message(*outcome) +
+                              " (is the server's certificate signed by the cluster CA and "
+                              "valid for " +
+                              url_.host + "?)");
+    }
+    conn_.stream = std::move(stream);
+    return okStatus();
+  }
+
+  // Writes the request and reads the response on the open stream, by the same deadline.
+  StatusOr<http::response<http::string_body>> exchange(http::request<http::string_body>& req,
+                                                       size_t maxBody, beast::error_code& ec) {
+    auto& tcpStream = beast::get_lowest_layer(*conn_.stream);
+    tcpStream.expires_at(deadline_);
+    auto outcome = std::make_shared<Outcome>();
+    http::async_write(*conn_.stream, req, [outcome](beast::error_code e, size_t) {
+      outcome->ec = e;
+      outcome->done = true;
+    });
+    wait(*outcome, tcpStream, deadline_);
+    const std::string what =
+        std::string(req.method_string()) + " " + origin_ + std::string(req.target());
+    const std::string within = " within " + formatTimeout(timeout_);
+    ec = outcome->ec;
+    if (ec == beast::error::timeout) return deadlineExceeded(what + ": request not sent" + within);
+    if (ec) return unavailable(what + " failed: " + ec.message());
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(maxBody);
+    outcome = std::make_shared<Outcome>();
+    http::async_read(*conn_.stream, buffer, parser, [outcome](beast::error_code e, size_t) {
+      outcome->ec = e;
+      outcome->done = true;
+    });
+    wait(*outcome, tcpStream, deadline_);
+    ec = outcome->ec;
+    if (ec == http::error::body_limit) {
+      return resourceExhausted(what + ": response larger than " + std::to_string(maxBody) +
+                               " bytes");
+    }
+    if (ec == beast::error::timeout) return deadlineExceeded(what + ": no response" + within);
+    if (ec) return unavailable(what + " failed: " + ec.message());
+    return parser.release();
+  }
+
+ private:
+  StatusOr<tcp::resolver::results_type> resolve(Clock::time_point by, const std::string& within) {
+    beast::error_code ec;
+    const auto address = asio::ip::make_address(url_.host, ec);
+    if (!ec) {
+      const auto port = static_cast<uint16_t>(std::strtoul(url_.port.c_str(), nullptr, 10));
+      return tcp::resolver::results_type::create(tcp::endpoint(address, port), url_.host,
+                                                 url_.port);
+    }
+    // getaddrinfo cannot be interrupted; a late answer lands in `outcome`, which outlives us.
+    auto outcome = std::make_shared<Outcome>();
+    tcp::resolver resolver(conn_.ioc);
+    resolver.async_resolve(url_.host, url_.port,
+                           [outcome](beast::error_code e, tcp::resolver::results_type r) {
+                             outcome->ec = e;
+                             outcome->endpoints = std::move(r);
+                             outcome->done = true;
+                           });
+    conn_.ioc.restart();
+    while (!outcome->done && conn_.ioc.run_one_until(by) != 0) {
+    }
+    if (!outcome->done) return deadlineExceeded(origin_ + ": no DNS answer" + within);
+    if (outcome->ec) return unavailable("cannot resolve " + url_.host + ": " + message(*outcome));
+    return outcome->endpoints;
+  }
+
+  // tcp_stream ends the operation at its expiry; the hard stop only guards against a bug.
+  void wait(Outcome& outcome, beast::tcp_stream& tcpStream, Clock::time_point by) {
+    const bool inTime =
+        runUntilDone(conn_.ioc, outcome.done, by + std::chrono::seconds(1), [&tcpStream] {
+          beast::error_code ignored;
+          tcpStream.socket().close(ignored);
+        });
+    if (!inTime) outcome.ec = beast::error::timeout;
+  }
+
+  static std::string message(const Outcome& outcome) { return outcome.ec.message(); }
+
+  Connection& conn_;
+  ssl::context& ctx_;
+  const ParsedUrl& url_;
+  std::string origin_;
+  std::chrono::milliseconds timeout_;
+  Clock::time_point deadline_;
 };
 
 }  // namespace
 
 struct HttpsClient::Impl {
-  asio::io_context ioc;
   ssl::context ctx{ssl::context::tls_client};
   std::mutex mu;
   std::map<std::string, std::shared_ptr<Connection>> connections;  // by host:port
@@ -110,61 +266,26 @@ StatusOr<HttpResponse> HttpsClient::request(const std::string& method, const std
     req.prepare_payload();
   }
   // A kept-alive connection the server has closed fails on first use; one retry on a new
-  // connection is safe because nothing reached the server.
+  // connection is safe because nothing reached the server. Both attempts share one deadline.
+  Call call(*conn, impl_->ctx, *parsed, timeout);
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool fresh = !conn->stream;
-    beast::error_code ec;
     if (fresh) {
-      tcp::resolver resolver(impl_->ioc);
-      auto endpoints = resolver.resolve(parsed->host, parsed->port, ec);
-      if (ec) return unavailable("cannot resolve " + parsed->host + ": " + ec.message());
-      auto stream = std::make_unique<Stream>(impl_->ioc, impl_->ctx);
-      // SNI, and the name (or IP) the certificate must carry.
-      if (SSL_ctrl(stream->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                   const_cast<char*>(parsed->host.c_str())) != 1) {
-        return internalError("cannot set SNI");
-      }
-      stream->set_verify_callback(ssl::host_name_verification(parsed->host));
-      beast::get_lowest_layer(*stream).expires_after(timeout);
-      beast::get_lowest_layer(*stream).connect(endpoints, ec);
-      if (ec) {
-        return ec == beast::error::timeout
-                   ? deadlineExceeded("connecting to " + key + " timed out")
-                   : unavailable("cannot connect to " + key + ": " + ec.message());
-      }
-      stream->handshake(ssl::stream_base::client, ec);
-      if (ec) {
-        return permissionDenied("TLS handshake with " + key + " failed: " + ec.message() +
-                                " (is the server's certificate signed by the cluster CA and "
-                                "valid for " +
-                                parsed->host + "?)");
-      }
-      conn->stream = std::move(stream);
+      if (Status s = call.open(); !s.ok()) return s;
       ++impl_->opened;
     }
-    beast::get_lowest_layer(*conn->stream).expires_after(timeout);
-    http::write(*conn->stream, req, ec);
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(maxBody);
-    if (!ec) http::read(*conn->stream, buffer, parser, ec);
-    if (ec == http::error::body_limit) {
+    beast::error_code ec;
+    auto res = call.exchange(req, maxBody, ec);
+    if (!res.ok()) {
       conn->stream.reset();
-      return resourceExhausted(method + " " + url + ": response larger than " +
-                               std::to_string(maxBody) + " bytes");
+      const bool timedOut = res.status().code() == StatusCode::kDeadlineExceeded;
+      if (!fresh && !timedOut && ec != http::error::body_limit) continue;
+      return res.status();
     }
-    http::response<http::string_body> res = parser.release();
-    if (ec) {
-      conn->stream.reset();
-      if (!fresh && ec != beast::error::timeout) continue;
-      return ec == beast::error::timeout
-                 ? deadlineExceeded(method + " " + url + " timed out")
-                 : unavailable(method + " " + url + " failed: " + ec.message());
-    }
-    if (!res.keep_alive()) conn->stream.reset();
-    return HttpResponse{static_cast<int>(res.result_int()), std::move(res.body()),
-                        std::string(res[http::field::content_type]),
-                        std::string(res[http::field::location])};
+    if (!res->keep_alive()) conn->stream.reset();
+    return HttpResponse{static_cast<int>(res->result_int()), std::move(res->body()),
+                        std::string((*res)[http::field::content_type]),
+                        std::string((*res)[http::field::location])};
   }
   return unavailable(method + " " + url + " failed twice");
 }

@@ -27,8 +27,8 @@ struct HttpResponse {
 };
 
 // HTTPS over Boost.Beast and OpenSSL: TLS 1.2 or newer, the server's chain verified against the
-// configured CA and its name (DNS or IP SAN) checked against the URL's host, SNI set, a timeout
-// on every operation, and one kept-alive connection per server reused across requests.
+// configured CA and its name (DNS or IP SAN) checked against the URL's host, SNI set, one
+// deadline for the whole call, and one kept-alive connection per server reused across requests.
 // Thread-safe; requests to one server are serialized.
 class HttpsClient {
  public:
@@ -37,8 +37,11 @@ class HttpsClient {
   HttpsClient(const HttpsClient&) = delete;
   HttpsClient& operator=(const HttpsClient&) = delete;
 
-  // `url` is https://HOST:PORT/PATH. Unavailable when the server cannot be reached,
-  // DeadlineExceeded on a timeout, PermissionDenied when its certificate is not trusted.
+  // `url` is https://HOST:PORT/PATH. `timeout` bounds the whole call — resolving, connecting,
+  // the TLS handshake (these three also by 30 s at most), writing the request and reading the
+  // response — whatever the server does; on expiry the result is DeadlineExceeded, naming the
+  // server and the phase that did not finish. Unavailable when the server cannot be reached,
+  // PermissionDenied when its certificate is not trusted.
   StatusOr<HttpResponse> request(const std::string& method, const std::string& url,
                                  const std::string& body = "",
                                  const std::string& contentType = "application/json",

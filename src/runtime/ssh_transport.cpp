@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "runtime/base64.h"
+#include "runtime/ssh_host_key.h"
 
 namespace kthw::runtime {
 namespace {
@@ -25,12 +26,6 @@ using Clock = std::chrono::steady_clock;
 void initLibssh2Once() {
   static std::once_flag once;
   std::call_once(once, [] { libssh2_init(0); });
-}
-
-std::string expandHome(const std::string& path) {
-  if (!path.starts_with("~/")) return path;
-  const char* home = std::getenv("HOME");
-  return std::string(home != nullptr ? home : "") + path.substr(1);
 }
 
 std::string lastError(LIBSSH2_SESSION* s) {
@@ -167,91 +162,6 @@ StatusOr<int> openSocket(const SshOptions& o, Clock::time_point deadline) {
   return unavailable("cannot connect to " + o.host + ":" + port + ": " + lastProblem);
 }
 
-const char* keyTypeName(int type) {
-  switch (type) {
-    case LIBSSH2_HOSTKEY_TYPE_RSA:
-      return "ssh-rsa";
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_256:
-      return "ecdsa-sha2-nistp256";
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_384:
-      return "ecdsa-sha2-nistp384";
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_521:
-      return "ecdsa-sha2-nistp521";
-    case LIBSSH2_HOSTKEY_TYPE_ED25519:
-      return "ssh-ed25519";
-    default:
-      return "unknown";
-  }
-}
-
-int knownHostKeyType(int type) {
-  switch (type) {
-    case LIBSSH2_HOSTKEY_TYPE_RSA:
-      return LIBSSH2_KNOWNHOST_KEY_SSHRSA;
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_256:
-      return LIBSSH2_KNOWNHOST_KEY_ECDSA_256;
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_384:
-      return LIBSSH2_KNOWNHOST_KEY_ECDSA_384;
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_521:
-      return LIBSSH2_KNOWNHOST_KEY_ECDSA_521;
-    case LIBSSH2_HOSTKEY_TYPE_ED25519:
-      return LIBSSH2_KNOWNHOST_KEY_ED25519;
-    default:
-      return LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
-  }
-}
-
-// Verifies the server's key against the pinned key or known_hosts; nothing else has been sent
-// to the server at this point.
-Status verifyHostKey(LIBSSH2_SESSION* s, const SshOptions& o, const std::string& fingerprint) {
-  size_t len = 0;
-  int type = 0;
-  const char* key = libssh2_session_hostkey(s, &len, &type);
-  if (key == nullptr) return unavailable("the server sent no host key");
-  const std::string offered = std::string(keyTypeName(type)) + " " + fingerprint;
-  if (!o.pinnedHostKey.empty()) {
-    const size_t space = o.pinnedHostKey.find(' ');
-    const std::string pinnedType = o.pinnedHostKey.substr(0, space);
-    std::string pinnedBlob = o.pinnedHostKey.substr(space + 1);
-    pinnedBlob = pinnedBlob.substr(0, pinnedBlob.find(' '));
-    if (pinnedType == keyTypeName(type) && base64Decode(pinnedBlob) == std::string(key, len)) {
-      return okStatus();
-    }
-    return permissionDenied("host key mismatch for " + o.host + ": the server offers " + offered +
-                            ", which is not the pinned spec.ssh.hostKey (" + pinnedType +
-                            "); refusing to authenticate");
-  }
-  const std::string file =
-      expandHome(o.knownHostsFile.empty() ? "~/.ssh/known_hosts" : o.knownHostsFile);
-  LIBSSH2_KNOWNHOSTS* known = libssh2_knownhost_init(s);
-  if (known == nullptr) return internalError("libssh2_knownhost_init failed");
-  libssh2_knownhost_readfile(known, file.c_str(), LIBSSH2_KNOWNHOST_FILE_OPENSSH);
-  const int typeMask =
-      LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | knownHostKeyType(type);
-  libssh2_knownhost* found = nullptr;
-  const int check =
-      libssh2_knownhost_checkp(known, o.host.c_str(), o.port, key, len, typeMask, &found);
-  Status result = okStatus();
-  if (check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
-    result = permissionDenied("host key for " + o.host + " changed: the server offers " + offered +
-                              ", which differs from " + file + "; refusing to authenticate");
-  } else if (check != LIBSSH2_KNOWNHOST_CHECK_MATCH) {
-    if (o.hostKeyCheck == HostKeyCheck::kAcceptNew) {
-      const std::string name = o.port == 22 ? o.host : "[" + o.host + "]:" + std::to_string(o.port);
-      libssh2_knownhost_addc(known, name.c_str(), nullptr, key, len, "kthw", 4, typeMask, nullptr);
-      if (libssh2_knownhost_writefile(known, file.c_str(), LIBSSH2_KNOWNHOST_FILE_OPENSSH) != 0) {
-        result = permissionDenied("cannot record the host key of " + o.host + " in " + file);
-      }
-    } else {
-      result = permissionDenied("unknown host key for " + o.host + " (" + offered +
-                                "): pin it in spec.ssh.hostKey, add it to " + file +
-                                ", or set hostKeyPolicy: AcceptNew");
-    }
-  }
-  libssh2_knownhost_free(known);
-  return result;
-}
-
 }  // namespace
 
 Status SshTransport::connectLocked() {
@@ -300,6 +210,11 @@ Status SshTransport::connectLocked() {
     }
   }
   if (!authenticated && options_.useAgent) {
+    // The agent API blocks; libssh2's session timeout keeps a server that stops answering
+    // within the connect deadline.
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    libssh2_session_set_timeout(s->session, std::max<long>(1, left));
     libssh2_session_set_blocking(s->session, 1);
     LIBSSH2_AGENT* agent = libssh2_agent_init(s->session);
     if (agent != nullptr && libssh2_agent_connect(agent) == 0 &&
@@ -316,6 +231,10 @@ Status SshTransport::connectLocked() {
     }
     if (agent != nullptr) libssh2_agent_free(agent);
     libssh2_session_set_blocking(s->session, 0);
+    libssh2_session_set_timeout(s->session, 0);
+    if (!authenticated && Clock::now() >= deadline) {
+      return deadlineExceeded("SSH authentication with " + options_.host + " timed out");
+    }
   }
   if (!authenticated) {
     return permissionDenied("SSH authentication as " + options_.user + "@" + options_.host +

@@ -10,11 +10,7 @@ namespace kthw::resources::testing {
 
 // Loads documents from an in-memory YAML text named `fileName`.
 inline LoadOutcome loadText(const std::string& yaml, const std::string& fileName = "test.yaml") {
-  LoadResult parsed = parseYaml(yaml, fileName);
-  LoadOutcome outcome = buildDesiredState(std::move(parsed.documents));
-  outcome.errors.insert(outcome.errors.begin(), parsed.errors.begin(), parsed.errors.end());
-  sortDiagnostics(outcome.errors);
-  return outcome;
+  return buildDesiredState(parseYaml(yaml, fileName));
 }
 
 inline std::vector<std::string> errorStrings(const LoadOutcome& outcome) {

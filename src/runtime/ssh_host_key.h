@@ -1,0 +1,25 @@
+#pragma once
+
+#include <libssh2.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "common/status.h"
+#include "runtime/ssh_transport.h"
+
+// Host key checking for SshTransport, apart from the session code in ssh_transport.cpp.
+namespace kthw::runtime {
+
+// "~/x" under $HOME.
+inline std::string expandHome(const std::string& path) {
+  if (!path.starts_with("~/")) return path;
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : "") + path.substr(1);
+}
+
+// Verifies the server's key against the pinned key or known_hosts (recording it there under
+// AcceptNew); nothing else has been sent to the server at this point.
+Status verifyHostKey(LIBSSH2_SESSION* s, const SshOptions& o, const std::string& fingerprint);
+
+}  // namespace kthw::runtime

@@ -1,9 +1,6 @@
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -14,6 +11,8 @@
 #include "reconcilers/placement.h"
 #include "resources/desired_state.h"
 #include "runtime/host_files.h"
+#include "runtime/output_tree.h"
+#include "runtime/secret_store.h"
 
 namespace kthw::cli {
 namespace {
@@ -75,21 +74,13 @@ void printItem(const reconcilers::PlacedItem& item, bool showContent, std::ostre
   }
 }
 
-bool writeFile(const std::string& path, const std::string& content, unsigned mode,
-               std::ostream& err) {
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    ::chmod(path.c_str(), 0600);  // before any byte lands
-    out << content;
-    if (!out) {
-      err << "kthw render: cannot write " << path << "\n";
-      return false;
-    }
-  }
-  ::chmod(path.c_str(), mode);
-  return true;
+namespace fs = std::filesystem;
+
+bool writeBeneath(const fs::path& root, const std::string& host, const std::string& target,
+                  const std::string& content, unsigned mode, std::ostream& err) {
+  Status s = runtime::writeFileBeneath(root, host, target, content, mode);
+  if (!s.ok()) err << "kthw render: " << s.message() << "\n";
+  return s.ok();
 }
 
 // Writes every file of every selected host under `dir`; returns the exit code.
@@ -101,6 +92,13 @@ int renderToDirectory(const resources::DesiredState& state,
            << "; rendered keys must never be committed; choose a directory outside it\n";
     return kExitUsage;
   }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  const fs::path root = fs::weakly_canonical(fs::absolute(dir, ec), ec);
+  if (ec) {
+    io.err << "kthw render: cannot use " << dir << ": " << ec.message() << "\n";
+    return kExitError;
+  }
   auto ctx = PassContext::create(state, true, std::chrono::system_clock::now(), false);
   if (!ctx.ok()) {
     io.err << "kthw render: " << ctx.status().message() << "\n";
@@ -110,10 +108,9 @@ int renderToDirectory(const resources::DesiredState& state,
   for (const reconcilers::HostPlacement& p : placements) {
     const resources::Host& h = *p.host;
     if (!only.empty() && std::find(only.begin(), only.end(), h.name()) == only.end()) continue;
-    const std::string base = dir + "/" + h.name();
     for (const reconcilers::PlacedItem& item : p.items) {
       if (!item.content) continue;
-      if (!writeFile(base + item.target, *item.content, item.attributes.mode, io.err)) {
+      if (!writeBeneath(root, h.name(), item.target, *item.content, item.attributes.mode, io.err)) {
         return kExitError;
       }
       ++files;
@@ -121,7 +118,12 @@ int renderToDirectory(const resources::DesiredState& state,
     for (const resources::CertificateBundle& b : state.bundles) {
       for (const auto& f :
            reconcilers::bundleFilesFor(state, b, (*ctx)->material().at(b.name()), h)) {
-        if (!f.content || !writeFile(base + f.spec.path, *f.content, f.spec.mode, io.err)) {
+        if (!f.content) {
+          io.err << "kthw render: " << f.spec.path << " on " << h.name() << ": " << f.pendingReason
+                 << "\n";
+          return kExitError;
+        }
+        if (!writeBeneath(root, h.name(), f.spec.path, *f.content, f.spec.mode, io.err)) {
           return kExitError;
         }
         ++files;

@@ -7,11 +7,15 @@
 #include <map>
 #include <mutex>
 
+#include "reconcilers/yaml_emitter.h"
 #include "resources/substitution.h"
 #include "runtime/digest.h"
 
 namespace kthw::reconcilers {
 namespace {
+
+using rapidjson::Document;
+using rapidjson::Value;
 
 std::string day(std::chrono::system_clock::time_point t) {
   const std::time_t tt = std::chrono::system_clock::to_time_t(t);
@@ -65,71 +69,71 @@ std::string keySummary(const std::string& name, const runtime::PrivateKeyPem& ke
   });
 }
 
-std::string indentBase64(const std::string& pem) { return runtime::base64Encode(pem); }
-
 }  // namespace
 
-std::string renderKubeconfig(const std::string& clusterName, const std::string& server,
-                             const std::string& user, const std::string& caPem,
-                             const std::string& certPem, const std::string& keyPem) {
-  return "apiVersion: v1\n"
-         "kind: Config\n"
-         "clusters:\n"
-         "- cluster:\n"
-         "    certificate-authority-data: " +
-         indentBase64(caPem) +
-         "\n"
-         "    server: " +
-         server +
-         "\n"
-         "  name: " +
-         clusterName +
-         "\n"
-         "contexts:\n"
-         "- context:\n"
-         "    cluster: " +
-         clusterName +
-         "\n"
-         "    user: " +
-         user +
-         "\n"
-         "  name: default\n"
-         "current-context: default\n"
-         "preferences: {}\n"
-         "users:\n"
-         "- name: " +
-         user +
-         "\n"
-         "  user:\n"
-         "    client-certificate-data: " +
-         indentBase64(certPem) +
-         "\n"
-         "    client-key-data: " +
-         indentBase64(keyPem) + "\n";
+StatusOr<std::string> renderKubeconfig(const std::string& clusterName, const std::string& server,
+                                       const std::string& user, const std::string& caPem,
+                                       const std::string& certPem, const std::string& keyPem) {
+  Document d(rapidjson::kObjectType);
+  auto& a = d.GetAllocator();
+  auto str = [&](const std::string& s) { return Value(s.c_str(), a); };
+  Value cluster(rapidjson::kObjectType);
+  cluster.AddMember("certificate-authority-data", str(runtime::base64Encode(caPem)), a);
+  cluster.AddMember("server", str(server), a);
+  Value namedCluster(rapidjson::kObjectType);
+  namedCluster.AddMember("cluster", cluster, a);
+  namedCluster.AddMember("name", str(clusterName), a);
+  Value context(rapidjson::kObjectType);
+  context.AddMember("cluster", str(clusterName), a);
+  context.AddMember("user", str(user), a);
+  Value namedContext(rapidjson::kObjectType);
+  namedContext.AddMember("context", context, a);
+  namedContext.AddMember("name", "default", a);
+  Value credentials(rapidjson::kObjectType);
+  credentials.AddMember("client-certificate-data", str(runtime::base64Encode(certPem)), a);
+  credentials.AddMember("client-key-data", str(runtime::base64Encode(keyPem)), a);
+  Value namedUser(rapidjson::kObjectType);
+  namedUser.AddMember("name", str(user), a);
+  namedUser.AddMember("user", credentials, a);
+  d.AddMember("apiVersion", "v1", a);
+  d.AddMember("kind", "Config", a);
+  d.AddMember("clusters", Value(rapidjson::kArrayType).PushBack(namedCluster, a), a);
+  d.AddMember("contexts", Value(rapidjson::kArrayType).PushBack(namedContext, a), a);
+  d.AddMember("current-context", "default", a);
+  d.AddMember("preferences", Value(rapidjson::kObjectType), a);
+  d.AddMember("users", Value(rapidjson::kArrayType).PushBack(namedUser, a), a);
+  return emitYaml(d);
 }
 
-std::string renderEncryptionConfig(const resources::EncryptionConfigSpec& spec,
-                                   const EncryptionKeys& keys) {
+StatusOr<std::string> renderEncryptionConfig(const resources::EncryptionConfigSpec& spec,
+                                             const EncryptionKeys& keys) {
   const bool legacy = spec.format == resources::EncryptionFormat::kLegacyEncryptionConfig;
-  std::string out = legacy
-                        ? "kind: EncryptionConfig\napiVersion: v1\n"
-                        : "kind: EncryptionConfiguration\napiVersion: apiserver.config.k8s.io/v1\n";
-  out += "resources:\n  - resources:\n";
-  for (const std::string& r : spec.resources) out += "      - " + r + "\n";
-  out +=
-      "    providers:\n"
-      "      - " +
-      spec.provider +
-      ":\n"
-      "          keys:\n";
+  Document d(rapidjson::kObjectType);
+  auto& a = d.GetAllocator();
+  Value resources(rapidjson::kArrayType);
+  for (const std::string& r : spec.resources) resources.PushBack(Value(r.c_str(), a), a);
+  Value keyList(rapidjson::kArrayType);
   for (const auto& [generation, key] : keys.keys) {
-    out += "            - name: key" + std::to_string(generation) +
-           "\n"
-           "              secret: " +
-           key + "\n";
+    Value k(rapidjson::kObjectType);
+    k.AddMember("name", Value(("key" + std::to_string(generation)).c_str(), a), a);
+    k.AddMember("secret", Value(key.c_str(), a), a);
+    keyList.PushBack(k, a);
   }
-  out += "      - identity: {}\n";
-  return out;
+  Value providerSettings(rapidjson::kObjectType);
+  providerSettings.AddMember("keys", keyList, a);
+  Value provider(rapidjson::kObjectType);
+  provider.AddMember(Value(spec.provider.c_str(), a), providerSettings, a);
+  Value identity(rapidjson::kObjectType);
+  identity.AddMember("identity", Value(rapidjson::kObjectType), a);
+  Value providers(rapidjson::kArrayType);
+  providers.PushBack(provider, a).PushBack(identity, a);
+  Value rule(rapidjson::kObjectType);
+  rule.AddMember("resources", resources, a);
+  rule.AddMember("providers", providers, a);
+  d.AddMember("kind", Value(legacy ? "EncryptionConfig" : "EncryptionConfiguration", a), a);
+  d.AddMember("apiVersion", Value(legacy ? "v1" : "apiserver.config.k8s.io/v1", a), a);
+  d.AddMember("resources", Value(rapidjson::kArrayType).PushBack(rule, a), a);
+  return emitYaml(d);
 }
 
 std::vector<BundleFileContent> bundleFilesFor(const resources::DesiredState& state,
@@ -181,8 +185,14 @@ std::vector<BundleFileContent> bundleFilesFor(const resources::DesiredState& sta
         resources::Diagnostics ignored;
         const std::string server = sub.resolve(k.server, nullptr, ignored).value_or("");
         const std::string user = k.user.empty() ? cert.subject.commonName : k.user;
-        file.content = renderKubeconfig(b.clusterName, server, user, m.certificates.at(cert.issuer),
-                                        m.certificates.at(cert.name), m.keys.at(cert.name).pem);
+        auto kubeconfig =
+            renderKubeconfig(b.clusterName, server, user, m.certificates.at(cert.issuer),
+                             m.certificates.at(cert.name), m.keys.at(cert.name).pem);
+        if (!kubeconfig.ok()) {
+          file.pendingReason = "cannot render: " + kubeconfig.status().message();
+          break;
+        }
+        file.content = *kubeconfig;
         file.summary = "kubeconfig " + f.source + ": server " + server + ", user " + user + ", " +
                        certificateSummary(cert.name, m.certificates.at(cert.name));
         break;
@@ -192,7 +202,12 @@ std::vector<BundleFileContent> bundleFilesFor(const resources::DesiredState& sta
         const auto& e = *std::find_if(b.encryptionConfigs.begin(), b.encryptionConfigs.end(),
                                       [&](const auto& x) { return x.name == f.source; });
         const EncryptionKeys& keys = m.encryptionKeys.at(f.source);
-        file.content = renderEncryptionConfig(e, keys);
+        auto config = renderEncryptionConfig(e, keys);
+        if (!config.ok()) {
+          file.pendingReason = "cannot render: " + config.status().message();
+          break;
+        }
+        file.content = *config;
         file.summary = "encryption config " + f.source + " (" + e.provider + ", keys";
         for (const auto& [generation, key] : keys.keys) {
           file.summary += " key" + std::to_string(generation) + " sha256 " +

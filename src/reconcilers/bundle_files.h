@@ -27,13 +27,14 @@ std::vector<BundleFileContent> bundleFilesFor(const resources::DesiredState& sta
                                               const BundleMaterial& material,
                                               const resources::Host& host);
 
-// A kubeconfig with the CA, client certificate and key embedded, as kubectl writes it.
-std::string renderKubeconfig(const std::string& clusterName, const std::string& server,
-                             const std::string& user, const std::string& caPem,
-                             const std::string& certPem, const std::string& keyPem);
+// A kubeconfig with the CA, client certificate and key embedded, as kubectl writes it; through
+// yaml_emitter.h, so that no value adds structure.
+StatusOr<std::string> renderKubeconfig(const std::string& clusterName, const std::string& server,
+                                       const std::string& user, const std::string& caPem,
+                                       const std::string& certPem, const std::string& keyPem);
 // apiserver.config.k8s.io/v1 EncryptionConfiguration, or the legacy v1 EncryptionConfig.
-std::string renderEncryptionConfig(const resources::EncryptionConfigSpec& spec,
-                                   const EncryptionKeys& keys);
+StatusOr<std::string> renderEncryptionConfig(const resources::EncryptionConfigSpec& spec,
+                                             const EncryptionKeys& keys);
 
 // Kind CertificateBundle on hosts: every file of every bundle, with owner and mode; material is
 // prepared once per pass, before the hosts are visited.

@@ -1,6 +1,31 @@
 #include "reconcilers/load_balancer_config.h"
 
+#include "reconcilers/config_syntax.h"
+
 namespace kthw::reconcilers {
+namespace {
+
+// Quotes words through config_syntax and keeps the first refusal, so that a renderer reads as
+// the file it writes and still returns an error instead of a file with a broken word.
+class Words {
+ public:
+  std::string operator()(const StatusOr<std::string>& word) {
+    if (word.ok()) return *word;
+    if (status_.ok()) status_ = word.status();
+    return "";
+  }
+  StatusOr<std::string> result(std::string text) const {
+    if (!status_.ok()) return status_;
+    return text;
+  }
+
+ private:
+  Status status_;
+};
+
+std::string port(int p) { return std::to_string(p); }
+
+}  // namespace
 
 std::vector<Backend> loadBalancerBackends(const resources::DesiredState& state,
                                           const resources::LoadBalancer& lb) {
@@ -11,13 +36,14 @@ std::vector<Backend> loadBalancerBackends(const resources::DesiredState& state,
   return out;
 }
 
-std::string renderHaproxyConfig(const resources::LoadBalancer& lb,
-                                const std::vector<Backend>& backends) {
+StatusOr<std::string> renderHaproxyConfig(const resources::LoadBalancer& lb,
+                                          const std::vector<Backend>& backends) {
+  Words w;
   std::string check = "check";
   if (lb.intervalSeconds != 2) check += " inter " + std::to_string(lb.intervalSeconds) + "s";
   check += " fall " + std::to_string(lb.fall) + " rise " + std::to_string(lb.rise);
-  std::string cfg = "# Managed by kthw (LoadBalancer/" + lb.name() +
-                    "); local edits are reported as drift and reverted.\n"
+  std::string cfg = w(configComment("Managed by kthw (LoadBalancer/" + lb.name() +
+                                    "); local edits are reported as drift and reverted.")) +
                     "global\n"
                     "    log /dev/log local0\n"
                     "    maxconn 4096\n"
@@ -33,9 +59,9 @@ std::string renderHaproxyConfig(const resources::LoadBalancer& lb,
                     "    timeout server 1h\n"
                     "\n"
                     "frontend kubernetes\n";
-  cfg += "    bind " + lb.frontendAddress + ":" + std::to_string(lb.frontendPort) + "\n";
-  for (int port : lb.extraPorts) {
-    cfg += "    bind " + lb.frontendAddress + ":" + std::to_string(port) + "\n";
+  cfg += "    bind " + w(haproxyWord(lb.frontendAddress + ":" + port(lb.frontendPort))) + "\n";
+  for (int p : lb.extraPorts) {
+    cfg += "    bind " + w(haproxyWord(lb.frontendAddress + ":" + port(p))) + "\n";
   }
   cfg +=
       "    option tcplog\n"
@@ -47,51 +73,54 @@ std::string renderHaproxyConfig(const resources::LoadBalancer& lb,
       "    balance roundrobin\n"
       "    option tcp-check\n";
   for (const Backend& b : backends) {
-    cfg += "    server " + b.name + " " + b.address + ":" + std::to_string(lb.backendPort) + " " +
-           check + "\n";
+    cfg += "    server " + w(haproxyWord(b.name)) + " " +
+           w(haproxyWord(b.address + ":" + port(lb.backendPort))) + " " + check + "\n";
   }
-  return cfg;
+  return w.result(std::move(cfg));
 }
 
-std::string renderNginxStreamConfig(const resources::LoadBalancer& lb,
-                                    const std::vector<Backend>& backends) {
-  std::string cfg = "# Managed by kthw (LoadBalancer/" + lb.name() +
-                    "); local edits are reported as drift and reverted.\n"
+StatusOr<std::string> renderNginxStreamConfig(const resources::LoadBalancer& lb,
+                                              const std::vector<Backend>& backends) {
+  Words w;
+  std::string cfg = w(configComment("Managed by kthw (LoadBalancer/" + lb.name() +
+                                    "); local edits are reported as drift and reverted.")) +
                     "stream {\n"
                     "    upstream kubernetes {\n";
   for (const Backend& b : backends) {
-    cfg += "        server " + b.address + ":" + std::to_string(lb.backendPort) +
+    cfg += "        server " + w(nginxWord(b.address + ":" + port(lb.backendPort))) +
            " max_fails=" + std::to_string(lb.fall) +
            " fail_timeout=" + std::to_string(lb.intervalSeconds * lb.rise) + "s;\n";
   }
   cfg += "    }\n\n    server {\n";
-  cfg += "        listen " + lb.frontendAddress + ":" + std::to_string(lb.frontendPort) + ";\n";
-  for (int port : lb.extraPorts) {
-    cfg += "        listen " + lb.frontendAddress + ":" + std::to_string(port) + ";\n";
+  cfg += "        listen " + w(nginxWord(lb.frontendAddress + ":" + port(lb.frontendPort))) + ";\n";
+  for (int p : lb.extraPorts) {
+    cfg += "        listen " + w(nginxWord(lb.frontendAddress + ":" + port(p))) + ";\n";
   }
   cfg += "        proxy_pass kubernetes;\n    }\n}\n";
-  return cfg;
+  return w.result(std::move(cfg));
 }
 
-std::string renderHealthzProxySite(const resources::HealthzProxy& proxy) {
-  return "# Managed by kthw.\n"
-         "server {\n"
-         "  listen      " +
-         std::to_string(proxy.listenPort) +
-         ";\n"
-         "  server_name " +
-         proxy.serverName +
-         ";\n"
-         "\n"
-         "  location /healthz {\n"
-         "     proxy_pass                    " +
-         proxy.upstream +
-         ";\n"
-         "     proxy_ssl_trusted_certificate " +
-         proxy.caFile +
-         ";\n"
-         "  }\n"
-         "}\n";
+StatusOr<std::string> renderHealthzProxySite(const resources::HealthzProxy& proxy) {
+  Words w;
+  std::string site = w(configComment("Managed by kthw.")) +
+                     "server {\n"
+                     "  listen      " +
+                     port(proxy.listenPort) +
+                     ";\n"
+                     "  server_name " +
+                     w(nginxWord(proxy.serverName)) +
+                     ";\n"
+                     "\n"
+                     "  location /healthz {\n"
+                     "     proxy_pass                    " +
+                     w(nginxWord(proxy.upstream)) +
+                     ";\n"
+                     "     proxy_ssl_trusted_certificate " +
+                     w(nginxWord(proxy.caFile)) +
+                     ";\n"
+                     "  }\n"
+                     "}\n";
+  return w.result(std::move(site));
 }
 
 }  // namespace kthw::reconcilers

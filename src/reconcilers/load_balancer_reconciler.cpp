@@ -6,6 +6,7 @@
 #include "runtime/digest.h"
 #include "runtime/https_client.h"
 #include "runtime/ssh_transport.h"
+#include "runtime/url_path.h"
 
 namespace kthw::reconcilers {
 namespace {
@@ -138,18 +139,23 @@ void LoadBalancerReconciler::diffFrontend(const resources::LoadBalancer& lb,
       plan.actions.push_back(std::move(wait));
     }
   }
+  auto config =
+      isHaproxy(lb) ? renderHaproxyConfig(lb, backends) : renderNginxStreamConfig(lb, backends);
+  if (!config.ok()) {
+    plan.problems.push_back(resource + ": " + config.status().message());
+    return;
+  }
   bool changed = false;
   if (isHaproxy(lb)) {
-    changed = writeChecked(resource, lb.configPath, renderHaproxyConfig(lb, backends),
-                           "haproxy -c -f \"$t\"", observed, plan);
+    changed =
+        writeChecked(resource, lb.configPath, *config, "haproxy -c -f \"$t\"", observed, plan);
   } else {
     // The stream file is checked inside a minimal main configuration of its own.
     const std::string check =
         "m=$(mktemp); printf 'include /etc/nginx/modules-enabled/*.conf;\\nevents {}\\ninclude "
         "%s;\\n' \"$t\" > \"$m\"; "
         "nginx -t -q -c \"$m\"; r=$?; rm -f \"$m\"; exit $r";
-    changed = writeChecked(resource, lb.configPath, renderNginxStreamConfig(lb, backends), check,
-                           observed, plan);
+    changed = writeChecked(resource, lb.configPath, *config, check, observed, plan);
     const std::string include = std::string(runtime::kBlockBegin) + "\ninclude " +
                                 lb.configPath.substr(0, lb.configPath.rfind('/')) + "/*.conf;\n" +
                                 runtime::kBlockEnd + "\n";
@@ -181,8 +187,12 @@ void LoadBalancerReconciler::diffHealthzProxy(const resources::LoadBalancer& lb,
   const std::string check =
       "m=$(mktemp); printf 'events {}\\nhttp {\\ninclude %s;\\n}\\n' \"$t\" > \"$m\"; "
       "nginx -t -q -c \"$m\"; r=$?; rm -f \"$m\"; exit $r";
-  bool changed =
-      writeChecked(resource, siteAvailable(p), renderHealthzProxySite(p), check, observed, plan);
+  auto site = renderHealthzProxySite(p);
+  if (!site.ok()) {
+    plan.problems.push_back(resource + ": " + site.status().message());
+    return;
+  }
+  bool changed = writeChecked(resource, siteAvailable(p), *site, check, observed, plan);
   const FileState& link = observed.file(siteEnabled(p));
   if (link.type != FileType::kSymlink) {
     Action a =
@@ -207,6 +217,12 @@ void LoadBalancerReconciler::diff(const resources::Host& host, const runtime::Pr
   }
 }
 
+StatusOr<std::string> routeCheckUrl(const resources::LoadBalancer& lb) {
+  auto path = runtime::urlPath(runtime::pathSegments(lb.routePath));
+  if (!path.ok()) return path.status();
+  return "https://" + lb.frontendAddress + ":" + std::to_string(lb.frontendPort) + *path;
+}
+
 std::map<std::string, Status> checkRoutes(const resources::DesiredState& state,
                                           const std::map<std::string, BundleMaterial>& material) {
   std::map<std::string, Status> out;
@@ -218,8 +234,12 @@ std::map<std::string, Status> checkRoutes(const resources::DesiredState& state,
       continue;
     }
     runtime::HttpsClient client({m->second.certificates.at(lb.routeAuthority), "", ""});
-    const std::string url =
-        "https://" + lb.frontendAddress + ":" + std::to_string(lb.frontendPort) + lb.routePath;
+    auto target = routeCheckUrl(lb);
+    if (!target.ok()) {
+      out[lb.name()] = target.status();
+      continue;
+    }
+    const std::string& url = *target;
     auto r = client.request("GET", url, "", "", std::chrono::seconds(5));
     if (!r.ok()) {
       out[lb.name()] = r.status();

@@ -37,6 +37,9 @@ class LoadBalancerReconciler : public HostScopedReconciler {
   const std::map<std::string, Status>& routes_;
 };
 
+// https://FRONTEND:PORT followed by routeCheck.path, its segments percent-encoded.
+StatusOr<std::string> routeCheckUrl(const resources::LoadBalancer& lb);
+
 // A TLS request through each LoadBalancer with a routeCheck, verified against its bundle's
 // authority; by LoadBalancer name.
 std::map<std::string, Status> checkRoutes(const resources::DesiredState& state,

@@ -41,6 +41,14 @@ class Placer {
   }
 
  private:
+  // A rendered file, or nothing when a value could not be represented (reported at `mark`).
+  std::optional<std::string> rendered(const StatusOr<std::string>& text,
+                                      const resources::Mark& mark, const std::string& path) {
+    if (text.ok()) return *text;
+    out_.push_back(resources::Diagnostic{mark, path, text.status().message()});
+    return std::nullopt;
+  }
+
   void add(const resources::Host& h, PlacedItem item) {
     byHost_[h.name()].push_back(std::move(item));
   }
@@ -131,10 +139,10 @@ class Placer {
     if (host != nullptr) {
       auto backends = loadBalancerBackends(state_, lb);
       const bool haproxy = lb.implementation == "haproxy";
-      add(*host,
-          {PlacedKind::kFile, lb.configPath, owner, lb.implementation + " configuration",
-           haproxy ? renderHaproxyConfig(lb, backends) : renderNginxStreamConfig(lb, backends),
-           FileAttributes{"root", "root", 0644}});
+      auto config =
+          haproxy ? renderHaproxyConfig(lb, backends) : renderNginxStreamConfig(lb, backends);
+      add(*host, {PlacedKind::kFile, lb.configPath, owner, lb.implementation + " configuration",
+                  rendered(config, lb.marks.self, "spec"), FileAttributes{"root", "root", 0644}});
       add(*host, {PlacedKind::kService,
                   haproxy ? "haproxy.service" : "nginx.service",
                   owner,
@@ -146,7 +154,9 @@ class Placer {
     for (const resources::Host* h : state_.select(lb.healthzProxy.hosts)) {
       const std::string site = "/etc/nginx/sites-available/" + lb.healthzProxy.serverName;
       add(*h, {PlacedKind::kFile, site, owner, "nginx /healthz proxy site",
-               renderHealthzProxySite(lb.healthzProxy), FileAttributes{"root", "root", 0644}});
+               rendered(renderHealthzProxySite(lb.healthzProxy), lb.marks.of("healthzProxy"),
+                        "spec.healthzProxy"),
+               FileAttributes{"root", "root", 0644}});
       add(*h, {PlacedKind::kSymlink,
                "/etc/nginx/sites-enabled/" + lb.healthzProxy.serverName,
                owner,

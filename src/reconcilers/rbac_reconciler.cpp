@@ -9,15 +9,15 @@
 #include <string_view>
 
 #include "reconcilers/unified_diff.h"
+#include "reconcilers/yaml_emitter.h"
 #include "resources/json.h"
+#include "runtime/url_path.h"
 
 namespace kthw::reconcilers {
 namespace {
 
 using rapidjson::Document;
 using rapidjson::Value;
-
-constexpr const char* kPrefix = "/apis/rbac.authorization.k8s.io/v1/";
 
 std::string plural(const std::string& kind) {
   return kind == "ClusterRole" ? "clusterroles" : "clusterrolebindings";
@@ -95,47 +95,6 @@ std::string comparable(const Value& obj, const Value* desiredMeta) {
   return serialize(out);
 }
 
-void yaml(const Value& v, int indent, std::string& out, bool inList) {
-  const std::string pad(static_cast<size_t>(indent), ' ');
-  if (v.IsObject()) {
-    bool first = true;
-    for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
-      out += (inList && first ? "" : pad) + std::string(it->name.GetString()) + ":";
-      first = false;
-      const Value& c = it->value;
-      if ((c.IsObject() && c.MemberCount() > 0) || (c.IsArray() && !c.Empty())) {
-        out += "\n";
-        yaml(c, indent + 2, out, false);
-      } else {
-        out += " ";
-        yaml(c, 0, out, false);
-      }
-    }
-    if (v.MemberCount() == 0) out += "{}\n";
-    return;
-  }
-  if (v.IsArray()) {
-    for (const Value& item : v.GetArray()) {
-      out += pad + "- ";
-      if (item.IsObject() || item.IsArray()) {
-        yaml(item, indent + 2, out, true);
-      } else {
-        yaml(item, 0, out, false);
-      }
-    }
-    if (v.Empty()) out += "[]\n";
-    return;
-  }
-  if (v.IsString()) {
-    const std::string s = v.GetString();
-    const bool quote = s.empty() || s.find_first_of(":#*{}[],&!|>'\"%@`") != std::string::npos ||
-                       s == "true" || s == "false";
-    out += (quote ? serialize(v) : s) + "\n";
-    return;
-  }
-  out += serialize(v) + "\n";
-}
-
 std::string objectYaml(const std::string& json) {
   Document d;
   d.Parse(json.c_str());
@@ -148,9 +107,8 @@ std::string objectYaml(const std::string& json) {
   if (d.IsObject() && d.HasMember("metadata") && d["metadata"].HasMember("annotations")) {
     d["metadata"]["annotations"].RemoveMember("kubectl.kubernetes.io/last-applied-configuration");
   }
-  std::string out;
-  yaml(d, 0, out, false);
-  return out;
+  auto text = emitYaml(d);
+  return text.ok() ? *text : json + "\n";
 }
 
 std::string apiError(const runtime::HttpResponse& r) {
@@ -163,6 +121,12 @@ std::string apiError(const runtime::HttpResponse& r) {
 }  // namespace
 
 std::string jsonToYaml(const std::string& json) { return objectYaml(json); }
+
+StatusOr<std::string> rbacPath(const std::string& kind, const std::string& name) {
+  std::vector<std::string> segments = {"apis", "rbac.authorization.k8s.io", "v1", plural(kind)};
+  if (!name.empty()) segments.push_back(name);
+  return runtime::urlPath(segments);
+}
 
 std::string rbacActionName(RbacAction::Type t) {
   switch (t) {
@@ -207,8 +171,10 @@ StatusOr<RbacPlan> planRbac(const resources::DesiredState& state, runtime::ApiCl
   std::set<std::pair<std::string, std::string>> desired;
   for (const resources::RbacObject& o : state.rbac) desired.insert({o.kind, o.name()});
   for (const std::string kind : {"ClusterRoleBinding", "ClusterRole"}) {
-    auto list = api.call("GET", std::string(kPrefix) + plural(kind) +
-                                    "?labelSelector=" + kManagedByLabel + "%3Dkthw");
+    auto collection = rbacPath(kind);
+    if (!collection.ok()) return collection.status();
+    auto list = api.call("GET", *collection + "?labelSelector=" +
+                                    runtime::percentEncode(std::string(kManagedByLabel) + "=kthw"));
     if (!list.ok()) return list.status();
     if (list->status != 200) return unavailable("LIST " + plural(kind) + ": " + apiError(*list));
     Document d;
@@ -229,7 +195,9 @@ StatusOr<RbacPlan> planRbac(const resources::DesiredState& state, runtime::ApiCl
   }
   for (const resources::RbacObject& o : state.rbac) {
     const std::string want = desiredRbacJson(o);
-    auto got = api.call("GET", std::string(kPrefix) + plural(o.kind) + "/" + o.name());
+    auto path = rbacPath(o.kind, o.name());
+    if (!path.ok()) return path.status();
+    auto got = api.call("GET", *path);
     if (!got.ok()) return got.status();
     const std::string label = o.kind + "/" + o.name();
     if (got->status == 404) {
@@ -256,8 +224,14 @@ StatusOr<RbacPlan> planRbac(const resources::DesiredState& state, runtime::ApiCl
 std::vector<Status> applyRbac(const RbacPlan& plan, runtime::ApiClient& api) {
   std::vector<Status> results;
   for (const RbacAction& a : plan.actions) {
-    const std::string path = std::string(kPrefix) + plural(a.kind) + "/" + a.name;
-    const std::string collection = std::string(kPrefix) + plural(a.kind);
+    auto objectPath = rbacPath(a.kind, a.name);
+    auto collectionPath = rbacPath(a.kind);
+    if (!objectPath.ok() || !collectionPath.ok()) {
+      results.push_back(objectPath.ok() ? collectionPath.status() : objectPath.status());
+      continue;
+    }
+    const std::string& path = *objectPath;
+    const std::string& collection = *collectionPath;
     auto check = [&](const StatusOr<runtime::HttpResponse>& r, std::initializer_list<int> ok) {
       if (!r.ok()) return r.status();
       for (int code : ok) {

@@ -45,7 +45,11 @@ std::vector<Status> applyRbac(const RbacPlan& plan, runtime::ApiClient& api);
 
 std::string rbacActionName(RbacAction::Type t);
 
-// The JSON object as YAML, for diffs.
+// The API path of the collection of `kind` (ClusterRole or ClusterRoleBinding), or of the
+// object `name` in it; every segment percent-encoded (runtime/url_path.h).
+StatusOr<std::string> rbacPath(const std::string& kind, const std::string& name = "");
+
+// The JSON object as YAML (yaml_emitter.h), for diffs.
 std::string jsonToYaml(const std::string& json);
 
 }  // namespace kthw::reconcilers

@@ -1,68 +1,110 @@
 #include "reconcilers/unit_renderer.h"
 
-namespace kthw::reconcilers {
+#include "reconcilers/systemd_syntax.h"
 
-std::string systemdQuote(const std::string& word) {
-  std::string escaped;
-  bool needsQuotes = word.empty();
-  for (char c : word) {
-    if (c == '$')
-      escaped += "$$";
-    else if (c == '%')
-      escaped += "%%";
-    else if (c == '"' || c == '\\')
-      escaped += std::string("\\") + c;
-    else
-      escaped += c;
-    if (c == ' ' || c == '\t' || c == '"' || c == '\'' || c == '\\' || c == ';') {
-      needsQuotes = true;
-    }
+namespace kthw::reconcilers {
+namespace {
+
+// Assembles a unit from directives; each value goes through systemd_syntax, and a value it
+// refuses is reported against the field it came from.
+class UnitBuilder {
+ public:
+  UnitBuilder(const resources::UnitSettings& u, resources::Diagnostics& out) : u_(u), out_(out) {}
+
+  void section(const char* name) { unit_ += std::string(unit_.empty() ? "" : "\n") + name + "\n"; }
+
+  void directive(const char* key, const std::string& value, std::string_view field,
+                 Specifiers specifiers = Specifiers::kExpanded) {
+    add(key, systemdValue(value, specifiers), u_.marks.of(field), field);
   }
-  return needsQuotes ? "\"" + escaped + "\"" : escaped;
-}
+
+  void add(const char* key, const StatusOr<std::string>& value, const resources::Mark& mark,
+           std::string_view field) {
+    if (value.ok()) {
+      unit_ += std::string(key) + "=" + *value + "\n";
+      return;
+    }
+    fail(mark, std::string("spec.unit.") + std::string(field), value.status().message());
+  }
+
+  void fail(const resources::Mark& mark, std::string path, const std::string& message) {
+    ok_ = false;
+    out_.push_back(resources::Diagnostic{mark, std::move(path), message});
+  }
+
+  void raw(const std::string& text) { unit_ += text; }
+  void resolved(bool ok) { ok_ = ok_ && ok; }
+  bool ok() const { return ok_; }
+  const std::string& text() const { return unit_; }
+
+ private:
+  const resources::UnitSettings& u_;
+  resources::Diagnostics& out_;
+  std::string unit_;
+  bool ok_ = true;
+};
+
+}  // namespace
 
 std::optional<std::string> renderUnit(const resources::ControlPlaneService& service,
                                       const resources::Host& host,
                                       const resources::Substituter& substituter,
                                       resources::Diagnostics& out) {
   const resources::UnitSettings& u = service.unit;
-  bool ok = true;
-  std::string unit = "[Unit]\n";
-  if (!u.description.empty()) unit += "Description=" + u.description + "\n";
-  if (!u.documentation.empty()) unit += "Documentation=" + u.documentation + "\n";
-  for (const std::string& a : u.after) unit += "After=" + a + "\n";
-  for (const std::string& w : u.wants) unit += "Wants=" + w + "\n";
-  unit += "\n[Service]\n";
-  if (!u.type.empty()) unit += "Type=" + u.type + "\n";
-  if (!u.notifyAccess.empty()) unit += "NotifyAccess=" + u.notifyAccess + "\n";
-  if (!u.user.empty()) unit += "User=" + u.user + "\n";
-  if (!u.group.empty()) unit += "Group=" + u.group + "\n";
+  UnitBuilder unit(u, out);
+  unit.section("[Unit]");
+  if (!u.description.empty()) unit.directive("Description", u.description, "description");
+  if (!u.documentation.empty()) unit.directive("Documentation", u.documentation, "documentation");
+  for (const std::string& a : u.after) unit.directive("After", a, "after");
+  for (const std::string& w : u.wants) unit.directive("Wants", w, "wants");
+  unit.section("[Service]");
+  if (!u.type.empty()) unit.directive("Type", u.type, "type", Specifiers::kNotExpanded);
+  if (!u.notifyAccess.empty()) {
+    unit.directive("NotifyAccess", u.notifyAccess, "notifyAccess", Specifiers::kNotExpanded);
+  }
+  if (!u.user.empty()) unit.directive("User", u.user, "user");
+  if (!u.group.empty()) unit.directive("Group", u.group, "group");
   for (const auto& [key, value] : u.environment) {
     auto v = substituter.resolve(value, &host, out);
-    ok = ok && v.has_value();
-    if (v) unit += "Environment=" + systemdQuote(key + "=" + *v) + "\n";
+    unit.resolved(v.has_value());
+    if (v) {
+      unit.add("Environment", systemdEnvironment(key, *v), value.mark, "environment." + key);
+    }
   }
-  unit += "ExecStart=" + systemdQuote(service.binary.path);
+  // Each argument is checked on its own first, so that a refusal names the field it came from.
+  std::vector<std::string> argv = {service.binary.path};
+  auto argument = [&](std::string word, const resources::Mark& mark, const std::string& path) {
+    auto quoted = systemdCommandWord(word);
+    if (!quoted.ok()) unit.fail(mark, path, quoted.status().message());
+    argv.push_back(std::move(word));
+  };
   for (const resources::Flag& f : service.flags) {
     if (f.bare) {
-      unit += " \\\n  --" + f.name;
+      argument("--" + f.name, f.value.mark, f.value.path);
       continue;
     }
     auto v = substituter.resolve(f.value, &host, out);
-    ok = ok && v.has_value();
-    if (v) unit += " \\\n  " + systemdQuote("--" + f.name + "=" + *v);
+    unit.resolved(v.has_value());
+    if (v) argument("--" + f.name + "=" + *v, f.value.mark, f.value.path);
   }
   for (const resources::Text& a : service.args) {
     auto v = substituter.resolve(a, &host, out);
-    ok = ok && v.has_value();
-    if (v) unit += " \\\n  " + systemdQuote(*v);
+    unit.resolved(v.has_value());
+    if (v) argument(*v, a.mark, a.path);
   }
-  unit += "\nRestart=" + u.restart + "\n";
-  unit += "RestartSec=" + u.restartSec + "\n";
-  if (u.limitNOFILE > 0) unit += "LimitNOFILE=" + std::to_string(u.limitNOFILE) + "\n";
-  unit += "\n[Install]\nWantedBy=" + u.wantedBy + "\n";
-  if (!ok) return std::nullopt;
-  return unit;
+  auto command = systemdCommandLine(argv);
+  if (command.ok()) {
+    unit.raw("ExecStart=" + *command + "\n");
+  } else if (unit.ok()) {
+    unit.fail(service.binary.mark, "spec.binary.path", command.status().message());
+  }
+  unit.directive("Restart", u.restart, "restart", Specifiers::kNotExpanded);
+  unit.directive("RestartSec", u.restartSec, "restartSec", Specifiers::kNotExpanded);
+  if (u.limitNOFILE > 0) unit.raw("LimitNOFILE=" + std::to_string(u.limitNOFILE) + "\n");
+  unit.section("[Install]");
+  unit.directive("WantedBy", u.wantedBy, "wantedBy");
+  if (!unit.ok()) return std::nullopt;
+  return unit.text();
 }
 
 }  // namespace kthw::reconcilers

@@ -10,15 +10,11 @@
 namespace kthw::reconcilers {
 
 // Renders the systemd unit of `service` for `host`, deterministically: flags in document order,
-// one per line, values quoted and escaped for systemd's ExecStart parser. Substitution failures
-// are appended to `out`.
+// one per line. Every value goes through systemd_syntax.h; substitution failures and values a
+// unit cannot carry are appended to `out` (with the field they came from) and yield nullopt.
 std::optional<std::string> renderUnit(const resources::ControlPlaneService& service,
                                       const resources::Host& host,
                                       const resources::Substituter& substituter,
                                       resources::Diagnostics& out);
-
-// Quotes one ExecStart word for systemd: "$" and "%" are escaped, whitespace or quotes force
-// double quotes.
-std::string systemdQuote(const std::string& word);
 
 }  // namespace kthw::reconcilers

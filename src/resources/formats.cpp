@@ -91,39 +91,47 @@ bool Cidr::contains(std::string_view ip) const {
 }
 
 std::optional<std::chrono::seconds> parseDuration(std::string_view s) {
-  if (s.empty() || s.size() > 64) return std::nullopt;
-  if (s == "0") return std::chrono::seconds(0);
-  double total = 0;
+  if (s.empty() || s.size() > 32) return std::nullopt;
+  int64_t total = 0;
   size_t i = 0;
+  int lastRank = 4;  // h, m and s each at most once, in that order
   while (i < s.size()) {
     size_t j = i;
-    while (j < s.size() && ((s[j] >= '0' && s[j] <= '9') || s[j] == '.')) ++j;
-    if (j == i) return std::nullopt;
-    double value = 0;
+    while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
+    if (j == i || j - i > 9 || j == s.size()) return std::nullopt;
+    int64_t value = 0;
     if (!parseNumber(s.substr(i, j - i), value)) return std::nullopt;
-    size_t k = j;
-    while (k < s.size() && !((s[k] >= '0' && s[k] <= '9') || s[k] == '.')) ++k;
-    const std::string_view unit = s.substr(j, k - j);
-    double scale = 0;
-    if (unit == "h")
-      scale = 3600;
-    else if (unit == "m")
-      scale = 60;
-    else if (unit == "s")
-      scale = 1;
-    else if (unit == "ms")
-      scale = 1e-3;
-    else if (unit == "us" || unit == "\xC2\xB5s")
-      scale = 1e-6;
-    else if (unit == "ns")
-      scale = 1e-9;
-    else
-      return std::nullopt;
-    total += value * scale;
-    i = k;
+    const char unit = s[j];
+    const int rank = unit == 'h' ? 3 : unit == 'm' ? 2 : unit == 's' ? 1 : 0;
+    if (rank == 0 || rank >= lastRank) return std::nullopt;
+    lastRank = rank;
+    total += value * (rank == 3 ? 3600 : rank == 2 ? 60 : 1);
+    i = j + 1;
   }
-  if (total > 1e12) return std::nullopt;
-  return std::chrono::seconds(static_cast<int64_t>(total));
+  return std::chrono::seconds(total);
+}
+
+std::optional<size_t> firstControlCharacter(std::string_view s, bool multiline) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (multiline && (c == '\n' || c == '\t')) continue;
+    if (c < 0x20 || c == 0x7f) return i;
+  }
+  return std::nullopt;
+}
+
+bool isNormalizedAbsolutePath(std::string_view s) {
+  if (s.size() < 2 || s.front() != '/' || s.back() == '/') return false;
+  if (firstControlCharacter(s, false)) return false;
+  size_t start = 1;
+  while (start <= s.size()) {
+    size_t end = s.find('/', start);
+    if (end == std::string_view::npos) end = s.size();
+    const std::string_view segment = s.substr(start, end - start);
+    if (segment.empty() || segment == "." || segment == "..") return false;
+    start = end + 1;
+  }
+  return true;
 }
 
 std::string checkFormat(std::string_view format, std::string_view value) {
@@ -134,7 +142,17 @@ std::string checkFormat(std::string_view format, std::string_view value) {
     return isHostname(value) ? "" : "must be a host name (letters, digits, '-' and '.')";
   }
   if (format == "duration") {
-    return parseDuration(value) ? "" : "must be a duration such as 8760h or 30m";
+    auto d = parseDuration(value);
+    if (!d) return "must be a duration in whole hours, minutes and seconds, such as 8760h or 1h30m";
+    if (d->count() <= 0) return "must be longer than zero";
+    if (*d > kMaxDuration) return "must be at most 100 years (876000h)";
+    return "";
+  }
+  if (format == "path") {
+    return isNormalizedAbsolutePath(value)
+               ? ""
+               : "must be an absolute, normalised path (no '.', '..' or empty segments, no "
+                 "trailing '/')";
   }
   return "";
 }

@@ -24,11 +24,26 @@ struct Cidr {
 };
 std::optional<Cidr> parseCidr(std::string_view s);
 
-// Go's time.ParseDuration syntax ("8760h", "1h30m", "10s"), to whole seconds.
+// The whole-second subset of Go's time.ParseDuration syntax: hours, minutes and seconds, each
+// at most once and in that order ("8760h", "1h30m", "90s"). Fractions and sub-second units are
+// refused: a certificate's lifetime is counted in seconds.
 std::optional<std::chrono::seconds> parseDuration(std::string_view s);
+// The longest duration format "duration" accepts: 100 years of 365 days.
+inline constexpr std::chrono::seconds kMaxDuration = std::chrono::hours(876000);
+
+// The offset of the first control character (U+0000-U+001F, U+007F), if any. `multiline`
+// allows line feeds and tabs, the only control characters of multi-line content.
+std::optional<size_t> firstControlCharacter(std::string_view s, bool multiline);
+
+// An absolute path in normal form: "/" then segments that are neither empty, "." nor "..", no
+// trailing "/", no control characters.
+bool isNormalizedAbsolutePath(std::string_view s);
 
 // Checks a value against an OpenAPI format; returns an error message, or empty when it passes.
-// Formats kthw does not know are accepted, as the API server does.
+// Besides ipv4, ipv6, cidr and hostname, kthw knows "duration" (parseDuration, from 1s to
+// kMaxDuration), "path" (isNormalizedAbsolutePath) and "multiline" (content whose lines are
+// not interpreted by kthw; see schema.h). Formats kthw does not know are accepted, as the API
+// server does.
 std::string checkFormat(std::string_view format, std::string_view value);
 
 }  // namespace kthw::resources

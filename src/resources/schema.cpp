@@ -1,58 +1,28 @@
 #include "resources/schema.h"
 
 #include <algorithm>
-#include <set>
+#include <cstdio>
+#include <regex>
 
 #include "resources/formats.h"
 
 namespace kthw::resources {
 namespace {
 
-const std::set<std::string, std::less<>> kKnownKeywords = {"type",
-                                                           "description",
-                                                           "properties",
-                                                           "required",
-                                                           "additionalProperties",
-                                                           "items",
-                                                           "enum",
-                                                           "pattern",
-                                                           "format",
-                                                           "minimum",
-                                                           "maximum",
-                                                           "minLength",
-                                                           "maxLength",
-                                                           "minItems",
-                                                           "maxItems",
-                                                           "minProperties",
-                                                           "maxProperties",
-                                                           "nullable",
-                                                           "default",
-                                                           "x-kubernetes-int-or-string",
-                                                           "x-kubernetes-preserve-unknown-fields"};
-
 // Longest string a pattern is matched against: std::regex recurses per character.
 constexpr size_t kMaxPatternInput = 4096;
 
-Status schemaError(const Node& at, const std::string& message) {
-  return invalidArgument(Diagnostic{at.mark, "", "schema: " + message}.toString());
-}
+// The keys of every map (labels, selectors, flags, environment, sysctls): identifiers, so that
+// no key can carry text into a generated line. Structural schemas cannot declare a pattern for
+// keys without CEL, so this one rule holds for all of them.
+const std::regex kMapKey("^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$");
+constexpr size_t kMaxMapKey = 253;
 
-StatusOr<Schema::Type> parseType(const Node& n) {
-  static const std::pair<std::string_view, Schema::Type> kTypes[] = {
-      {"object", Schema::Type::kObject}, {"array", Schema::Type::kArray},
-      {"string", Schema::Type::kString}, {"integer", Schema::Type::kInteger},
-      {"number", Schema::Type::kNumber}, {"boolean", Schema::Type::kBoolean}};
-  for (const auto& [name, type] : kTypes) {
-    if (n.scalar == name) return type;
-  }
-  return schemaError(n, "unknown type " + n.scalar);
-}
-
-std::optional<size_t> sizeOf(const Node* n) {
-  if (n == nullptr) return std::nullopt;
-  auto v = n->integer();
-  if (!v || *v < 0) return std::nullopt;
-  return static_cast<size_t>(*v);
+std::string controlCharacterProblem(std::string_view text, size_t at) {
+  char code[8];
+  std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned char>(text[at]));
+  return std::string("contains the control character ") + code + " at offset " +
+         std::to_string(at) + "; only multi-line content (format: multiline) may hold line breaks";
 }
 
 void resetMarks(Node& n, const Mark& mark) {
@@ -157,6 +127,8 @@ class Validator {
       const ScalarKind k = v.scalarKind();
       if (!v.isScalar() || (k != ScalarKind::kInt && k != ScalarKind::kString)) {
         fail(v, path, "must be an integer or a string, got " + describe(v));
+      } else if (k == ScalarKind::kString) {
+        text(s, v, path);
       }
       return;
     }
@@ -206,10 +178,18 @@ class Validator {
       if (const Schema* child = s.property(e.key)) {
         validate(*child, e.value, p);
       } else if (s.additionalProperties) {
+        if (e.key.size() > kMaxMapKey || !std::regex_match(e.key, kMapKey)) {
+          out_.push_back(Diagnostic{e.keyMark, childPath(path, shorten(e.key)),
+                                    "key \"" + shorten(e.key) +
+                                        "\" is not an identifier (letters, digits and -_./ "
+                                        "inside, at most 253 characters)"});
+          continue;
+        }
         validate(*s.additionalProperties, e.value, p);
       } else if (!s.preserveUnknownFields) {
         out_.push_back(
-            Diagnostic{e.keyMark, p, "unknown field " + quoteValue(e.key) + suggestion(s, e.key)});
+            Diagnostic{e.keyMark, childPath(path, escapeValue(e.key, 40)),
+                       "unknown field " + quoteValue(e.key) + suggestion(s, e.key)});
       }
     }
     for (const auto& [name, child] : s.properties) {
@@ -253,7 +233,18 @@ class Validator {
       fail(v, path, quoteValue(v.scalar) + " reads as a boolean in YAML 1.1 (kubectl); quote it");
       return;
     }
+    text(s, v, path);
+  }
+
+  // The checks every string value passes, also an int-or-string that is a string. Formats come
+  // before patterns: a CRD pairs a kthw format with a pattern only so that an API server, which
+  // ignores kthw's formats, enforces the same rule, and the format's message is the clearer one.
+  void text(const Schema& s, const Node& v, const std::string& path) {
     const std::string& text = v.scalar;
+    if (auto at = firstControlCharacter(text, s.format == "multiline")) {
+      fail(v, path, controlCharacterProblem(text, *at));
+      return;
+    }
     if (s.minLength && text.size() < *s.minLength) {
       fail(v, path, "must be at least " + std::to_string(*s.minLength) + " character(s) long");
       return;
@@ -269,15 +260,17 @@ class Validator {
       fail(v, path, "must be one of: " + allowed + "; got " + quoteValue(text));
       return;
     }
-    if (s.compiledPattern) {
-      if (text.size() > kMaxPatternInput || !std::regex_search(text, *s.compiledPattern)) {
-        fail(v, path, quoteValue(text) + " does not match " + s.pattern);
+    if (!s.format.empty()) {
+      std::string problem = checkFormat(s.format, text);
+      if (!problem.empty()) {
+        fail(v, path, problem + ", got " + quoteValue(text));
         return;
       }
     }
-    if (!s.format.empty()) {
-      std::string problem = checkFormat(s.format, text);
-      if (!problem.empty()) fail(v, path, problem + ", got " + quoteValue(text));
+    if (s.compiledPattern) {
+      if (text.size() > kMaxPatternInput || !std::regex_search(text, *s.compiledPattern)) {
+        fail(v, path, quoteValue(text) + " does not match " + s.pattern);
+      }
     }
   }
 
@@ -316,79 +309,6 @@ class Validator {
 };
 
 }  // namespace
-
-const Schema* Schema::property(std::string_view name) const {
-  for (const auto& [key, child] : properties) {
-    if (key == name) return child.get();
-  }
-  return nullptr;
-}
-
-StatusOr<std::shared_ptr<Schema>> parseSchema(const Node& node) {
-  if (!node.isMapping()) return schemaError(node, "a schema must be an object");
-  auto s = std::make_shared<Schema>();
-  for (const MapEntry& e : node.entries) {
-    if (kKnownKeywords.find(e.key) == kKnownKeywords.end()) {
-      return schemaError(e.value, "unsupported keyword " + e.key);
-    }
-  }
-  if (const Node* t = node.find("type")) {
-    auto type = parseType(*t);
-    if (!type.ok()) return type.status();
-    s->type = *type;
-  }
-  s->description = node.str("description");
-  if (const Node* props = node.find("properties")) {
-    for (const MapEntry& e : props->entries) {
-      auto child = parseSchema(e.value);
-      if (!child.ok()) return child.status();
-      s->properties.emplace_back(e.key, std::move(*child));
-    }
-  }
-  if (const Node* req = node.find("required")) {
-    for (const Node& r : req->items) s->required.push_back(r.scalar);
-  }
-  if (const Node* ap = node.find("additionalProperties")) {
-    auto child = parseSchema(*ap);
-    if (!child.ok()) return child.status();
-    s->additionalProperties = std::move(*child);
-  }
-  if (const Node* items = node.find("items")) {
-    auto child = parseSchema(*items);
-    if (!child.ok()) return child.status();
-    s->items = std::move(*child);
-  }
-  if (const Node* en = node.find("enum")) {
-    for (const Node& v : en->items) s->enumValues.push_back(v.scalar);
-  }
-  s->pattern = node.str("pattern");
-  if (!s->pattern.empty()) {
-    try {
-      s->compiledPattern = std::make_shared<const std::regex>(s->pattern);
-    } catch (const std::regex_error& err) {
-      return schemaError(*node.find("pattern"), "bad pattern: " + std::string(err.what()));
-    }
-  }
-  s->format = node.str("format");
-  if (const Node* n = node.find("minimum")) s->minimum = n->integer();
-  if (const Node* n = node.find("maximum")) s->maximum = n->integer();
-  s->minLength = sizeOf(node.find("minLength"));
-  s->maxLength = sizeOf(node.find("maxLength"));
-  s->minItems = sizeOf(node.find("minItems"));
-  s->maxItems = sizeOf(node.find("maxItems"));
-  s->minProperties = sizeOf(node.find("minProperties"));
-  s->maxProperties = sizeOf(node.find("maxProperties"));
-  if (const Node* n = node.find("nullable")) s->nullable = n->boolean();
-  if (const Node* n = node.find("x-kubernetes-int-or-string")) s->intOrString = n->boolean();
-  if (const Node* n = node.find("x-kubernetes-preserve-unknown-fields")) {
-    s->preserveUnknownFields = n->boolean();
-  }
-  if (const Node* n = node.find("default")) s->defaultValue = *n;
-  if (s->type == Schema::Type::kUnset && !s->intOrString && !s->preserveUnknownFields) {
-    return schemaError(node, "structural schemas need a type");
-  }
-  return s;
-}
 
 void validateAndDefault(const Schema& schema, Node& value, const std::string& path,
                         Diagnostics& out) {

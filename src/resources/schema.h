@@ -45,6 +45,13 @@ StatusOr<std::shared_ptr<Schema>> parseSchema(const Node& node);
 
 // Validates `value` against `schema` in place: missing fields that have a default get it
 // (as the API server does). Every problem is appended to `out`.
+//
+// Beyond the keywords, two rules hold for every document, so that no value can change the
+// meaning of what kthw generates from it:
+//  - no string holds a control character (U+0000-U+001F, U+007F), except that a string whose
+//    schema says `format: multiline` (file content) may hold line feeds and tabs;
+//  - every key of a map (additionalProperties) is an identifier: letters and digits, with
+//    '-', '_', '.' and '/' inside.
 void validateAndDefault(const Schema& schema, Node& value, const std::string& path,
                         Diagnostics& out);
 

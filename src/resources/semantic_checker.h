@@ -44,7 +44,6 @@ class Checker {
   void checkRbacNames();
   // Reports names and selectors that match no Host; returns the hosts selected.
   std::vector<const Host*> checkTarget(const HostTarget& t);
-  void checkHost(const Host& h);
   void checkBundle(const CertificateBundle& b);
   void checkBundleFiles(const CertificateBundle& b);
   void checkService(const ControlPlaneService& s);

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "resources/formats.h"
+#include "resources/host_checks.h"
 #include "resources/semantic_checker.h"
 #include "resources/substitution.h"
 
@@ -32,7 +33,7 @@ void Checker::run() {
   checkUniqueNames(state_.services, "ControlPlaneService", out_);
   checkUniqueNames(state_.loadBalancers, "LoadBalancer", out_);
   checkRbacNames();
-  for (const Host& h : state_.hosts) checkHost(h);
+  for (const Host& h : state_.hosts) checkHost(h, out_);
   for (const CertificateBundle& b : state_.bundles) checkBundle(b);
   for (const ControlPlaneService& s : state_.services) checkService(s);
   for (const LoadBalancer& lb : state_.loadBalancers) checkLoadBalancer(lb);
@@ -72,35 +73,6 @@ std::vector<const Host*> Checker::checkTarget(const HostTarget& t) {
   return hosts;
 }
 
-void Checker::checkHost(const Host& h) {
-  const bool numeric =
-      !h.address.empty() && h.address.find_first_not_of("0123456789.") == std::string::npos;
-  if (numeric && !isIPv4(h.address)) {
-    fail(h.marks.of("address"), "spec.address",
-         quoteValue(h.address) + " is not a valid IPv4 address");
-  }
-  if (h.transport == TransportKind::kSsh && h.ssh.identityFile.empty() && !h.ssh.useAgent) {
-    fail(h.marks.of("ssh"), "spec.ssh",
-         "set identityFile or useAgent: true so that kthw can authenticate");
-  }
-  std::map<std::string, size_t> ips;
-  for (size_t i = 0; i < h.etcHosts.size(); ++i) {
-    if (!ips.emplace(h.etcHosts[i].ip, i).second) {
-      fail(h.etcHosts[i].marks.of("ip"), "spec.etcHosts[" + std::to_string(i) + "].ip",
-           "duplicate /etc/hosts entry for " + h.etcHosts[i].ip);
-    }
-  }
-  for (const auto& [key, value] : h.sysctls) {
-    const bool keyOk =
-        !key.empty() &&
-        key.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-/") == std::string::npos;
-    const std::string path = appendFieldPath("spec.sysctls", key);
-    if (!keyOk) fail(h.sysctlMarks.of(key), path, "not a sysctl name");
-    if (value.find('\n') != std::string::npos) {
-      fail(h.sysctlMarks.of(key), path, "a sysctl value is one line");
-    }
-  }
-}
 
 void Checker::claimPath(const Host& h, const std::string& path, const Mark& mark,
                         const std::string& fieldPath, const std::string& owner) {

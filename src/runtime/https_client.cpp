@@ -214,6 +214,12 @@ StatusOr<ParsedUrl> parseHttpsUrl(const std::string& url) {
     out.port = colon == std::string::npos ? "443" : authority.substr(colon + 1);
   }
   if (out.host.empty() || out.port.empty()) return invalidArgument("bad URL " + url);
+  // The target goes into the request line as it is: only visible ASCII, no fragment.
+  for (char c : out.target) {
+    if (c <= ' ' || c == '\x7f' || c == '#') {
+      return invalidArgument("the URL's path holds a character a request line cannot carry");
+    }
+  }
   return out;
 }
 

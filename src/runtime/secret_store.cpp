@@ -53,7 +53,9 @@ Status writeAtomically(const std::string& path, const std::string& content) {
 
 std::optional<std::string> enclosingGitWorkTree(const std::string& path) {
   std::error_code ec;
-  fs::path p = fs::absolute(path, ec);
+  // Normalised and with symlinks resolved, so that "dir/../repo" or a link into a work tree is
+  // seen for what it is.
+  fs::path p = fs::weakly_canonical(fs::absolute(path, ec), ec);
   while (!p.empty()) {
     if (fs::exists(p / ".git", ec)) return p.string();
     if (p == p.root_path()) break;

@@ -153,7 +153,7 @@ TEST_F(BundleMaterialTest, RotatesTheEncryptionKeyInStages) {
   EXPECT_EQ(m.reasons.at("encryption-config"), "rotation to key 2: promoted to first key");
   EXPECT_EQ(generations(m), (std::vector<int>{2, 1}));
   const std::string rendered =
-      renderEncryptionConfig(spec, m.encryptionKeys.at("encryption-config"));
+      renderEncryptionConfig(spec, m.encryptionKeys.at("encryption-config")).value();
   EXPECT_LT(rendered.find("name: key2"), rendered.find("name: key1"));
   ASSERT_TRUE(recordDistributed(bundle, m, *store_).ok());
 

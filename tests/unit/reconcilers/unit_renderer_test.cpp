@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "../resources/test_util.h"
+#include "reconcilers/systemd_syntax.h"
 
 namespace kthw::reconcilers {
 namespace {
@@ -60,11 +61,11 @@ TEST(UnitRenderer, RendersFlagsPerHostInDocumentOrder) {
 }
 
 TEST(UnitRenderer, QuotesForSystemd) {
-  EXPECT_EQ(systemdQuote("--a=b"), "--a=b");
-  EXPECT_EQ(systemdQuote("--a=b c"), "\"--a=b c\"");
-  EXPECT_EQ(systemdQuote("100%"), "100%%");
-  EXPECT_EQ(systemdQuote("say \"hi\""), "\"say \\\"hi\\\"\"");
-  EXPECT_EQ(systemdQuote(""), "\"\"");
+  EXPECT_EQ(systemdCommandWord("--a=b").value(), "--a=b");
+  EXPECT_EQ(systemdCommandWord("--a=b c").value(), "\"--a=b c\"");
+  EXPECT_EQ(systemdCommandWord("100%").value(), "100%%");
+  EXPECT_EQ(systemdCommandWord("say \"hi\"").value(), "\"say \\\"hi\\\"\"");
+  EXPECT_EQ(systemdCommandWord("").value(), "\"\"");
 }
 
 }  // namespace

@@ -198,8 +198,8 @@ const std::vector<BadInput>& schemaCases() {
        "bad.yaml:9:13: spec.hostname: must be a host name (letters, digits, '-' and '.'), got "
        "\"node_1\""},
       {"BadDuration", bundle("  defaults: {validity: 1y}\n"),  // line 6
-       "bad.yaml:6:24: spec.defaults.validity: must be a duration such as 8760h or 30m, got "
-       "\"1y\""},
+       "bad.yaml:6:24: spec.defaults.validity: must be a duration in whole hours, minutes and "
+       "seconds, such as 8760h or 1h30m, got \"1y\""},
 
       // --- patterns ---
       {"ModeNotOctal",

@@ -252,7 +252,7 @@ const std::vector<BadInput>& referenceCases() {
        service("kube-apiserver",
                "  binary: {path: /usr/bin/kube-apiserver}\n"
                "  flags:\n"
-               "    a: \"\\t${host.zone}\"\n"),  // line 9: "$" at column 11
+               "    a: \"\\\\${host.zone}\"\n"),  // line 9: "$" at column 11
        "bad.yaml:9:11: spec.flags.a: host has no field \"zone\""},
       {"SubstitutionColumnAfterADoubledQuote",
        service("kube-apiserver",

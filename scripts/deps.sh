@@ -11,7 +11,7 @@ packages=(
   clang libclang-rt-14-dev clang-format
   openssh-server openssh-client openssl sudo util-linux procps kmod python3 bc time
   systemd-container debootstrap iproute2
-  nginx libnginx-mod-stream
+  nginx libnginx-mod-stream haproxy
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -32,5 +32,13 @@ fi
 
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Packages with services (nginx, haproxy, sshd) are installed for their binaries: none of them
+# may start on this machine, so installing holds starts off for the time of the install.
+policy=/usr/sbin/policy-rc.d
+held=""
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && held=1
+  trap '[ -n "$held" ] && rm -f "$policy"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null

@@ -42,6 +42,8 @@ StatusOr<std::string> renderHaproxyConfig(const resources::LoadBalancer& lb,
   std::string check = "check";
   if (lb.intervalSeconds != 2) check += " inter " + std::to_string(lb.intervalSeconds) + "s";
   check += " fall " + std::to_string(lb.fall) + " rise " + std::to_string(lb.rise);
+  // An HTTPS check decides only where traffic goes; the traffic stays end to end TLS.
+  if (!lb.httpCheckPath.empty()) check += " check-ssl verify none";
   std::string cfg = w(configComment("Managed by kthw (LoadBalancer/" + lb.name() +
                                     "); local edits are reported as drift and reverted.")) +
                     "global\n"
@@ -70,8 +72,13 @@ StatusOr<std::string> renderHaproxyConfig(const resources::LoadBalancer& lb,
       "\n"
       "backend kubernetes-master-nodes\n"
       "    mode tcp\n"
-      "    balance roundrobin\n"
-      "    option tcp-check\n";
+      "    balance roundrobin\n";
+  cfg += lb.httpCheckPath.empty() ? "    option tcp-check\n"
+                                  : "    option httpchk\n"
+                                    "    http-check send meth GET uri " +
+                                        w(haproxyWord(lb.httpCheckPath)) +
+                                        "\n"
+                                        "    http-check expect status 200\n";
   for (const Backend& b : backends) {
     cfg += "    server " + w(haproxyWord(b.name)) + " " +
            w(haproxyWord(b.address + ":" + port(lb.backendPort))) + " " + check + "\n";

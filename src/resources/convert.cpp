@@ -294,6 +294,7 @@ LoadBalancer toLoadBalancer(const Node& doc, ObjectMeta meta) {
   lb.fall = integerOr(child(hc, "fall"), 3);
   lb.rise = integerOr(child(hc, "rise"), 2);
   lb.intervalSeconds = integerOr(child(hc, "intervalSeconds"), 2);
+  lb.httpCheckPath = hc.str("httpPath");
   lb.configPath =
       spec.str("configPath", lb.implementation == "nginx" ? "/etc/nginx/tcpconf.d/kubernetes.conf"
                                                           : "/etc/haproxy/haproxy.cfg");

@@ -30,6 +30,7 @@ struct LoadBalancer {
   int fall = 3;
   int rise = 2;
   int intervalSeconds = 2;
+  std::string httpCheckPath;  // healthCheck.httpPath: empty for TCP checks
   std::string configPath;
   HealthzProxy healthzProxy;
   std::string routeBundle;  // routeCheck: empty when not set

@@ -94,6 +94,10 @@ void Checker::checkLoadBalancer(const LoadBalancer& lb) {
               "spec.configPath", "LoadBalancer/" + lb.name());
   }
   checkTarget(lb.backends);
+  if (!lb.httpCheckPath.empty() && lb.implementation != "haproxy") {
+    fail(lb.marks.of("healthCheck"), "spec.healthCheck.httpPath",
+         "needs implementation haproxy: nginx's open-source stream module has no active checks");
+  }
   if (lb.healthzProxy.enabled) checkTarget(lb.healthzProxy.hosts);
   if (!lb.routeBundle.empty()) {
     const CertificateBundle* b = state_.findBundle(lb.routeBundle);

@@ -138,7 +138,7 @@ std::string checkFormat(std::string_view format, std::string_view value) {
   if (format == "ipv4") return isIPv4(value) ? "" : "must be an IPv4 address";
   if (format == "ipv6") return isIPv6(value) ? "" : "must be an IPv6 address";
   if (format == "cidr") return parseCidr(value) ? "" : "must be a CIDR such as 10.32.0.0/24";
-  if (format == "hostname") {
+  if (format == "dns-name") {
     return isHostname(value) ? "" : "must be a host name (letters, digits, '-' and '.')";
   }
   if (format == "duration") {

@@ -40,10 +40,12 @@ std::optional<size_t> firstControlCharacter(std::string_view s, bool multiline);
 bool isNormalizedAbsolutePath(std::string_view s);
 
 // Checks a value against an OpenAPI format; returns an error message, or empty when it passes.
-// Besides ipv4, ipv6, cidr and hostname, kthw knows "duration" (parseDuration, from 1s to
-// kMaxDuration), "path" (isNormalizedAbsolutePath) and "multiline" (content whose lines are
-// not interpreted by kthw; see schema.h). Formats kthw does not know are accepted, as the API
-// server does.
+// Besides ipv4, ipv6 and cidr, kthw knows "dns-name" (a host name or address: letters, digits,
+// '-' and '.'), "duration" (parseDuration, from 1s to kMaxDuration), "path"
+// (isNormalizedAbsolutePath) and "multiline" (content whose lines are not interpreted by kthw;
+// see schema.h). "dns-name" is not OpenAPI's "hostname" on purpose: a real API server checks
+// "hostname" with its own rule, which refuses IP addresses and names such as controller-0.
+// Formats kthw does not know are accepted, as the API server does.
 std::string checkFormat(std::string_view format, std::string_view value);
 
 }  // namespace kthw::resources

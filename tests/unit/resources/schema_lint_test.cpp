@@ -14,7 +14,7 @@ namespace {
 // pattern (checked below).
 bool declaresText(const Schema& s) {
   if (!s.enumValues.empty() || !s.pattern.empty()) return true;
-  return s.format == "ipv4" || s.format == "hostname" || s.format == "multiline";
+  return s.format == "ipv4" || s.format == "dns-name" || s.format == "multiline";
 }
 
 void lint(const Schema& s, const std::string& path, std::vector<std::string>& problems) {

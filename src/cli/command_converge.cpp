@@ -375,9 +375,12 @@ int runApply(const std::vector<std::string>& args, Io io) {
   std::map<std::string, reconcilers::ConditionSet> conditions;
   const auto now = std::chrono::system_clock::now();
   for (const auto& o : outcomes) reconcilers::recordConditions(o, true, 0, now, conditions);
+  bool allReady = true;
   for (const auto& [resource, set] : conditions) {
     const reconcilers::Condition* ready = set.get("Ready");
     const reconcilers::Condition* degraded = set.get("Degraded");
+    // A resource a problem keeps from Ready (flags its binary refuses) fails the apply too.
+    allReady = allReady && ready->status == reconcilers::ConditionStatus::kTrue;
     io.out << "  " << resource << ": Ready=" << reconcilers::conditionStatusName(ready->status)
            << " (" << ready->reason << ")";
     if (degraded != nullptr && degraded->status == reconcilers::ConditionStatus::kTrue) {
@@ -385,7 +388,7 @@ int runApply(const std::vector<std::string>& args, Io io) {
     }
     io.out << "\n";
   }
-  return failedHosts > 0 ? kExitFindings : kExitOk;
+  return failedHosts > 0 || !allReady ? kExitFindings : kExitOk;
 }
 
 }  // namespace kthw::cli

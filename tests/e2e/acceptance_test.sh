@@ -66,13 +66,13 @@ snapshot >"$work/after"
 cmp -s "$work/before" "$work/after" && echo "ok: nothing changed" || fail "the rejected change touched a service"
 
 # A new SAN: the certificate is reissued and redistributed, etcd and the apiservers restart one
-# at a time, and a client polling /version through the LB sees no failure.
+# at a time, and a client polling /readyz through the LB sees no failure.
 "$lab" ssh controller-0 'cat /var/lib/kubernetes/ca.pem' >"$work/ca.pem"
 sed -i 's/^        - "127.0.0.1"$/        - "127.0.0.1"\n        - "10.77.0.99"/' "$d/pki.yaml"
 (
   ok=0 bad=0
   while [ ! -e "$work/stop-polling" ]; do
-    if curl -sf --max-time 3 --cacert "$work/ca.pem" https://10.77.0.30:6443/version >/dev/null; then
+    if curl -sf --max-time 3 --cacert "$work/ca.pem" https://10.77.0.30:6443/readyz >/dev/null; then
       ok=$((ok + 1))
     else
       bad=$((bad + 1))
@@ -89,7 +89,7 @@ read -r ok bad <"$work/polls"
 grep -q "issued kubernetes (IP SANs" "$work/out" || fail "the certificate was not reissued"
 restarts=$(grep -c "done restart kube-apiserver.service" "$work/out")
 [ "$restarts" -eq 3 ] || fail "apiserver restarts: $restarts"
-[ "$bad" -eq 0 ] && [ "$ok" -gt 10 ] && echo "ok: $ok requests through the LB during the rollout, 0 failed" ||
+[ "$bad" -eq 0 ] && [ "$ok" -gt 10 ] && echo "ok: $ok /readyz polls through the LB during the rollout, 0 failed" ||
   fail "$bad of $((ok + bad)) requests failed during the rollout"
 "$lab" ssh controller-1 'openssl x509 -in /var/lib/kubernetes/kubernetes.pem -noout -ext subjectAltName' | grep -q 10.77.0.99 ||
   fail "the new SAN is not on controller-1"

@@ -3,19 +3,10 @@
 #include <map>
 #include <string>
 
+#include "reconcilers/binary_sources.h"
 #include "reconcilers/host_reconciler.h"
-#include "runtime/exec_input.h"
 
 namespace kthw::reconcilers {
-
-// Where a service's binary comes from: its sha256 and, when kthw has a copy to install (a local
-// file, or a download in the binary cache), that file. The bytes are streamed to hosts from it and
-// never held in memory. `local.path` stays empty for a binary the host already has (a
-// distribution package, spec.binary with only a path) or one `diff` has not downloaded.
-struct BinarySource {
-  std::string sha256;
-  runtime::LocalFile local;
-};
 
 // Kind ControlPlaneService on hosts: the binary (sha256-verified), config files and the systemd
 // unit rendered per host; daemon-reload when a unit changed, enable, and a start or restart
@@ -45,20 +36,6 @@ class ControlPlaneServiceReconciler : public HostScopedReconciler {
   const resources::DesiredState& state_;
   const std::map<std::string, BinarySource>& binaries_;
 };
-
-// Reads each service's binary from its local file (relative paths from the working directory)
-// and checks it against spec.binary.sha256 when pinned. URLs are fetched by fetchBinaries.
-StatusOr<std::map<std::string, BinarySource>> loadBinaries(const resources::DesiredState& state);
-
-// For services whose binary comes from a URL: the sha256 it must have (pinned, or read from
-// sha256URL) and, with `download`, its bytes — from `cacheDir` when a verified copy is there,
-// else fetched over HTTPS (redirects followed) and checked before anything can be pushed.
-// Without `download` (diff) only the sha256 is determined; nothing is written.
-Status fetchBinaries(const resources::DesiredState& state, const std::string& cacheDir,
-                     bool download, std::map<std::string, BinarySource>& binaries);
-
-// $XDG_CACHE_HOME/kthw/binaries, or ~/.cache/kthw/binaries.
-std::string defaultBinaryCacheDir();
 
 // Services start in this order: etcd, kube-apiserver, kube-controller-manager, kube-scheduler.
 int componentOrder(const std::string& component);

@@ -187,9 +187,8 @@ class Validator {
         }
         validate(*s.additionalProperties, e.value, p);
       } else if (!s.preserveUnknownFields) {
-        out_.push_back(
-            Diagnostic{e.keyMark, childPath(path, escapeValue(e.key, 40)),
-                       "unknown field " + quoteValue(e.key) + suggestion(s, e.key)});
+        out_.push_back(Diagnostic{e.keyMark, childPath(path, escapeValue(e.key, 40)),
+                                  "unknown field " + quoteValue(e.key) + suggestion(s, e.key)});
       }
     }
     for (const auto& [name, child] : s.properties) {

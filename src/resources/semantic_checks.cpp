@@ -73,7 +73,6 @@ std::vector<const Host*> Checker::checkTarget(const HostTarget& t) {
   return hosts;
 }
 
-
 void Checker::claimPath(const Host& h, const std::string& path, const Mark& mark,
                         const std::string& fieldPath, const std::string& owner) {
   auto [it, inserted] = paths_[h.name()].emplace(path, owner);

@@ -5,11 +5,11 @@
 // A lone "%" or "$" (a specifier or a variable) makes the reader fail the test.
 #include <gtest/gtest.h>
 
-#include <map>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "../../support/systemd_words.h"
 
 namespace kthw::reconcilers::testing {
 
@@ -18,21 +18,6 @@ struct UnitDirective {
   std::string key;
   std::string value;  // with "%%" resolved
 };
-
-inline std::optional<std::string> unescapeSpecifiers(const std::string& v) {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (v[i] != '%') {
-      out += v[i];
-    } else if (i + 1 < v.size() && v[i + 1] == '%') {
-      out += '%';
-      ++i;
-    } else {
-      return std::nullopt;
-    }
-  }
-  return out;
-}
 
 inline std::vector<UnitDirective> parseUnit(const std::string& text) {
   std::vector<UnitDirective> out;
@@ -68,48 +53,12 @@ inline std::vector<UnitDirective> parseUnit(const std::string& text) {
   return out;
 }
 
-// Splits a command line into words (after "%%" was resolved). `dollars` resolves "$$" as an
-// ExecStart= line does; Environment= lines leave "$" alone.
+// Splits a command line into words (after "%%" was resolved), failing the test where systemd
+// would read something other than literal words.
 inline std::vector<std::string> splitWords(const std::string& line, bool dollars) {
-  std::vector<std::string> words;
-  std::string word;
-  bool inWord = false;
-  char quote = 0;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quote == 0 && (c == ' ' || c == '\t')) {
-      if (inWord) words.push_back(word);
-      word.clear();
-      inWord = false;
-      continue;
-    }
-    inWord = true;
-    if (quote == 0 && (c == '"' || c == '\'')) {
-      quote = c;
-    } else if (quote != 0 && c == quote) {
-      quote = 0;
-    } else if (c == '\\' && i + 1 < line.size()) {
-      const char n = line[++i];
-      static const std::map<char, char> kEscapes = {{'n', '\n'},  {'t', '\t'}, {'r', '\r'},
-                                                    {'\\', '\\'}, {'"', '"'},  {'\'', '\''},
-                                                    {' ', ' '},   {';', ';'}};
-      auto it = kEscapes.find(n);
-      if (it == kEscapes.end()) ADD_FAILURE() << "escape \\" << n << " in " << line;
-      word += it == kEscapes.end() ? n : it->second;
-    } else if (c == '$' && dollars) {
-      if (i + 1 < line.size() && line[i + 1] == '$') {
-        word += '$';
-        ++i;
-      } else {
-        ADD_FAILURE() << "a variable reference in " << line;
-      }
-    } else {
-      word += c;
-    }
-  }
-  if (quote != 0) ADD_FAILURE() << "unterminated quote in " << line;
-  if (inWord) words.push_back(word);
-  return words;
+  SplitWords split = splitCommandLine(line, dollars);
+  if (!split.error.empty()) ADD_FAILURE() << split.error;
+  return split.words;
 }
 
 }  // namespace kthw::reconcilers::testing

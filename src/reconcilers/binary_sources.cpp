@@ -1,6 +1,7 @@
 #include "reconcilers/binary_sources.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -13,27 +14,86 @@
 namespace kthw::reconcilers {
 namespace {
 
-// Hashes a local binary by streaming it. The daemon loads the desired state's binaries on every
-// pass; a file whose inode, size and modification time are unchanged is not hashed again.
-StatusOr<BinarySource> readBinary(const std::filesystem::path& file) {
-  static std::mutex mu;
-  static std::map<std::string, std::pair<std::string, BinarySource>> cache;
-  struct stat st {};
-  if (::stat(file.c_str(), &st) != 0) return notFound(file.string());
-  const std::string key = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
-                          std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) +
-                          "." + std::to_string(st.st_mtim.tv_nsec);
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = cache.find(file.string());
-    if (it != cache.end() && it->second.first == key) return it->second.second;
+// Local binaries' hashes, kept across runs in a file beside the binary cache and keyed by
+// device, inode, size, mtime and ctime (ns): a cold `kthw diff` hashes the lab's 300 MB of
+// binaries once, not on every run, and the daemon not on every pass. A file rewritten in place
+// moves its ctime, which user space cannot set back.
+class LocalHashCache {
+ public:
+  static LocalHashCache& instance() {
+    static LocalHashCache cache;
+    return cache;
   }
-  auto local = runtime::hashLocalFile(file.string());
-  if (!local.ok()) return local.status();
-  BinarySource src{local->sha256, *local};
-  std::lock_guard<std::mutex> lock(mu);
-  cache[file.string()] = {key, src};
-  return src;
+
+  StatusOr<BinarySource> read(const std::filesystem::path& file) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) return notFound(file.string());
+    const std::string key = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
+                            std::to_string(st.st_size) + ":" + timeKey(st.st_mtim) + ":" +
+                            timeKey(st.st_ctim);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!loaded_) load();
+    auto it = entries_.find(file.string());
+    if (it != entries_.end() && it->second.first == key) return it->second.second;
+    auto local = runtime::hashLocalFile(file.string());
+    if (!local.ok()) return local.status();
+    BinarySource src{local->sha256, *local};
+    entries_[file.string()] = {key, src};
+    save();
+    return src;
+  }
+
+ private:
+  static std::string timeKey(const timespec& t) {
+    return std::to_string(t.tv_sec) + "." + std::to_string(t.tv_nsec);
+  }
+  static std::string path() {
+    return (std::filesystem::path(defaultBinaryCacheDir()).parent_path() / "local-hashes").string();
+  }
+
+  // "KEY\tSHA256\tSIZE\tPATH" per line; a line that does not parse is dropped.
+  void load() {
+    loaded_ = true;
+    std::ifstream in(path());
+    std::string line;
+    while (std::getline(in, line)) {
+      const size_t a = line.find('\t');
+      const size_t b = line.find('\t', a + 1);
+      const size_t c = line.find('\t', b + 1);
+      if (a == std::string::npos || b == std::string::npos || c == std::string::npos) continue;
+      const std::string file = line.substr(c + 1);
+      BinarySource src{line.substr(a + 1, b - a - 1),
+                       {file, line.substr(a + 1, b - a - 1),
+                        static_cast<size_t>(std::strtoull(line.c_str() + b + 1, nullptr, 10))}};
+      entries_[file] = {line.substr(0, a), src};
+    }
+  }
+
+  // Written whole and renamed into place; a cache that cannot be written only costs a rehash.
+  void save() {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path()).parent_path(), ec);
+    const std::string tmp = path() + ".tmp." + std::to_string(::getpid());
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      for (const auto& [file, entry] : entries_) {
+        if (file.find('\n') != std::string::npos) continue;
+        out << entry.first << '\t' << entry.second.sha256 << '\t' << entry.second.local.size << '\t'
+            << file << '\n';
+      }
+      if (!out) return;
+    }
+    std::filesystem::rename(tmp, path(), ec);
+    if (ec) std::filesystem::remove(tmp, ec);
+  }
+
+  std::mutex mu_;
+  bool loaded_ = false;
+  std::map<std::string, std::pair<std::string, BinarySource>> entries_;
+};
+
+StatusOr<BinarySource> readBinary(const std::filesystem::path& file) {
+  return LocalHashCache::instance().read(file);
 }
 
 }  // namespace
@@ -122,7 +182,7 @@ Status fetchBinaries(const resources::DesiredState& state, const std::string& ca
     BinarySource src{want, {}};
     if (download) {
       const std::string cached = cacheDir + "/" + want;
-      auto have = runtime::hashLocalFile(cached);
+      auto have = readBinary(cached);
       if (!have.ok() || have->sha256 != want) {
         auto body = getFollowing(client, s.binary.url, size_t{2} << 30);
         if (!body.ok()) return Status(body.status().code(), who + body.status().message());
@@ -136,12 +196,12 @@ Status fetchBinaries(const resources::DesiredState& state, const std::string& ca
         const std::string tmp = cached + ".part";
         std::ofstream(tmp, std::ios::binary) << body->body;
         std::filesystem::rename(tmp, cached, ec);
-        have = runtime::hashLocalFile(cached);
+        have = readBinary(cached);
         if (!have.ok() || have->sha256 != want) {
           return unavailable(who + "cannot keep the download in " + cacheDir);
         }
       }
-      src.local = *have;
+      src.local = have->local;
     }
     binaries[s.name()] = std::move(src);
   }

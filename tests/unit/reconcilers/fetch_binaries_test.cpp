@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "../../support/apiserver_sim/tls_server.h"
@@ -150,6 +151,14 @@ TEST(LoadBinaries, ReadsALocalBinaryAgainOnlyWhenItChanged) {
   { std::ofstream(path) << "other build"; }
   EXPECT_EQ(load().sha256, runtime::sha256Hex("other build"));
   EXPECT_EQ(load().local.path, path);
+  // The hash is kept for the next run beside the binary cache, keyed by the file's state.
+  std::ifstream cache(std::filesystem::path(defaultBinaryCacheDir()).parent_path() /
+                      "local-hashes");
+  std::stringstream kept;
+  kept << cache.rdbuf();
+  EXPECT_NE(kept.str().find("\t" + runtime::sha256Hex("other build") + "\t11\t" + path + "\n"),
+            std::string::npos)
+      << kept.str();
   std::filesystem::remove(path);
 }
 

@@ -54,41 +54,6 @@ TEST(Metrics, RendersTheTextExpositionFormat) {
   EXPECT_THROW(m.add("undeclared", {}), std::logic_error);
 }
 
-TEST(HttpServer, ServesGetAndRefusesOtherMethods) {
-  auto server = HttpServer::start("127.0.0.1:0", [](const std::string& path) {
-    HttpResponse r;
-    r.status = path == "/healthz" ? 200 : 404;
-    r.contentType = "text/plain";
-    r.body = path == "/healthz" ? "ok\n" : "no\n";
-    return r;
-  });
-  ASSERT_TRUE(server.ok()) << server.status().message();
-  const std::string address = (*server)->address();
-  EXPECT_TRUE(address.starts_with("127.0.0.1:")) << address;
-  auto ok = httpGet(address, "/healthz?verbose=1", std::chrono::seconds(5));
-  ASSERT_TRUE(ok.ok()) << ok.status().message();
-  EXPECT_EQ(ok->status, 200);
-  EXPECT_EQ(ok->body, "ok\n");
-  auto missing = httpGet(address, "/nope", std::chrono::seconds(5));
-  ASSERT_TRUE(missing.ok());
-  EXPECT_EQ(missing->status, 404);
-  (*server)->stop();
-  EXPECT_FALSE(httpGet(address, "/healthz", std::chrono::seconds(2)).ok());
-}
-
-TEST(HttpServer, RejectsABadListenAddress) {
-  auto handler = [](const std::string&) { return HttpResponse{}; };
-  EXPECT_EQ(HttpServer::start("localhost", handler).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(HttpServer::start("not-an-ip:80", handler).status().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(HttpServer::start("127.0.0.1:99999", handler).status().code(),
-            StatusCode::kInvalidArgument);
-  auto first = HttpServer::start("127.0.0.1:0", handler);
-  ASSERT_TRUE(first.ok());
-  auto second = HttpServer::start((*first)->address(), handler);
-  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable) << "a port in use is an error";
-}
-
 bool readable(int fd, int ms) {
   pollfd p{fd, POLLIN, 0};
   return ::poll(&p, 1, ms) == 1;

@@ -79,6 +79,35 @@ class SlowClients {
   std::vector<std::thread> threads_;
 };
 
+TEST(HttpServer, ServesGetAndRefusesOtherMethods) {
+  auto server = startServer();
+  ASSERT_NE(server, nullptr);
+  const std::string address = server->address();
+  EXPECT_TRUE(address.starts_with("127.0.0.1:")) << address;
+  auto ok = httpGet(address, "/healthz?verbose=1", std::chrono::seconds(5));
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(ok->body, "ok\n");
+  auto missing = httpGet(address, "/nope", std::chrono::seconds(5));
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 404);
+  server->stop();
+  EXPECT_FALSE(httpGet(address, "/healthz", std::chrono::seconds(2)).ok());
+}
+
+TEST(HttpServer, RejectsABadListenAddress) {
+  auto handler = [](const std::string&) { return HttpResponse{}; };
+  EXPECT_EQ(HttpServer::start("localhost", handler).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(HttpServer::start("not-an-ip:80", handler).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(HttpServer::start("127.0.0.1:99999", handler).status().code(),
+            StatusCode::kInvalidArgument);
+  auto first = HttpServer::start("127.0.0.1:0", handler);
+  ASSERT_TRUE(first.ok());
+  auto second = HttpServer::start((*first)->address(), handler);
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable) << "a port in use is an error";
+}
+
 TEST(HttpServerConcurrency, SlowClientsDoNotStarveHealthz) {
   auto server = startServer();
   SlowClients slow(portOf(*server), 3, 3);

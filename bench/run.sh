@@ -68,7 +68,7 @@ for _ in 1 2 3 4 5; do
 done
 kthw_rss=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
 binaries=$(for c in $components; do for b in kube-apiserver kube-controller-manager kube-scheduler etcd; do
-  [ -f "$c/$b" ] && stat -c %s "$c/$b"; done; done | awk '{ s += $1 } END { print s }')
+  if [ -f "$c/$b" ]; then stat -c %s "$c/$b"; fi; done; done | awk '{ s += $1 } END { print s }')
 kthw_w=$(printf '%s\n' "${walls[@]}" | median); kthw_c=$(printf '%s\n' "${cpus[@]}" | median)
 "$kthw" diff -f "$d" -o json --kind Host --kind CertificateBundle --kind ControlPlaneService --kind LoadBalancer >"$work/plan.json" || true
 trips=$(python3 -c 'import json,sys; h=json.load(open(sys.argv[1]))["hosts"]; print(sum(x["roundTrips"] for x in h)/len(h))' "$work/plan.json")

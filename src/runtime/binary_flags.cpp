@@ -45,9 +45,10 @@ std::string joinLines(const std::vector<std::string>& names) {
   return out;
 }
 
-std::string callFor(const FlagCheck& c, bool keep) {
-  return "kthw_flags " + shellQuote(c.binary) + " " + shellQuote(joinLines(c.flags)) +
-         (keep ? " 1" : " 0") + "\n";
+// One call of kthw_flags; `binaryWord` is the shell word naming the binary.
+std::string callFor(const std::string& binaryWord, const FlagCheck& c, bool keep) {
+  return "kthw_flags " + binaryWord + " " + shellQuote(joinLines(c.flags)) + (keep ? " 1" : " 0") +
+         "\n";
 }
 
 }  // namespace
@@ -56,7 +57,7 @@ std::string flagProbeScript(const std::vector<FlagCheck>& checks, bool keepCache
                             const std::string& cacheDir) {
   if (checks.empty()) return "";
   std::string s = flagsFunction(cacheDir);
-  for (const FlagCheck& c : checks) s += callFor(c, keepCache);
+  for (const FlagCheck& c : checks) s += callFor(shellQuote(c.binary), c, keepCache);
   return s;
 }
 
@@ -66,8 +67,7 @@ std::string flagWriteCheck(const FlagCheck& check, const std::string& binaryWord
   const bool temporary = !binaryWord.empty();
   return flagsFunction(cacheDir) + "[ -x " + word +
          " ] || { printf 'error: %s is not installed\\n' " + shellQuote(check.binary) +
-         "; exit 1; }\n" + "o=$(kthw_flags " + word + " " + shellQuote(joinLines(check.flags)) +
-         (temporary ? " 0" : " 1") +
+         "; exit 1; }\n" + "o=$(" + callFor(word, check, !temporary) +
          ")\n"
          "u=$(printf '%s\\n' \"$o\" | awk -F'\\t' '$1 == \"FX\" { printf \"%s--%s\", s, $3; s = "
          "\", \" }')\n"

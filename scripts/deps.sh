@@ -11,7 +11,7 @@ packages=(
   clang libclang-rt-14-dev clang-format
   openssh-server openssh-client openssl sudo util-linux procps kmod python3 bc time
   systemd-container debootstrap iproute2
-  nginx libnginx-mod-stream haproxy
+  nginx libnginx-mod-stream haproxy socat
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "reconcilers/bundle_files.h"
+#include "reconcilers/load_balancer_config.h"
 #include "reconcilers/unit_renderer.h"
 #include "resources/substitution.h"
 #include "runtime/binary_flags.h"
@@ -60,6 +61,27 @@ std::string bundlePathOn(const resources::DesiredState& state, const std::string
     if (f.kind == kind && f.source == source && state.selects(f.hosts, host)) return f.path;
   }
   return "";
+}
+
+// A restart on a backend of a haproxy LoadBalancer that names this service takes the backend
+// out of rotation meanwhile. A script haproxy's command line cannot carry is a problem.
+void addDrains(const resources::DesiredState& state, const resources::ControlPlaneService& s,
+               const resources::Host& host, Action& restart, HostPlan& plan) {
+  for (const resources::LoadBalancer& lb : state.loadBalancers) {
+    if (lb.backendService != s.name() || lb.implementation != "haproxy" ||
+        !state.selects(lb.backends, host)) {
+      continue;
+    }
+    auto disable = haproxyServerStateScript(host.name(), "maint");
+    auto enable = haproxyServerStateScript(host.name(), "ready");
+    if (!disable.ok() || !enable.ok()) {
+      plan.problems.push_back("LoadBalancer/" + lb.name() + ": " +
+                              (disable.ok() ? enable : disable).status().message());
+      continue;
+    }
+    restart.drains.push_back({lb.host, "LoadBalancer/" + lb.name(), *disable, *enable});
+    restart.summary += " (out of LoadBalancer/" + lb.name() + "'s rotation meanwhile)";
+  }
 }
 
 }  // namespace
@@ -227,6 +249,7 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
                          "changed: " + why);
     service.command = "systemctl restart " + runtime::shellQuote(s.unit.name);
     service.rollout = Action::Rollout::kRestart;
+    addDrains(state_, s, host, service, plan);
   }
   if (service.rollout != Action::Rollout::kNone) {
     service.rolloutGroup = s.name();

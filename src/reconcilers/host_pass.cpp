@@ -154,6 +154,37 @@ struct RolloutStep {
   const Action* action;
 };
 
+size_t hostIndex(const std::vector<HostOutcome>& outcomes, const std::string& name) {
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    if (outcomes[i].host->name() == name) return i;
+  }
+  return outcomes.size();
+}
+
+// Takes the step's host out of each load balancer's rotation it names; returns the indexes of
+// the drains that took effect. A load balancer out of reach costs the restart nothing but a
+// warning: its own health check still takes a stopped backend out, a few seconds later.
+std::vector<size_t> takeOutOfRotation(const std::vector<HostOutcome>& outcomes,
+                                      std::vector<std::shared_ptr<runtime::HostOps>>& ops,
+                                      const RolloutStep& step) {
+  std::vector<size_t> drained;
+  const std::string& host = outcomes[step.host].host->name();
+  for (size_t d = 0; d < step.action->drains.size(); ++d) {
+    const Action::Drain& drain = step.action->drains[d];
+    const size_t lb = hostIndex(outcomes, drain.host);
+    Status s = lb == outcomes.size() ? unavailable(drain.host + " is not in this pass")
+               : !outcomes[lb].reach.ok() ? outcomes[lb].reach
+                                          : ops[lb]->run(drain.disable);
+    if (s.ok()) {
+      drained.push_back(d);
+    } else {
+      spdlog::warn("{}: {} restarts without leaving {}'s rotation: {}", host,
+                   step.action->target, drain.resource, s.message());
+    }
+  }
+  return drained;
+}
+
 // Starts and restarts, one service at a time in rollout order. Starts go to every host at once
 // (an etcd member cannot become healthy alone) and are then awaited; restarts go one host at a
 // time, each behind the health check, and never while another member is unhealthy.
@@ -224,8 +255,19 @@ void rollout(std::vector<HostOutcome>& outcomes,
         record(step.host, *step.action, Status(StatusCode::kAborted, stopped), true);
         continue;
       }
+      const std::vector<size_t> drained = takeOutOfRotation(outcomes, ops, step);
       Status s = ops[step.host]->run(step.action->command);
       if (s.ok()) s = waitHealthy(*ops[step.host], outcomes[step.host].plan.health.at(group));
+      // Back into rotation even after a failed restart: the load balancer's own check keeps a
+      // backend that is not healthy out, and a backend left in maintenance would stay out for good.
+      for (size_t d : drained) {
+        const Action::Drain& drain = step.action->drains[d];
+        if (Status e = ops[hostIndex(outcomes, drain.host)]->run(drain.enable); !e.ok() && s.ok()) {
+          s = failedPrecondition("restarted, but " + outcomes[step.host].host->name() +
+                                 " is still out of " + drain.resource + "'s rotation on " +
+                                 drain.host + ": " + e.message());
+        }
+      }
       if (!s.ok()) {
         stopped = "rollout of " + group + " stopped after " + outcomes[step.host].host->name() +
                   " failed: " + s.message();

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -22,6 +23,17 @@ StatusOr<std::string> renderHaproxyConfig(const resources::LoadBalancer& lb,
                                           const std::vector<Backend>& backends);
 StatusOr<std::string> renderNginxStreamConfig(const resources::LoadBalancer& lb,
                                               const std::vector<Backend>& backends);
+// haproxy's admin socket (the path Debian's packaged configuration uses), where kthw takes a
+// backend out of rotation while the service behind it restarts.
+inline constexpr std::string_view kHaproxyAdminSocket = "/run/haproxy/admin.sock";
+inline constexpr std::string_view kHaproxyBackend = "kubernetes-master-nodes";
+
+// A shell script for the load balancer's host that sets one backend server's state ("maint" or
+// "ready") on haproxy's admin socket, with socat; it fails with haproxy's answer when haproxy
+// refuses. InvalidArgument for a server name haproxy's command line cannot carry.
+StatusOr<std::string> haproxyServerStateScript(const std::string& server, std::string_view state,
+                                               std::string_view socket = kHaproxyAdminSocket);
+
 // The HTTP /healthz proxy site for the controllers.
 StatusOr<std::string> renderHealthzProxySite(const resources::HealthzProxy& proxy);
 

@@ -45,6 +45,15 @@ struct Action {
   Rollout rollout = Rollout::kNone;
   std::string rolloutGroup;
   int rolloutOrder = 0;
+  // A restart behind a load balancer: the backend leaves the rotation (a script run on the load
+  // balancer's host) before the restart and comes back once the service is healthy again.
+  struct Drain {
+    std::string host;      // the load balancer's Host
+    std::string resource;  // LoadBalancer/name, for messages
+    std::string disable;
+    std::string enable;
+  };
+  std::vector<Drain> drains;
 };
 
 // A shell script run on the host that exits 0 when the service is healthy.

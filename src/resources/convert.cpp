@@ -290,6 +290,8 @@ LoadBalancer toLoadBalancer(const Node& doc, ObjectMeta meta) {
   lb.backends = hostTarget(child(backends, "hosts"), "spec.backends.hosts");
   lb.backendPort = integerOr(child(backends, "port"), 6443);
   lb.backendUsesInternalIP = backends.str("addressField", "internalIP") == "internalIP";
+  lb.backendService = backends.str("service");
+  lb.backendServiceMark = child(backends, "service").mark;
   const Node& hc = child(spec, "healthCheck");
   lb.fall = integerOr(child(hc, "fall"), 3);
   lb.rise = integerOr(child(hc, "rise"), 2);

@@ -27,6 +27,8 @@ struct LoadBalancer {
   HostTarget backends;
   int backendPort = 6443;
   bool backendUsesInternalIP = true;
+  std::string backendService;  // backends.service: a ControlPlaneService drained on restart
+  Mark backendServiceMark;
   int fall = 3;
   int rise = 2;
   int intervalSeconds = 2;

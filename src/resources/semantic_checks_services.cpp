@@ -98,6 +98,20 @@ void Checker::checkLoadBalancer(const LoadBalancer& lb) {
     fail(lb.marks.of("healthCheck"), "spec.healthCheck.httpPath",
          "needs implementation haproxy: nginx's open-source stream module has no active checks");
   }
+  if (!lb.backendService.empty()) {
+    if (lb.implementation != "haproxy") {
+      fail(lb.backendServiceMark, "spec.backends.service",
+           "needs implementation haproxy: nginx has no runtime API to take a backend out of "
+           "rotation");
+    } else if (std::none_of(state_.services.begin(), state_.services.end(),
+                            [&](const ControlPlaneService& s) {
+                              return s.name() == lb.backendService;
+                            }) &&
+               !knownInvalid("ControlPlaneService", lb.backendService)) {
+      fail(lb.backendServiceMark, "spec.backends.service",
+           "no ControlPlaneService named " + quoteValue(lb.backendService));
+    }
+  }
   if (lb.healthzProxy.enabled) checkTarget(lb.healthzProxy.hosts);
   if (!lb.routeBundle.empty()) {
     const CertificateBundle* b = state_.findBundle(lb.routeBundle);

@@ -33,8 +33,9 @@ grep -q "start kube-apiserver.service" "$work/out" || fail "diff does not name t
 run 0 "apply repairs it" "$kthw" apply -f "$d"
 
 # Switch to nginx: the haproxy config goes, haproxy stops, traffic flows through nginx.
-# nginx's stream module has only passive checks: the HTTPS readiness check is haproxy's.
-sed -i 's/^  implementation: haproxy$/  implementation: nginx/; s/, httpPath: \/readyz}$/}/' "$d/loadbalancer.yaml"
+# nginx's stream module has only passive checks and no runtime API: the HTTPS readiness check
+# and taking a backend out of rotation during a restart are haproxy's.
+sed -i 's/^  implementation: haproxy$/  implementation: nginx/; s/, httpPath: \/readyz}$/}/; /^    service: kube-apiserver$/d' "$d/loadbalancer.yaml"
 run 0 "apply the switch to nginx" "$kthw" apply -f "$d"
 "$lab" ssh lb-0 '[ ! -e /etc/haproxy/haproxy.cfg ] && ! systemctl is-active --quiet haproxy && systemctl is-active --quiet nginx' &&
   echo "ok: haproxy config removed, haproxy stopped, nginx running" || fail "switch to nginx incomplete"
@@ -48,7 +49,7 @@ grep -q "write /etc/nginx/tcpconf.d/kubernetes.conf" "$work/out" || fail "diff d
 run 0 "apply restores it" "$kthw" apply -f "$d" --host lb-0
 
 # A desired config the checker refuses: a backend whose address lb-0 cannot resolve.
-sed -i 's/^  implementation: nginx$/  implementation: haproxy/; s/^  healthCheck: {fall: 3, rise: 2}$/  healthCheck: {fall: 3, rise: 2, httpPath: \/readyz}/' "$d/loadbalancer.yaml"
+sed -i 's/^  implementation: nginx$/  implementation: haproxy/; s/^  healthCheck: {fall: 3, rise: 2}$/  healthCheck: {fall: 3, rise: 2, httpPath: \/readyz}/; s/^    port: 6443$/&\n    service: kube-apiserver/' "$d/loadbalancer.yaml"
 run 0 "back to haproxy" "$kthw" apply -f "$d"
 before=$("$lab" ssh lb-0 'sha256sum /etc/haproxy/haproxy.cfg')
 cat >>"$d/hosts.yaml" <<'YAML'

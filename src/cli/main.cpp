@@ -24,6 +24,7 @@ Commands:
   render      Show, per host, everything the desired state places there
   run         Keep everything converged, as a daemon (watches -f, serves /metrics)
   status      Show what a running `kthw run` reports
+  verify      Check the live cluster: etcd members, health, encryption, RBAC
   version     Print the version
   help        Show help for a command: kthw help validate
 
@@ -33,6 +34,7 @@ Examples:
   kthw diff -f cluster/ --host controller-1
   kthw apply -f cluster/
   kthw run -f cluster/   # then, elsewhere: kthw status
+  kthw verify -f cluster/
 
 Run 'kthw COMMAND --help' for the options of a command.
 )";
@@ -68,6 +70,7 @@ int main(int argc, char** argv) {
   if (command == "apply") return kthw::cli::runApply(args, io);
   if (command == "run") return kthw::cli::runRun(args, io);
   if (command == "status") return kthw::cli::runStatus(args, io);
+  if (command == "verify") return kthw::cli::runVerify(args, io);
   std::cerr << "kthw: unknown command \"" << command << "\"\n\n" << kUsage;
   return kthw::cli::kExitUsage;
 }

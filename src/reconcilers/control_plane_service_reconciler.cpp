@@ -118,6 +118,15 @@ HealthProbe ControlPlaneServiceReconciler::healthProbe(const resources::ControlP
   resources::Substituter sub(state_);
   const std::string url = sub.resolve(s.health.url, &host, ignored).value_or(s.health.url.value);
   probe.description = url;
+  probe.script =
+      "command -v curl >/dev/null || { echo 'health checks need curl on the host' >&2; "
+      "exit 3; }\ncurl -fsS --max-time 5" +
+      healthCurlTls(s, host) + " " + runtime::shellQuote(url) + " >/dev/null";
+  return probe;
+}
+
+std::string ControlPlaneServiceReconciler::healthCurlTls(const resources::ControlPlaneService& s,
+                                                         const resources::Host& host) const {
   std::string tls;
   using resources::ContentKind;
   if (!s.health.authority.empty()) {
@@ -135,11 +144,7 @@ HealthProbe ControlPlaneServiceReconciler::healthProbe(const resources::ControlP
       tls += " --cert " + runtime::shellQuote(cert) + " --key " + runtime::shellQuote(key);
     }
   }
-  probe.script =
-      "command -v curl >/dev/null || { echo 'health checks need curl on the host' >&2; "
-      "exit 3; }\ncurl -fsS --max-time 5" +
-      tls + " " + runtime::shellQuote(url) + " >/dev/null";
-  return probe;
+  return tls;
 }
 
 void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneService& s,

@@ -172,14 +172,14 @@ std::vector<size_t> takeOutOfRotation(const std::vector<HostOutcome>& outcomes,
   for (size_t d = 0; d < step.action->drains.size(); ++d) {
     const Action::Drain& drain = step.action->drains[d];
     const size_t lb = hostIndex(outcomes, drain.host);
-    Status s = lb == outcomes.size() ? unavailable(drain.host + " is not in this pass")
+    Status s = lb == outcomes.size()      ? unavailable(drain.host + " is not in this pass")
                : !outcomes[lb].reach.ok() ? outcomes[lb].reach
                                           : ops[lb]->run(drain.disable);
     if (s.ok()) {
       drained.push_back(d);
     } else {
-      spdlog::warn("{}: {} restarts without leaving {}'s rotation: {}", host,
-                   step.action->target, drain.resource, s.message());
+      spdlog::warn("{}: {} restarts without leaving {}'s rotation: {}", host, step.action->target,
+                   drain.resource, s.message());
     }
   }
   return drained;

@@ -105,16 +105,18 @@ StatusOr<std::string> haproxyServerStateScript(const std::string& server, std::s
     return invalidArgument("haproxy's admin socket cannot name the backend server " +
                            runtime::shellQuote(server));
   }
-  const std::string line = "set server " + std::string(kHaproxyBackend) + "/" + server +
-                           " state " + std::string(state);
+  const std::string line =
+      "set server " + std::string(kHaproxyBackend) + "/" + server + " state " + std::string(state);
   return "# haproxy: " + line + "\n" +
-         "command -v socat >/dev/null || { echo 'socat is not installed; kthw reaches haproxy'\\''s "
+         "command -v socat >/dev/null || { echo 'socat is not installed; kthw reaches "
+         "haproxy'\\''s "
          "admin socket with it' >&2; exit 1; }\n"
          "out=$(printf '%s\\n' " +
-         runtime::shellQuote(line) + " | socat -t 5 -T 10 stdio unix-connect:" +
-         runtime::shellQuote(std::string(socket)) +
+         runtime::shellQuote(line) +
+         " | socat -t 5 -T 10 stdio unix-connect:" + runtime::shellQuote(std::string(socket)) +
          ") || exit 1\n"
-         "case $out in *[![:space:]]*) printf 'haproxy refused: %s\\n' \"$out\" >&2; exit 1;; esac\n";
+         "case $out in *[![:space:]]*) printf 'haproxy refused: %s\\n' \"$out\" >&2; exit 1;; "
+         "esac\n";
 }
 
 StatusOr<std::string> renderNginxStreamConfig(const resources::LoadBalancer& lb,

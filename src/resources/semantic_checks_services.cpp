@@ -103,10 +103,9 @@ void Checker::checkLoadBalancer(const LoadBalancer& lb) {
       fail(lb.backendServiceMark, "spec.backends.service",
            "needs implementation haproxy: nginx has no runtime API to take a backend out of "
            "rotation");
-    } else if (std::none_of(state_.services.begin(), state_.services.end(),
-                            [&](const ControlPlaneService& s) {
-                              return s.name() == lb.backendService;
-                            }) &&
+    } else if (std::none_of(
+                   state_.services.begin(), state_.services.end(),
+                   [&](const ControlPlaneService& s) { return s.name() == lb.backendService; }) &&
                !knownInvalid("ControlPlaneService", lb.backendService)) {
       fail(lb.backendServiceMark, "spec.backends.service",
            "no ControlPlaneService named " + quoteValue(lb.backendService));

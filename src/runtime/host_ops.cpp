@@ -106,6 +106,18 @@ Status ShellHostOps::run(const std::string& script) {
   return execChecked(firstLine(script), script, "");
 }
 
+StatusOr<std::string> ShellHostOps::output(const std::string& script) {
+  auto result = transport_->exec(script, "", timeout_);
+  if (!result.ok()) return result.status();
+  if (result->exitStatus != 0) {
+    std::string detail = firstLine(result->err.empty() ? result->out : result->err);
+    return failedPrecondition(firstLine(script) + " failed (exit " +
+                              std::to_string(result->exitStatus) +
+                              (detail.empty() ? ")" : "): " + detail));
+  }
+  return std::move(result->out);
+}
+
 static std::string hostLockScript(const std::string& owner, std::chrono::seconds staleAfter) {
   return "f=" + std::string(kHostLockPath) + "; me=" + shellQuote(owner) +
          "; stale=" + std::to_string(staleAfter.count()) + R"SH(

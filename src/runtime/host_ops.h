@@ -46,6 +46,12 @@ class HostOps {
   virtual Status removeFile(const std::string& path) = 0;
   // A command whose failure is reported with its stderr (modprobe, sysctl, systemctl, ...).
   virtual Status run(const std::string& script) = 0;
+  // A read-only command whose standard output is the answer (checks that parse what a
+  // service says); its failure is reported as run() reports it.
+  virtual StatusOr<std::string> output(const std::string& script) {
+    (void)script;
+    return failedPrecondition(describe() + " cannot return a command's output");
+  }
 
   // Takes the writer lock for `owner` (a word of [A-Za-z0-9@._:-] and spaces), or says who holds
   // it. A lock held for `staleAfter` or longer is taken over. One round trip.
@@ -76,6 +82,7 @@ class ShellHostOps : public HostOps {
   Status ensureDirectory(const FileSpec& dir) override;
   Status removeFile(const std::string& path) override;
   Status run(const std::string& script) override;
+  StatusOr<std::string> output(const std::string& script) override;
   StatusOr<HostLockState> lock(const std::string& owner, std::chrono::seconds staleAfter) override;
   Status unlock(const std::string& owner) override;
   std::string describe() const override { return transport_->describe(); }

@@ -85,6 +85,26 @@ run 0 "rotation: retire the old key" "$kthw" apply -f "$d"
 [ "$(kube get secret kthw-e2e -o jsonpath='{.data.password}' | base64 -d)" = s3cr3t-value ] &&
   echo "ok: the Secret reads back with the old key retired" || fail "the Secret is unreadable after the rotation"
 
+# kthw verify: the same checks as code, against the live cluster.
+run 0 "kthw verify" "$kthw" verify -f "$d"
+cat "$work/out"
+for want in "etcd members  *controller-1 etcd  *pass  *3 members: controller-0, controller-1, controller-2" \
+  "etcd members agree  *etcd  *pass" "encryption at rest  *controller-[012]  *pass  *.* is stored as k8s:enc:aescbc:v1:" \
+  "API via LB  *LoadBalancer/kubernetes  *pass  *https://10.77.0.30:6443 answers v1.36.3" \
+  "healthz proxy  *controller-2  *pass" "leader lease  *kube-scheduler  *pass  *held by controller-" \
+  "leader lease  *kube-controller-manager  *pass" "kubelet API access  *user kubernetes  *pass" \
+  "service health  *controller-0 kube-apiserver  *pass"; do
+  grep -q "^$want" "$work/out" && echo "ok: verify: $want" || fail "verify did not say: $want"
+done
+grep -q "s3cr3t" "$work/out" && fail "verify showed a Secret's value"
+run 0 "kthw verify -o json" "$kthw" verify -f "$d" -o json
+grep -q '"failed":0' "$work/out" || fail "verify -o json: $(head -c 300 "$work/out")"
+"$lab" ssh controller-1 'systemctl stop kube-scheduler'
+run 1 "kthw verify with a scheduler stopped" "$kthw" verify -f "$d"
+grep -q "^service health  *controller-1 kube-scheduler  *fail" "$work/out" &&
+  echo "ok: verify names the stopped scheduler" || { fail "verify did not name the stopped scheduler"; cat "$work/out"; }
+run 0 "apply starts it again" "$kthw" apply -f "$d"
+
 # kthw's CRDs are structural schemas the real API server accepts, and their resources work.
 run 0 "kubectl apply -f crds/" kube apply -f "$root/crds/"
 kube wait --for=condition=Established --timeout=30s crd/hosts.kthw.dev crd/controlplaneservices.kthw.dev \

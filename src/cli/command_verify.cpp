@@ -1,0 +1,603 @@
+// kthw verify: the checks an operator runs after building a control plane by hand, run against
+// the live cluster — from each host over SSH (etcd's API, health endpoints, the /healthz
+// proxy) and through the load balancer (the Kubernetes API). Read-only: nothing is written to a
+// host, the store or the API (a SubjectAccessReview is a question, not an object).
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <iomanip>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "cli/api_access.h"
+#include "cli/cli_args.h"
+#include "cli/commands.h"
+#include "cli/pass_context.h"
+#include "reconcilers/control_plane_service_reconciler.h"
+#include "reconcilers/host_pass.h"
+#include "resources/desired_state.h"
+#include "resources/diagnostic.h"
+#include "resources/substitution.h"
+#include "runtime/api_client.h"
+#include "runtime/base64.h"
+#include "runtime/etcd_answers.h"
+#include "runtime/ssh_transport.h"
+#include "runtime/url_path.h"
+
+namespace kthw::cli {
+namespace {
+
+const std::vector<OptionSpec> kOptions = {
+    {"--filename", "-f", true, true, "PATH",
+     "File or directory of YAML documents (repeatable; - reads stdin)"},
+    {"--host", "", true, true, "NAME", "Only the host checks of these hosts (repeatable)"},
+    {"--output", "-o", true, false, "FORMAT", "text (default) or json"},
+    {"--kubeconfig", "", true, false, "FILE",
+     "Reach the API server as this kubeconfig says (default: the desired state's admin)"},
+    {"--help", "-h", false, false, "", "Show this help"},
+};
+
+constexpr const char* kHelp = R"(Check the live cluster the way an operator checks it by hand.
+
+Every check runs against what is running, not against files:
+  service health      each ControlPlaneService's health endpoint on each of its
+                      hosts, once (curl on the host, with its CA and client
+                      certificate)
+  etcd members        etcd's member list from every etcd host: as many members
+                      as etcd hosts, every one started, every host agreeing
+  encryption at rest  one Secret's raw value read from etcd starts with
+                      k8s:enc: (when a bundle has an encryption config; the
+                      value itself is never shown)
+  API via LB          /version through each load balancer's frontend, the
+                      server verified against the cluster CA
+  healthz proxy       the nginx /healthz site on each proxy host, with its
+                      Host header, answers ok
+  component statuses  /api/v1/componentstatuses: every component Healthy
+  leader lease        kube-controller-manager's and kube-scheduler's Lease in
+                      kube-system held and renewed within the last 60s
+  kubelet API access  a SubjectAccessReview: the user of the apiserver's
+                      --kubelet-client-certificate may get nodes/proxy
+
+A check that does not apply to the desired state is shown as skip, with why.
+
+Usage:
+  kthw verify -f PATH [--host NAME] [-o json]
+
+Examples:
+  kthw verify -f cluster/
+  kthw verify -f cluster/ -o json | jq '.checks[] | select(.result == "fail")'
+
+Options:
+)";
+
+constexpr const char* kExitCodes = R"(
+Exit status: 0 every check passed (or was skipped), 1 a check failed (a host
+that cannot be reached fails its checks), 2 usage error or invalid desired
+state, 3 the secret store could not be read.
+)";
+
+enum class Result { kPass, kFail, kSkip };
+
+struct Check {
+  std::string name;
+  std::string target;
+  Result result = Result::kFail;
+  std::string detail;
+};
+
+const char* resultName(Result r) {
+  switch (r) {
+    case Result::kPass:
+      return "pass";
+    case Result::kFail:
+      return "fail";
+    case Result::kSkip:
+      return "skip";
+  }
+  return "fail";
+}
+
+Check pass(std::string name, std::string target, std::string detail) {
+  return {std::move(name), std::move(target), Result::kPass, std::move(detail)};
+}
+Check fail(std::string name, std::string target, std::string detail) {
+  return {std::move(name), std::move(target), Result::kFail, std::move(detail)};
+}
+Check skip(std::string name, std::string target, std::string detail) {
+  return {std::move(name), std::move(target), Result::kSkip, std::move(detail)};
+}
+
+// scheme://host:port of a URL ("https://127.0.0.1:2379/health" -> "https://127.0.0.1:2379").
+std::string origin(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const size_t path = url.find('/', scheme + 3);
+  return path == std::string::npos ? url : url.substr(0, path);
+}
+
+std::optional<rapidjson::Document> parseJson(const std::string& text) {
+  rapidjson::Document d;
+  d.Parse(text.data(), text.size());
+  if (d.HasParseError() || !d.IsObject()) return std::nullopt;
+  return d;
+}
+
+std::string jsonString(const rapidjson::Value& v, const char* key) {
+  if (!v.IsObject()) return "";
+  auto it = v.FindMember(key);
+  return it != v.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
+}
+
+// One POST to etcd's JSON gateway from the etcd host, with the service's TLS options.
+std::string etcdCall(const std::string& tls, const std::string& base, const std::string& path,
+                     const std::string& body) {
+  return "# etcd " + path + "\n" +
+         "command -v curl >/dev/null || { echo 'verify needs curl on the host' >&2; exit 3; }\n"
+         "curl -fsS --max-time 5 -X POST" +
+         tls + " --data-binary " + runtime::shellQuote(body) + " " +
+         runtime::shellQuote(base + path) + "\n";
+}
+
+class Verifier {
+ public:
+  Verifier(const resources::DesiredState& state, const std::vector<std::string>& hostFilter)
+      : state_(state), hostFilter_(hostFilter), services_(state, noBinaries_) {}
+
+  // The checks that run on hosts, hosts in parallel.
+  void hostChecks() {
+    std::vector<const resources::Host*> hosts;
+    for (const resources::Host& h : state_.hosts) {
+      if (hostFilter_.empty() ||
+          std::find(hostFilter_.begin(), hostFilter_.end(), h.name()) != hostFilter_.end()) {
+        hosts.push_back(&h);
+      }
+    }
+    std::sort(hosts.begin(), hosts.end(),
+              [](const auto* a, const auto* b) { return a->name() < b->name(); });
+    std::vector<std::vector<Check>> perHost(hosts.size());
+    std::vector<std::thread> workers;
+    for (size_t i = 0; i < hosts.size(); ++i) {
+      workers.emplace_back([&, i] { perHost[i] = onHost(*hosts[i]); });
+    }
+    for (std::thread& t : workers) t.join();
+    for (auto& checks : perHost) {
+      for (Check& c : checks) checks_.push_back(std::move(c));
+    }
+    agreeOnMembers();
+  }
+
+  void apiChecks(const std::string& kubeconfig, const PassContext& context) {
+    auto creds = apiCredentials(state_, context.material(), kubeconfig);
+    if (!creds.ok()) {
+      checks_.push_back(fail("API via LB", "-", creds.status().message()));
+      return;
+    }
+    if (state_.loadBalancers.empty()) {
+      checks_.push_back(skip("API via LB", "-", "no LoadBalancer in the desired state"));
+    }
+    for (const resources::LoadBalancer& lb : state_.loadBalancers) {
+      runtime::ApiCredentials c = *creds;
+      c.server = "https://" + lb.frontendAddress + ":" + std::to_string(lb.frontendPort);
+      runtime::ApiClient client(c);
+      auto r = client.call("GET", "/version");
+      const std::string target = "LoadBalancer/" + lb.name();
+      if (!r.ok()) {
+        checks_.push_back(fail("API via LB", target, r.status().message()));
+      } else if (r->status != 200) {
+        checks_.push_back(fail("API via LB", target, "HTTP " + std::to_string(r->status)));
+      } else {
+        auto d = parseJson(r->body);
+        checks_.push_back(pass("API via LB", target,
+                               c.server + " answers " + (d ? jsonString(*d, "gitVersion") : "")));
+      }
+    }
+    runtime::ApiClient api(*creds);
+    componentStatuses(api);
+    leases(api);
+    kubeletAccess(api);
+  }
+
+  const std::vector<Check>& checks() const { return checks_; }
+
+ private:
+  std::vector<Check> onHost(const resources::Host& host) {
+    std::vector<Check> out;
+    std::shared_ptr<runtime::HostOps> ops = reconcilers::connectHost(host);
+    for (const resources::ControlPlaneService& s : state_.services) {
+      if (!state_.selects(s.hosts, host)) continue;
+      const reconcilers::HealthProbe probe = services_.healthProbe(s, host);
+      Status h = ops->run(probe.script);
+      out.push_back(h.ok() ? pass("service health", host.name() + " " + s.name(), probe.description)
+                           : fail("service health", host.name() + " " + s.name(), h.message()));
+      if (s.component == "etcd" && !s.health.url.value.empty()) etcdChecks(s, host, *ops, out);
+    }
+    for (const resources::LoadBalancer& lb : state_.loadBalancers) {
+      if (lb.healthzProxy.enabled && state_.selects(lb.healthzProxy.hosts, host)) {
+        healthzProxy(lb.healthzProxy, host, *ops, out);
+      }
+    }
+    return out;
+  }
+
+  void etcdChecks(const resources::ControlPlaneService& s, const resources::Host& host,
+                  runtime::HostOps& ops, std::vector<Check>& out) {
+    resources::Diagnostics ignored;
+    const std::string url = resources::Substituter(state_)
+                                .resolve(s.health.url, &host, ignored)
+                                .value_or(s.health.url.value);
+    const std::string base = origin(url);
+    const std::string tls = services_.healthCurlTls(s, host);
+    auto list = ops.output(etcdCall(tls, base, "/v3/cluster/member/list", "{}"));
+    auto members = list.ok() ? runtime::parseEtcdMembers(*list)
+                             : StatusOr<std::vector<std::string>>(list.status());
+    const std::string target = host.name() + " " + s.name();
+    if (!members.ok()) {
+      out.push_back(fail("etcd members", target, members.status().message()));
+    } else {
+      const size_t want = state_.select(s.hosts).size();
+      const bool unstarted = std::any_of(members->begin(), members->end(), [](const auto& m) {
+        return m.starts_with("(not started)");
+      });
+      std::lock_guard<std::mutex> lock(mu_);
+      memberLists_[s.name()][host.name()] = *members;
+      std::string detail =
+          std::to_string(members->size()) + " members: " + runtime::etcdMemberNames(*members);
+      if (members->size() != want) {
+        out.push_back(fail("etcd members", target,
+                           detail + "; the desired state has " + std::to_string(want) + " hosts"));
+      } else if (unstarted) {
+        out.push_back(fail("etcd members", target, detail));
+      } else {
+        out.push_back(pass("etcd members", target, detail));
+      }
+    }
+    if (!encryptionWanted()) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (encryptionChecked_) return;
+      encryptionChecked_ = true;
+    }
+    const std::string from = "/registry/secrets/";
+    const std::string to = "/registry/secrets0";  // every key with the prefix
+    auto range =
+        ops.output(etcdCall(tls, base, "/v3/kv/range",
+                            "{\"key\":\"" + runtime::base64Encode(from) + "\",\"range_end\":\"" +
+                                runtime::base64Encode(to) + "\",\"limit\":1}"));
+    if (!range.ok()) {
+      out.push_back(fail("encryption at rest", host.name(), range.status().message()));
+      return;
+    }
+    auto d = parseJson(*range);
+    auto kvs = d ? d->FindMember("kvs") : rapidjson::Value::MemberIterator();
+    if (!d || kvs == d->MemberEnd() || !kvs->value.IsArray() || kvs->value.Empty()) {
+      out.push_back(skip("encryption at rest", host.name(), "no Secret is stored in etcd yet"));
+      return;
+    }
+    const rapidjson::Value& kv = kvs->value[0];
+    const std::string key = runtime::base64Decode(jsonString(kv, "key"));
+    const std::string value = runtime::base64Decode(jsonString(kv, "value"));
+    const std::string shown = resources::escapeValue(key);
+    if (value.starts_with("k8s:enc:")) {
+      out.push_back(pass("encryption at rest", host.name(),
+                         shown + " is stored as " + runtime::encryptionPrefix(value) + "..."));
+    } else {
+      out.push_back(fail("encryption at rest", host.name(),
+                         shown + " is stored in plaintext (no k8s:enc: prefix)"));
+    }
+  }
+
+  bool encryptionWanted() const {
+    return std::any_of(state_.bundles.begin(), state_.bundles.end(),
+                       [](const auto& b) { return !b.encryptionConfigs.empty(); });
+  }
+
+  void healthzProxy(const resources::HealthzProxy& proxy, const resources::Host& host,
+                    runtime::HostOps& ops, std::vector<Check>& out) {
+    const std::string url = "http://127.0.0.1:" + std::to_string(proxy.listenPort) + "/healthz";
+    auto body = ops.output("# GET " + url + "\ncurl -fsS --max-time 5 -H " +
+                           runtime::shellQuote("Host: " + proxy.serverName) + " " +
+                           runtime::shellQuote(url) + "\n");
+    const std::string target = host.name();
+    if (!body.ok()) {
+      out.push_back(fail("healthz proxy", target, body.status().message()));
+    } else if (*body != "ok") {
+      out.push_back(fail("healthz proxy", target,
+                         url + " answered " + resources::escapeValue(body->substr(0, 80))));
+    } else {
+      out.push_back(
+          pass("healthz proxy", target, url + " (Host: " + proxy.serverName + ") answers ok"));
+    }
+  }
+
+  // Every etcd host must report the same members.
+  void agreeOnMembers() {
+    for (const auto& [service, byHost] : memberLists_) {
+      std::set<std::vector<std::string>> distinct;
+      for (const auto& [host, members] : byHost) distinct.insert(members);
+      if (byHost.size() < 2) continue;
+      if (distinct.size() == 1) {
+        checks_.push_back(pass("etcd members agree", service,
+                               std::to_string(byHost.size()) + " hosts report the same " +
+                                   std::to_string(distinct.begin()->size()) + " members"));
+      } else {
+        std::string detail;
+        for (const auto& [host, members] : byHost) {
+          detail += (detail.empty() ? "" : "; ") + host + ": " + runtime::etcdMemberNames(members);
+        }
+        checks_.push_back(fail("etcd members agree", service, detail));
+      }
+    }
+  }
+
+  bool hasComponent(const std::string& component) const {
+    return std::any_of(state_.services.begin(), state_.services.end(),
+                       [&](const auto& s) { return s.component == component; });
+  }
+
+  void componentStatuses(runtime::ApiClient& api) {
+    auto r = api.call("GET", "/api/v1/componentstatuses");
+    if (!r.ok() || r->status != 200) {
+      checks_.push_back(fail("component statuses", "-",
+                             r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message()));
+      return;
+    }
+    auto d = parseJson(r->body);
+    auto items = d ? d->FindMember("items") : rapidjson::Value::MemberIterator();
+    if (!d || items == d->MemberEnd() || !items->value.IsArray()) {
+      checks_.push_back(fail("component statuses", "-", "the answer has no items"));
+      return;
+    }
+    for (const auto& item : items->value.GetArray()) {
+      std::string name;
+      auto meta = item.FindMember("metadata");
+      if (meta != item.MemberEnd()) name = jsonString(meta->value, "name");
+      std::string healthy = "Unknown";
+      std::string message;
+      auto conds = item.FindMember("conditions");
+      if (conds != item.MemberEnd() && conds->value.IsArray()) {
+        for (const auto& c : conds->value.GetArray()) {
+          if (jsonString(c, "type") == "Healthy") {
+            healthy = jsonString(c, "status");
+            message = jsonString(c, "message") + jsonString(c, "error");
+          }
+        }
+      }
+      const std::string detail = resources::escapeValue(message.substr(0, 120));
+      checks_.push_back(
+          healthy == "True"
+              ? pass("component statuses", name, "Healthy" + (detail.empty() ? "" : ": " + detail))
+              : fail("component statuses", name, "Healthy=" + healthy + ": " + detail));
+    }
+  }
+
+  void leases(runtime::ApiClient& api) {
+    for (const std::string component : {"kube-controller-manager", "kube-scheduler"}) {
+      if (!hasComponent(component)) {
+        checks_.push_back(skip("leader lease", component, "not in the desired state"));
+        continue;
+      }
+      auto r = api.call("GET", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/" +
+                                   runtime::percentEncode(component));
+      if (!r.ok() || r->status != 200) {
+        checks_.push_back(
+            fail("leader lease", component,
+                 r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message()));
+        continue;
+      }
+      auto d = parseJson(r->body);
+      auto spec = d ? d->FindMember("spec") : rapidjson::Value::MemberIterator();
+      if (!d || spec == d->MemberEnd()) {
+        checks_.push_back(fail("leader lease", component, "the Lease has no spec"));
+        continue;
+      }
+      const std::string holder = jsonString(spec->value, "holderIdentity");
+      const std::string renewed = jsonString(spec->value, "renewTime");
+      const auto age = secondsSince(renewed);
+      if (holder.empty()) {
+        checks_.push_back(fail("leader lease", component, "nobody holds it"));
+      } else if (!age || *age > 60) {
+        checks_.push_back(
+            fail("leader lease", component,
+                 "held by " + holder + ", last renewed " + (renewed.empty() ? "never" : renewed)));
+      } else {
+        checks_.push_back(pass("leader lease", component,
+                               "held by " + resources::escapeValue(holder) + ", renewed " +
+                                   std::to_string(*age) + "s ago"));
+      }
+    }
+  }
+
+  // The user of the certificate the apiserver presents to kubelets (CN of the bundle's
+  // certificate installed at --kubelet-client-certificate).
+  std::optional<std::string> kubeletClientUser() const {
+    for (const resources::ControlPlaneService& s : state_.services) {
+      if (s.component != "kube-apiserver") continue;
+      for (const resources::Flag& f : s.flags) {
+        if (f.name != "kubelet-client-certificate") continue;
+        for (const resources::CertificateBundle& b : state_.bundles) {
+          for (const resources::BundleFile& file : b.files) {
+            if (file.path != f.value.value || file.kind != resources::ContentKind::kCertificate)
+              continue;
+            for (const resources::Certificate& c : b.certificates) {
+              if (c.name == file.source) return c.subject.commonName;
+            }
+          }
+        }
+      }
+    }
+    return std::nullopt;
+  }
+
+  void kubeletAccess(runtime::ApiClient& api) {
+    const auto user = kubeletClientUser();
+    if (!user) {
+      checks_.push_back(skip("kubelet API access", "-",
+                             "no kube-apiserver with --kubelet-client-certificate from a bundle"));
+      return;
+    }
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("apiVersion");
+    w.String("authorization.k8s.io/v1");
+    w.Key("kind");
+    w.String("SubjectAccessReview");
+    w.Key("spec");
+    w.StartObject();
+    w.Key("user");
+    w.String(user->c_str());
+    w.Key("resourceAttributes");
+    w.StartObject();
+    w.Key("verb");
+    w.String("get");
+    w.Key("resource");
+    w.String("nodes");
+    w.Key("subresource");
+    w.String("proxy");
+    w.EndObject();
+    w.EndObject();
+    w.EndObject();
+    auto r =
+        api.call("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", buf.GetString());
+    const std::string target = "user " + *user;
+    if (!r.ok() || r->status != 201) {
+      checks_.push_back(fail("kubelet API access", target,
+                             r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message()));
+      return;
+    }
+    auto d = parseJson(r->body);
+    auto status = d ? d->FindMember("status") : rapidjson::Value::MemberIterator();
+    const bool allowed = d && status != d->MemberEnd() && status->value.IsObject() &&
+                         status->value.HasMember("allowed") && status->value["allowed"].IsBool() &&
+                         status->value["allowed"].GetBool();
+    const std::string reason =
+        d && status != d->MemberEnd() ? jsonString(status->value, "reason") : "";
+    checks_.push_back(
+        allowed ? pass("kubelet API access", target, "may get nodes/proxy")
+                : fail("kubelet API access", target,
+                       "may not get nodes/proxy" +
+                           (reason.empty() ? "" : ": " + resources::escapeValue(reason))));
+  }
+
+  // Seconds since an RFC 3339 time with microseconds ("2026-12-01T17:00:00.123456Z").
+  static std::optional<long> secondsSince(const std::string& t) {
+    std::tm tm{};
+    std::istringstream in(t.substr(0, 19));
+    in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
+    if (in.fail()) return std::nullopt;
+    const time_t then = timegm(&tm);
+    return static_cast<long>(std::time(nullptr) - then);
+  }
+
+  const resources::DesiredState& state_;
+  const std::vector<std::string>& hostFilter_;
+  std::map<std::string, reconcilers::BinarySource> noBinaries_;
+  reconcilers::ControlPlaneServiceReconciler services_;
+  std::mutex mu_;
+  std::map<std::string, std::map<std::string, std::vector<std::string>>> memberLists_;
+  bool encryptionChecked_ = false;
+  std::vector<Check> checks_;
+};
+
+void printTable(const std::vector<Check>& checks, std::ostream& out) {
+  size_t nameWidth = 5;
+  size_t targetWidth = 6;
+  for (const Check& c : checks) {
+    nameWidth = std::max(nameWidth, c.name.size());
+    targetWidth = std::max(targetWidth, c.target.size());
+  }
+  out << std::left << std::setw(static_cast<int>(nameWidth) + 2) << "CHECK"
+      << std::setw(static_cast<int>(targetWidth) + 2) << "TARGET" << std::setw(8) << "RESULT"
+      << "DETAIL\n";
+  for (const Check& c : checks) {
+    out << std::left << std::setw(static_cast<int>(nameWidth) + 2) << c.name
+        << std::setw(static_cast<int>(targetWidth) + 2) << c.target << std::setw(8)
+        << resultName(c.result) << c.detail << "\n";
+  }
+}
+
+void printJson(const std::vector<Check>& checks, std::ostream& out) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  size_t failed = 0;
+  w.StartObject();
+  w.Key("checks");
+  w.StartArray();
+  for (const Check& c : checks) {
+    if (c.result == Result::kFail) ++failed;
+    w.StartObject();
+    w.Key("check");
+    w.String(c.name.c_str());
+    w.Key("target");
+    w.String(c.target.c_str());
+    w.Key("result");
+    w.String(resultName(c.result));
+    w.Key("detail");
+    w.String(c.detail.c_str());
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("failed");
+  w.Uint64(failed);
+  w.EndObject();
+  out << buf.GetString() << "\n";
+}
+
+}  // namespace
+
+int runVerify(const std::vector<std::string>& args, Io io) {
+  int code = kExitOk;
+  auto parsed = parseCommand("verify", args, kOptions, kHelp, kExitCodes, io.out, io.err, code);
+  if (!parsed) return code;
+  const std::string output = parsed->get("--output", "text");
+  if (output != "text" && output != "json") {
+    io.err << "kthw verify: --output must be text or json\n";
+    return kExitUsage;
+  }
+  if (!parsed->has("--filename") || !parsed->positional.empty()) {
+    io.err << "kthw verify: give the documents with -f PATH\n";
+    return kExitUsage;
+  }
+  resources::LoadOutcome loaded = resources::loadDesiredState(parsed->all("--filename"), io.in);
+  if (!loaded.ok()) {
+    for (const std::string& line : loaded.errorLines()) io.err << line << "\n";
+    io.err << "kthw verify: the desired state is invalid; nothing was checked\n";
+    return kExitUsage;
+  }
+  for (const std::string& h : parsed->all("--host")) {
+    if (loaded.state.findHost(h) == nullptr) {
+      io.err << "kthw verify: no Host named \"" << h << "\"\n";
+      return kExitUsage;
+    }
+  }
+  auto context = PassContext::create(loaded.state, false, std::chrono::system_clock::now(), false);
+  if (!context.ok()) {
+    io.err << "kthw verify: " << context.status().message() << "\n";
+    return kExitError;
+  }
+  Verifier verifier(loaded.state, parsed->all("--host"));
+  verifier.hostChecks();
+  verifier.apiChecks(parsed->get("--kubeconfig"), **context);
+  const auto& checks = verifier.checks();
+  if (output == "json") {
+    printJson(checks, io.out);
+  } else {
+    printTable(checks, io.out);
+  }
+  const size_t failed = static_cast<size_t>(std::count_if(
+      checks.begin(), checks.end(), [](const Check& c) { return c.result == Result::kFail; }));
+  if (output == "text") {
+    io.out << "\n"
+           << checks.size() - failed << " of " << checks.size() << " checks passed or skipped";
+    io.out << (failed == 0 ? "\n" : ", " + std::to_string(failed) + " failed\n");
+  }
+  return failed == 0 ? kExitOk : kExitFindings;
+}
+
+}  // namespace kthw::cli

@@ -46,7 +46,7 @@ step "kthw apply again: nothing to do"
 "$kthw" apply -f examples/lab -f "$hosts" | tail -12
 
 step "kthw run: the daemon takes over (one probe per host per resync), and kthw status shows it"
-"$kthw" run -f examples/lab -f "$hosts" --listen 127.0.0.1:9740 >/tmp/kthw-demo-run.log 2>&1 &
+"$kthw" run -f examples/lab -f "$hosts" --listen 127.0.0.1:9740 --interval 10 >/tmp/kthw-demo-run.log 2>&1 &
 daemon=$!
 trap 'rm -f "$bad"; kill -TERM "$daemon" 2>/dev/null || true' EXIT
 # Ready once every resource was reconciled; then until each is Ready (RBAC retries with
@@ -58,6 +58,25 @@ for _ in $(seq 1 120); do
 done
 "$kthw" status --server 127.0.0.1:9740 || true
 echo "(/metrics: $(curl -s http://127.0.0.1:9740/metrics | grep -c '^kthw_') series; log in /tmp/kthw-demo-run.log)"
+
+step "drift by hand on controller-2: scheduler stopped, a key made world-readable, a unit edited"
+"$lab" ssh controller-2 'systemctl stop kube-scheduler; chmod 0644 /var/lib/kubernetes/kubernetes-key.pem
+  sed -i "s/--v=2/--v=4/" /etc/systemd/system/kube-controller-manager.service; systemctl daemon-reload
+  systemctl is-active kube-scheduler; stat -c "%a %n" /var/lib/kubernetes/kubernetes-key.pem' || true
+mark=$(wc -l </tmp/kthw-demo-run.log)
+healed() {
+  "$lab" ssh controller-2 'systemctl is-active -q kube-scheduler &&
+    [ "$(stat -c %a /var/lib/kubernetes/kubernetes-key.pem)" = 600 ] &&
+    ! grep -q -- --v=4 /etc/systemd/system/kube-controller-manager.service'
+}
+start=$(date +%s)
+for _ in $(seq 1 60); do healed && break; sleep 1; done
+if healed; then
+  echo "the daemon repaired it $(($(date +%s) - start)) s later, unasked; from its log:"
+else
+  echo "not repaired within 60 s; the daemon's log says:"
+fi
+tail -n +"$((mark + 1))" /tmp/kthw-demo-run.log | grep -E "controller-2: (done|FAILED|[0-9]+ change)" | cut -c1-150 | head -12
 kill -TERM "$daemon"
 wait "$daemon" || true
 
@@ -90,6 +109,9 @@ echo
 step "etcdctl endpoint health --cluster"
 "$lab" ssh controller-0 "ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/etcd/ca.pem \
   --cert=/etc/etcd/kubernetes.pem --key=/etc/etcd/kubernetes-key.pem endpoint health --cluster"
+
+step "kthw verify: etcd members, health, encryption at rest, leases, RBAC, checked live"
+"$kthw" verify -f examples/lab -f "$hosts" || true
 
 step "done"
 cat <<TEXT

@@ -34,6 +34,8 @@ const std::vector<OptionSpec> kRunOptions = {
     {"--kubeconfig", "", true, false, "FILE",
      "Reach the API server as this kubeconfig says (default: the desired state's admin)"},
     {"--verbose", "-v", false, false, "", "Log every probe, fetch and action with timings"},
+    {"--no-repair", "", false, false, "",
+     "Observe and report drift only: nothing is written to hosts, the store or the API"},
     {"--help", "-h", false, false, "", "Show this help"},
 };
 
@@ -56,6 +58,12 @@ uncommitted changes). SIGHUP reloads by hand.
 Before changing a host, run takes kthw's host lock (/run/kthw/lock), as
 apply does; a host another writer holds is retried later.
 
+With --no-repair, run only observes: every resync diffs each host and the
+API server as `kthw diff` does, and drift is reported (Ready=False, reason
+Drifted, in /status, `kthw status` and kthw_resource_ready / kthw_drift_changes
+in /metrics; a warning per change in the log), never repaired. Nothing is
+written to a host, the secret store or the API, and no host lock is taken.
+
 Endpoints (plain HTTP, meant for loopback):
   /healthz   200 while the daemon's loop runs
   /readyz    200 once every resource of the desired state was reconciled
@@ -68,7 +76,7 @@ still restarted behind their health checks, the host locks are released. Under s
 readiness (Type=notify); see examples/kthw.service.
 
 Usage:
-  kthw run -f DIR [--listen 127.0.0.1:9740] [--interval 180]
+  kthw run -f DIR [--listen 127.0.0.1:9740] [--interval 180] [--no-repair]
 
 Options:
 )";
@@ -157,6 +165,7 @@ int runRun(const std::vector<std::string>& args, Io io) {
   options.interval = *interval;
   options.backoff = {*base, *cap, 0.2};
   options.parallelism = *parallel;
+  options.repair = !parsed->has("--no-repair");
   runtime::initLogging(parsed->has("--verbose") ? runtime::Verbosity::kDebug
                                                 : runtime::Verbosity::kNormal);
 
@@ -269,6 +278,9 @@ int runStatus(const std::vector<std::string>& args, Io io) {
          << " host pass(es), last " << std::fixed << std::setprecision(2)
          << doc["lastPassSeconds"].GetDouble() << " s; queue " << doc["queue"]["depth"].GetUint64()
          << " queued, " << doc["queue"]["processing"].GetUint64() << " running\n";
+  if (doc.HasMember("repair") && doc["repair"].IsBool() && !doc["repair"].GetBool()) {
+    io.out << "REPORT-ONLY (--no-repair): drift is shown as Drifted and left in place\n";
+  }
   if (rejected) {
     const auto& r = doc["rejected"];
     io.out << "REJECTED change" << (std::string(r["revision"].GetString()).empty() ? "" : " at ")

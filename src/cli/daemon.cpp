@@ -260,7 +260,8 @@ void Daemon::reconcileHosts(const std::vector<std::string>& keys, const Snapshot
   spdlog::info("host pass: {} resource(s) of {} kind(s)", keys.size(), kinds.size());
   metrics_.add("kthw_passes_total", {{"worker", "hosts"}});
 
-  auto ctx = PassContext::create(state, true, std::chrono::system_clock::now());
+  // Report-only passes issue nothing: like diff, they read the stores.
+  auto ctx = PassContext::create(state, options_.repair, std::chrono::system_clock::now());
   if (!ctx.ok()) {
     // Material or binaries are the prerequisite of every host-scoped kind.
     const auto result = ctx.status().code() == StatusCode::kInvalidArgument ? WorkResult::kTerminal
@@ -288,7 +289,7 @@ void Daemon::reconcileHosts(const std::vector<std::string>& keys, const Snapshot
   reconcilers::PassOptions options;
   options.kinds.assign(kinds.begin(), kinds.end());
   options.parallelism = options_.parallelism;
-  options.lockOwner = lockOwner("run");
+  if (options_.repair) options.lockOwner = lockOwner("run");
   options.cancel = &stopping_;
   auto progress = [](const reconcilers::HostOutcome& o, const reconcilers::ActionResult* r) {
     const std::string& host = o.host->name();
@@ -305,16 +306,27 @@ void Daemon::reconcileHosts(const std::vector<std::string>& keys, const Snapshot
       spdlog::info("{}: done {}", host, r->action.summary);
     }
   };
-  auto outcomes = reconcilers::applyHosts(
-      state, (*ctx)->reconcilers(), [this](const resources::Host& h) { return connect(h); },
-      options, progress);
+  auto connectKept = [this](const resources::Host& h) { return connect(h); };
+  auto outcomes =
+      options_.repair
+          ? reconcilers::applyHosts(state, (*ctx)->reconcilers(), connectKept, options, progress)
+          : reconcilers::planHosts(state, (*ctx)->reconcilers(), connectKept, options);
+  if (!options_.repair) {
+    for (const auto& o : outcomes) {
+      progress(o, nullptr);
+      for (const reconcilers::Action& a : o.plan.actions) {
+        spdlog::warn("{}: drift, not repaired (--no-repair): {} ({})", o.host->name(), a.summary,
+                     a.reason);
+      }
+    }
+  }
 
   std::map<std::string, reconcilers::ConditionSet> byResource;
   bool everyHostOk = true;
   uint64_t trips = 0;
   size_t changes = 0;
   for (const auto& o : outcomes) {
-    reconcilers::recordConditions(o, true, 0, now, byResource);
+    reconcilers::recordConditions(o, options_.repair, 0, now, byResource);
     everyHostOk = everyHostOk && !o.failed();
     trips += o.roundTrips;
     changes += o.reach.ok() ? o.plan.actions.size() : 0;
@@ -350,7 +362,7 @@ void Daemon::reconcileHosts(const std::vector<std::string>& keys, const Snapshot
           static_cast<double>(n));
     }
   }
-  if (everyHostOk && kinds.count("CertificateBundle") != 0 &&
+  if (options_.repair && everyHostOk && kinds.count("CertificateBundle") != 0 &&
       options.kinds.size() == cli::hostKinds().size()) {
     if (Status s = (*ctx)->recordDistributed(state); !s.ok()) spdlog::warn("{}", s.message());
   }
@@ -378,7 +390,9 @@ void Daemon::reconcileHosts(const std::vector<std::string>& keys, const Snapshot
             "no reachable host carries this resource", gen, now);
     }
     const reconcilers::Condition* ready = c.get("Ready");
-    const bool ok = ready != nullptr && ready->status == reconcilers::ConditionStatus::kTrue;
+    // Reported drift is this mode's result, not a failure to retry: the next resync looks again.
+    const bool ok = ready != nullptr && (ready->status == reconcilers::ConditionStatus::kTrue ||
+                                         (!options_.repair && ready->reason == "Drifted"));
     finish(key, c, gen, ok ? WorkResult::kSuccess : WorkResult::kRetry, seconds);
   }
   {
@@ -427,7 +441,8 @@ void Daemon::reconcileApi(const std::vector<std::string>& keys, const Snapshot& 
       mine.actions.push_back(a);
     }
   }
-  const auto results = reconcilers::applyRbac(mine, *api_);
+  const auto results = options_.repair ? reconcilers::applyRbac(mine, *api_)
+                                       : std::vector<Status>(mine.actions.size());
   const double seconds = secondsSince(started);
   const auto now = std::chrono::system_clock::now();
   for (const std::string& key : keys) {
@@ -437,6 +452,11 @@ void Daemon::reconcileApi(const std::vector<std::string>& keys, const Snapshot& 
     for (size_t i = 0; i < mine.actions.size(); ++i) {
       if (mine.actions[i].kind + "/" + mine.actions[i].name != key) continue;
       ++pending;
+      if (!options_.repair) {
+        spdlog::warn("{}: drift, not repaired (--no-repair): {} needed", key,
+                     reconcilers::rbacActionName(mine.actions[i].type));
+        continue;
+      }
       spdlog::info("{}: {} {}", key, reconcilers::rbacActionName(mine.actions[i].type),
                    results[i].ok() ? "done" : "FAILED: " + results[i].message());
       if (!results[i].ok() && failed.ok()) failed = results[i];
@@ -448,12 +468,17 @@ void Daemon::reconcileApi(const std::vector<std::string>& keys, const Snapshot& 
     if (!failed.ok()) {
       c.set("Ready", S::kFalse, "ApplyFailed", failed.message(), gen, now);
       c.set("Degraded", S::kTrue, "ApplyFailed", failed.message(), gen, now);
+    } else if (!options_.repair && pending > 0) {
+      c.set("Ready", S::kFalse, "Drifted",
+            std::to_string(pending) + " API write(s) pending, not repaired (--no-repair)", gen,
+            now);
+      c.set("Degraded", S::kFalse, "AsExpected", "", gen, now);
     } else {
       c.set("Ready", S::kTrue, pending > 0 ? "Converged" : "UpToDate", "", gen, now);
       c.set("Degraded", S::kFalse, "AsExpected", "", gen, now);
     }
-    c.set("Progressing", pending > 0 ? S::kTrue : S::kFalse, pending > 0 ? "Applied" : "Idle", "",
-          gen, now);
+    c.set("Progressing", pending > 0 ? S::kTrue : S::kFalse,
+          pending > 0 ? (options_.repair ? "Applied" : "ChangesPending") : "Idle", "", gen, now);
     finish(key, c, gen, failed.ok() ? WorkResult::kSuccess : WorkResult::kRetry, seconds);
   }
 }

@@ -29,6 +29,8 @@ struct DaemonOptions {
   size_t parallelism = 32;
   std::string kubeconfig;
   std::chrono::seconds routePatience{20};
+  // false: observe and report drift (conditions, /status, /metrics), change nothing anywhere.
+  bool repair = true;
 };
 
 // `kthw run`: keeps the hosts and the API server converged to the desired state under `paths`.

@@ -113,6 +113,8 @@ std::string Daemon::statusJson() {
   str("listen", listenAddress());
   str("revision", revision_);
   str("loadedAt", timestamp(loadedAt_));
+  w.Key("repair");
+  w.Bool(options_.repair);
   w.Key("ready");
   w.Bool(state_ != nullptr && std::all_of(resources_.begin(), resources_.end(),
                                           [](const auto& r) { return r.second.reconciled; }));

@@ -15,7 +15,7 @@ port=$((19000 + RANDOM % 1000))
 listen=127.0.0.1:$port
 daemon_pid=
 start_daemon() {
-  "$kthw" run -f "$d" --listen "$listen" --interval 12 --backoff-max 5 >>"$work/run.log" 2>&1 &
+  "$kthw" run -f "$d" --listen "$listen" --interval 12 --backoff-max 5 "$@" >>"$work/run.log" 2>&1 &
   daemon_pid=$!
 }
 stop_daemon() {
@@ -164,5 +164,26 @@ wait "$a_pid" && echo "ok: the first apply finishes" || { fail "the first apply"
 run 0 "an apply that may wait for the lock (--lock-wait) repairs what the second could not" \
   "$kthw" apply -f "$d" --lock-wait 30
 run 0 "diff after all: no drift" "$kthw" diff -f "$d"
+
+# Report-only: the daemon sees drift made by hand, reports it, and leaves it in place.
+: >"$work/run.log"
+start_daemon --no-repair
+wait_for 60 "kthw run --no-repair: every resource Ready on the converged lab" "$kthw" status --server "$listen"
+on controller-2 'chmod 0644 /var/lib/kubernetes/kubernetes-key.pem'
+wait_for 40 "the drift is reported in /status" sh -c \
+  "curl -s http://$listen/status | grep -q '\"reason\":\"Drifted\",\"message\":\"1 change(s) pending on controller-2\"'"
+run 1 "kthw status exits 1 while drift is reported" "$kthw" status --server "$listen"
+grep -q "REPORT-ONLY (--no-repair)" "$work/out" && grep -Eq "^CertificateBundle/lab-pki +False +Drifted " "$work/out" &&
+  echo "ok: kthw status shows report-only mode and the Drifted bundle" || { fail "kthw status"; cat "$work/out"; }
+get /metrics | grep -q '^kthw_drift_changes{kind="CertificateBundle",name="lab-pki",host="controller-2"} 1$' &&
+  echo "ok: /metrics counts the change" || fail "/metrics does not count the drift"
+sleep 15  # one more resync (12 s)
+[ "$(on controller-2 'stat -c %a /var/lib/kubernetes/kubernetes-key.pem')" = 644 ] &&
+  echo "ok: the drift is left in place after another resync" || fail "--no-repair repaired the key's mode"
+grep -q "controller-2: drift, not repaired (--no-repair): .*kubernetes-key.pem" "$work/run.log" ||
+  fail "the log does not name the drift"
+on controller-2 'test -e /run/kthw/lock' && fail "--no-repair took the host lock"
+stop_daemon || fail "kthw run --no-repair did not exit 0 on SIGTERM"
+run 0 "apply repairs what report-only left" "$kthw" apply -f "$d"
 
 finish

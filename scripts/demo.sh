@@ -71,6 +71,8 @@ healed() {
 }
 start=$(date +%s)
 for _ in $(seq 1 60); do healed && break; sleep 1; done
+# The log's line for a start follows the service's health check.
+for _ in $(seq 1 20); do grep -q "controller-2: done start kube-scheduler" /tmp/kthw-demo-run.log && break; sleep 0.5; done
 if healed; then
   echo "the daemon repaired it $(($(date +%s) - start)) s later, unasked; from its log:"
 else

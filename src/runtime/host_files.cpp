@@ -67,6 +67,8 @@ std::string atomicWriteScript(const FileSpec& file, const std::string& contentSh
 std::string replaceBlockScript(const std::string& path, const std::string& blockSha256,
                                size_t blockSize,
                                const std::optional<std::string>& ifCurrentSha256) {
+  const std::string begin = kBlockBegin;
+  const std::string end = kBlockEnd;
   std::string s =
       "set -e\n"
       "p=" +
@@ -83,15 +85,31 @@ std::string replaceBlockScript(const std::string& path, const std::string& block
       " ] || [ \"$(sha256sum < \"$n\" | cut -d' ' -f1)\" != " + shellQuote(blockSha256) +
       " ]; then echo 'content arrived incomplete' >&2; exit " +
       std::to_string(kExitContentMismatch) + "; fi\n" + preconditionCheck(ifCurrentSha256) +
+      // The block keeps its place: lines after it stay after it, because in files such as
+      // /etc/hosts the first match wins. Only a file without a block gets it at the end. A
+      // second copy of the block (made by hand) is dropped, as the probe reads both as one.
+      "l=''\n"
+      "[ -f \"$p\" ] && l=$(grep -n -x -F -e " +
+      shellQuote(begin) +
+      " -- \"$p\" | head -n 1 | cut -d: -f1)\n"
+      "if [ -n \"$l\" ]; then\n"
+      "  sed -e \"${l}r $n\" -e \"${l},/^" +
+      end + "\\$/d\" -e '/^" + begin + "$/,/^" + end +
+      "$/d' -- \"$p\" > \"$t\"\n"
+      "elif [ -f \"$p\" ]; then\n"
+      "  cat -- \"$p\" > \"$t\"\n"
+      // A last line without its newline must not run into the block's first line.
+      "  if [ -s \"$t\" ] && [ -s \"$n\" ] && [ -n \"$(tail -c 1 -- \"$t\")\" ]; then echo >> "
+      "\"$t\"; fi\n"
+      "  cat -- \"$n\" >> \"$t\"\n"
+      "else\n"
+      "  cat -- \"$n\" > \"$t\"\n"
+      "fi\n"
       "if [ -f \"$p\" ]; then\n"
-      "  sed '/^" +
-      std::string(kBlockBegin) + "$/,/^" + std::string(kBlockEnd) +
-      "$/d' \"$p\" > \"$t\"\n"
       "  chown --reference=\"$p\" -- \"$t\"; chmod --reference=\"$p\" -- \"$t\"\n"
       "else\n"
       "  chmod 0644 -- \"$t\"\n"
       "fi\n"
-      "cat \"$n\" >> \"$t\"\n"
       "sync -- \"$t\" 2>/dev/null || sync\n"
       "mv -f -- \"$t\" \"$p\"\n"
       "sync -- \"$d\" 2>/dev/null || true\n";

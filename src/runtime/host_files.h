@@ -30,7 +30,8 @@ std::string atomicWriteScript(const FileSpec& file, const std::string& contentSh
                               size_t contentSize,
                               const std::optional<std::string>& ifCurrentSha256 = std::nullopt);
 // Replaces the block between kBlockBegin and kBlockEnd of `path` with the block on stdin (which
-// carries its own markers; empty removes the block), keeping the other lines, owner and mode.
+// carries its own markers; empty removes the block) where it stands, keeping every other line in
+// its order, and the owner and mode. A file without a block gets it appended.
 std::string replaceBlockScript(const std::string& path, const std::string& blockSha256,
                                size_t blockSize, const std::optional<std::string>& ifCurrentSha256);
 std::string removeFileScript(const std::string& path);

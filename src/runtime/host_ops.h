@@ -38,8 +38,9 @@ class HostOps {
   // The same for a local file's content, streamed from disk (binaries).
   virtual Status writeFileFrom(const FileSpec& file, const LocalFile& source,
                                const std::optional<std::string>& ifCurrentSha256) = 0;
-  // Replaces the kthw-managed block of a shared file (e.g. /etc/hosts), keeping every other
-  // line, atomically; an empty block removes it.
+  // Replaces the kthw-managed block of a shared file (e.g. /etc/hosts) in place, keeping every
+  // other line where it was, atomically; an empty block removes it. A file without the block
+  // gets it at the end.
   virtual Status replaceBlock(const std::string& path, const std::string& block,
                               const std::optional<std::string>& ifCurrentSha256) = 0;
   virtual Status ensureDirectory(const FileSpec& dir) = 0;

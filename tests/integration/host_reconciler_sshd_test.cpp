@@ -1,6 +1,8 @@
 // The Host reconciler's scenarios once more, against a real sshd whose /etc is a private copy.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "../unit/resources/test_util.h"
 #include "reconcilers/host_pass.h"
 #include "reconcilers/host_reconciler.h"
@@ -60,6 +62,26 @@ TEST_F(HostOverSshTest, AppliesDetectsDriftAndRepairs) {
   EXPECT_EQ(drift[0].plan.actions[0].target, "/etc/hosts");
   auto repair = pass(loaded.state, true);
   EXPECT_FALSE(repair[0].failed());
+  EXPECT_TRUE(pass(loaded.state, false)[0].plan.converged());
+}
+
+// The block is edited where it stands: the operator's lines before and after it keep their
+// order, so a line after the block never comes to override kthw's entries.
+TEST_F(HostOverSshTest, UpdatesTheEtcHostsBlockInPlace) {
+  auto loaded = load();
+  ASSERT_TRUE(loaded.ok());
+  const std::string before = "127.0.0.1 localhost\n10.9.9.1 operator-before\n";
+  const std::string after = "10.0.1.20 operator-after\n::1 localhost ip6-localhost\n";
+  std::ofstream(hostEtc("hosts"), std::ios::binary)
+      << before << "# BEGIN kthw managed block\n10.0.1.20 stale-name\n# END kthw managed block\n"
+      << after;
+  auto plan = pass(loaded.state, false);
+  ASSERT_TRUE(plan[0].reach.ok()) << plan[0].reach.message();
+  auto applied = pass(loaded.state, true);
+  ASSERT_FALSE(applied[0].failed());
+  EXPECT_EQ(readFile(hostEtc("hosts")), before +
+                                            "# BEGIN kthw managed block\n10.0.1.20 ip-10-0-1-20\n" +
+                                            "# END kthw managed block\n" + after);
   EXPECT_TRUE(pass(loaded.state, false)[0].plan.converged());
 }
 

@@ -87,20 +87,33 @@ class FakeHost : public runtime::HostOps {
     actions.push_back("edit " + path);
     File& f = files[path];
     if (f.spec.path.empty()) f.spec = runtime::FileSpec{path, "root", "root", 0644};
-    std::string kept;
+    f.content = withBlock(f.content, newBlock);
+    return okStatus();
+  }
+
+  // As replaceBlockScript does it: the first block is replaced where it stands, later copies
+  // go, every other line keeps its order; a file without a block gets it at the end.
+  static std::string withBlock(const std::string& content, const std::string& newBlock) {
+    std::string out;
     bool inside = false;
+    bool placed = false;
     size_t start = 0;
-    while (start < f.content.size()) {
-      size_t end = f.content.find('\n', start);
-      if (end == std::string::npos) end = f.content.size();
-      const std::string line = f.content.substr(start, end - start);
-      if (line == runtime::kBlockBegin) inside = true;
-      if (!inside) kept += line + "\n";
+    while (start < content.size()) {
+      size_t end = content.find('\n', start);
+      if (end == std::string::npos) end = content.size();
+      const std::string line = content.substr(start, end - start);
+      if (line == runtime::kBlockBegin && !inside) {
+        inside = true;
+        if (!placed) out += newBlock;
+        placed = true;
+      }
+      if (!inside) out += line + (end < content.size() ? "\n" : "");
       if (line == runtime::kBlockEnd) inside = false;
       start = end + 1;
     }
-    f.content = kept + newBlock;
-    return okStatus();
+    if (placed || newBlock.empty()) return out;
+    if (!out.empty() && out.back() != '\n') out += "\n";
+    return out + newBlock;
   }
 
   Status ensureDirectory(const runtime::FileSpec& dir) override {

@@ -99,6 +99,31 @@ TEST_F(HostReconcilerTest, LinesOutsideTheBlockAreNeverTouched) {
   EXPECT_NE(c.find("worker-1"), std::string::npos);
 }
 
+// In /etc/hosts the first match wins: a line the operator put after the block must stay after
+// it, or an update would let it override kthw's entries.
+TEST_F(HostReconcilerTest, AnUpdateEditsTheBlockWhereItStands) {
+  host_->files["/etc/hosts"].content =
+      "127.0.0.1 localhost\n"
+      "# BEGIN kthw managed block\n"
+      "10.0.1.20 ip-10-0-1-20\n"
+      "# END kthw managed block\n"
+      "10.0.1.21 ip-10-0-1-21 operator-pin\n"
+      "::1 localhost ip6-localhost\n";
+  auto outcome = pass(true);
+  ASSERT_FALSE(outcome[0].failed());
+  EXPECT_EQ(host_->files["/etc/hosts"].content,
+            "127.0.0.1 localhost\n"
+            "# BEGIN kthw managed block\n"
+            "10.0.1.20 ip-10-0-1-20\n"
+            "10.0.1.21 ip-10-0-1-21 worker-1\n"
+            "# END kthw managed block\n"
+            "10.0.1.21 ip-10-0-1-21 operator-pin\n"
+            "::1 localhost ip6-localhost\n");
+  host_->actions.clear();
+  EXPECT_TRUE(pass(true)[0].plan.converged());
+  EXPECT_TRUE(host_->actions.empty());
+}
+
 TEST_F(HostReconcilerTest, RepairsDirectoryModeAndReportsWhy) {
   (void)pass(true);
   host_->files["/var/lib/kubernetes"].spec.mode = 0755;

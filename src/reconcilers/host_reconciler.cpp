@@ -31,6 +31,14 @@ std::string normalizeSpaces(const std::string& v) {
   return out;
 }
 
+// A sysctl value as a message shows it: quoted when it has spaces (tcp_rmem's three numbers) or
+// is empty, cut when long.
+std::string shownValue(const std::string& value) {
+  std::string v = value.size() > 80 ? value.substr(0, 80) + "..." : value;
+  if (v.empty() || v.find(' ') != std::string::npos) v = "\"" + v + "\"";
+  return v;
+}
+
 std::string sysctlFileContent(const resources::Host& h) {
   if (h.sysctls.empty()) return "";
   std::string out = "# Managed by kthw (Host/" + h.name() + ").\n";
@@ -170,6 +178,8 @@ void HostBasicsReconciler::diff(const resources::Host& host, const runtime::Prob
 
   syncFile(resource, kSysctlFile, sysctlFileContent(host), observed, plan);
   std::string apply;
+  std::string changes;  // "net.ipv4.ip_forward to 1 (found 0)", one per key
+  size_t changed = 0;
   for (const auto& [key, value] : host.sysctls) {
     auto it = observed.sysctls.find(key);
     if (it == observed.sysctls.end() || !it->second) {
@@ -178,15 +188,22 @@ void HostBasicsReconciler::diff(const resources::Host& host, const runtime::Prob
                               "container hides it)");
       continue;
     }
-    if (normalizeSpaces(*it->second) == normalizeSpaces(value)) continue;
+    const std::string found = normalizeSpaces(*it->second);
+    if (found == normalizeSpaces(value)) continue;
+    changes += (changes.empty() ? "" : ", ") + key + " to " + shownValue(normalizeSpaces(value)) +
+               " (found " + shownValue(found) + ")";
+    ++changed;
     std::string procPath = "/proc/sys/" + key;
     std::replace(procPath.begin() + 10, procPath.end(), '.', '/');
     apply += "printf '%s\\n' " + runtime::shellQuote(value) + " > " +
              runtime::shellQuote(procPath) + "\n";
   }
   if (!apply.empty()) {
-    Action a = makeAction(ActionType::kRunCommand, resource, "sysctl", "apply sysctls",
-                          "running values differ");
+    // The summary names every key with the value found and the one wanted, so that diff and
+    // apply's progress lines say what changes in the running kernel.
+    Action a = makeAction(ActionType::kRunCommand, resource, "sysctl",
+                          (changed == 1 ? "set sysctl " : "set sysctls ") + changes,
+                          changed == 1 ? "running value differs" : "running values differ");
     a.command = "set -e\n" + apply;
     plan.actions.push_back(std::move(a));
   }

@@ -132,6 +132,37 @@ TEST_F(HostReconcilerTest, RepairsDirectoryModeAndReportsWhy) {
   EXPECT_EQ(plan[0].plan.actions[0].reason, "root:root 0755, want root:root 0700");
 }
 
+TEST_F(HostReconcilerTest, ADriftedSysctlNamesTheKeyTheValueFoundAndTheValueWanted) {
+  auto plan = pass(false);
+  const Action* sysctl = nullptr;
+  for (const Action& a : plan[0].plan.actions) sysctl = a.target == "sysctl" ? &a : sysctl;
+  ASSERT_NE(sysctl, nullptr);
+  EXPECT_EQ(sysctl->summary, "set sysctl net.ipv4.ip_forward to 1 (found 0)");
+  EXPECT_EQ(sysctl->reason, "running value differs");
+  // Apply reports the same words for what it did.
+  auto applied = pass(true);
+  bool reported = false;
+  for (const ActionResult& r : applied[0].results) {
+    reported = reported || (r.status.ok() && r.action.summary == sysctl->summary);
+  }
+  EXPECT_TRUE(reported);
+
+  // Several keys: each one, values with spaces quoted; a key already right is not named.
+  resources::Host& h = loaded_.state.hosts[0];
+  h.sysctls["net.ipv4.tcp_rmem"] = "4096 131072 6291456";
+  h.sysctls["vm.swappiness"] = "10";
+  host_->sysctls["net.ipv4.tcp_rmem"] = "4096\t87380\t6291456";
+  host_->sysctls["vm.swappiness"] = "60";
+  plan = pass(false);
+  sysctl = nullptr;
+  for (const Action& a : plan[0].plan.actions) sysctl = a.target == "sysctl" ? &a : sysctl;
+  ASSERT_NE(sysctl, nullptr);
+  EXPECT_EQ(sysctl->summary,
+            "set sysctls net.ipv4.tcp_rmem to \"4096 131072 6291456\" (found \"4096 87380 "
+            "6291456\"), vm.swappiness to 10 (found 60)");
+  EXPECT_EQ(sysctl->reason, "running values differ");
+}
+
 TEST_F(HostReconcilerTest, ReportsASysctlTheHostDoesNotHave) {
   host_->sysctls.clear();
   auto plan = pass(false);

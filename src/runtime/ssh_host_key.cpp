@@ -1,5 +1,7 @@
 #include "runtime/ssh_host_key.h"
 
+#include <openssl/evp.h>
+
 #include "runtime/base64.h"
 
 namespace kthw::runtime {
@@ -39,7 +41,26 @@ int knownHostKeyType(int type) {
   }
 }
 
+// The fingerprint of a key written as OpenSSH writes it ("TYPE BASE64 [comment]"), or a note
+// that the text holds no key.
+std::string fingerprintOfKeyText(const std::string& text) {
+  std::string blob = text.substr(text.find(' ') == std::string::npos ? 0 : text.find(' ') + 1);
+  blob = base64Decode(blob.substr(0, blob.find(' ')));
+  return blob.empty() ? "(not a key: its base64 does not decode)" : sshFingerprint(blob);
+}
+
 }  // namespace
+
+std::string sshFingerprint(std::string_view keyBlob) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(keyBlob.data(), keyBlob.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
+    return "SHA256:?";
+  }
+  std::string b64 = base64Encode(std::string_view(reinterpret_cast<const char*>(digest), size));
+  while (!b64.empty() && b64.back() == '=') b64.pop_back();
+  return "SHA256:" + b64;
+}
 
 Status verifyHostKey(LIBSSH2_SESSION* s, const SshOptions& o, const std::string& fingerprint) {
   size_t len = 0;
@@ -56,8 +77,8 @@ Status verifyHostKey(LIBSSH2_SESSION* s, const SshOptions& o, const std::string&
       return okStatus();
     }
     return permissionDenied("host key mismatch for " + o.host + ": the server offers " + offered +
-                            ", which is not the pinned spec.ssh.hostKey (" + pinnedType +
-                            "); refusing to authenticate");
+                            ", but spec.ssh.hostKey pins " + pinnedType + " " +
+                            fingerprintOfKeyText(o.pinnedHostKey) + "; refusing to authenticate");
   }
   const std::string file =
       expandHome(o.knownHostsFile.empty() ? "~/.ssh/known_hosts" : o.knownHostsFile);
@@ -71,8 +92,14 @@ Status verifyHostKey(LIBSSH2_SESSION* s, const SshOptions& o, const std::string&
       libssh2_knownhost_checkp(known, o.host.c_str(), o.port, key, len, typeMask, &found);
   Status result = okStatus();
   if (check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
+    std::string recorded = "the key recorded there";
+    if (found != nullptr && found->key != nullptr) {
+      recorded = "the " + std::string(keyTypeName(type)) + " " +
+                 sshFingerprint(base64Decode(found->key)) + " recorded there";
+    }
     result = permissionDenied("host key for " + o.host + " changed: the server offers " + offered +
-                              ", which differs from " + file + "; refusing to authenticate");
+                              ", which differs from " + recorded + " (" + file +
+                              "); refusing to authenticate");
   } else if (check != LIBSSH2_KNOWNHOST_CHECK_MATCH) {
     if (o.hostKeyCheck == HostKeyCheck::kAcceptNew) {
       const std::string name = o.port == 22 ? o.host : "[" + o.host + "]:" + std::to_string(o.port);

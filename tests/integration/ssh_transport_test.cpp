@@ -17,6 +17,17 @@ namespace {
 using SshTransportTest = testing::SshdTest;
 constexpr std::chrono::seconds kTimeout(30);
 
+// "SHA256:..." of a public key file, from OpenSSH's own ssh-keygen.
+std::string opensshFingerprint(const std::string& pubFile) {
+  auto r =
+      runProcess({"ssh-keygen", "-l", "-E", "sha256", "-f", pubFile}, "", std::chrono::seconds(10));
+  EXPECT_TRUE(r.ok() && r->exitStatus == 0) << pubFile;
+  if (!r.ok()) return "ssh-keygen failed";
+  const size_t start = r->out.find("SHA256:");
+  if (start == std::string::npos) return "no fingerprint in: " + r->out;
+  return r->out.substr(start, r->out.find(' ', start) - start);
+}
+
 TEST_F(SshTransportTest, RunsCommandsWithStdinExitStatusAndStderr) {
   SshTransport t(options());
   const std::string input(1 << 20, 'k');
@@ -118,6 +129,15 @@ TEST_F(SshTransportTest, RefusesAMismatchedHostKeyBeforeSendingCredentials) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
   EXPECT_NE(r.status().message().find("host key mismatch"), std::string::npos);
+  // Both fingerprints, as OpenSSH prints them, so the operator can tell a re-keyed host from a
+  // wrong pin: the one the server offers and the one pinned.
+  const std::string offered = opensshFingerprint(dir_ + "/host_key.pub");
+  const std::string wanted = opensshFingerprint(otherKey + ".pub");
+  ASSERT_NE(offered, wanted);
+  EXPECT_NE(r.status().message().find("offers ssh-ed25519 " + offered), std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find("pins ssh-ed25519 " + wanted), std::string::npos)
+      << r.status().message();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   const std::string log = readFile(dir_ + "/sshd.log").substr(logBefore);
   EXPECT_EQ(log.find("publickey"), std::string::npos) << log;
@@ -155,6 +175,12 @@ TEST_F(SshTransportTest, AcceptNewRecordsFirstContactAndRefusesAChange) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
   EXPECT_NE(r.status().message().find("changed"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find(opensshFingerprint(dir_ + "/host_key.pub")),
+            std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find(opensshFingerprint(dir_ + "/changed_host_key.pub")),
+            std::string::npos)
+      << r.status().message();
 }
 
 TEST_F(SshTransportTest, RefusesAWrongUserKey) {

@@ -309,7 +309,8 @@ int runApply(const std::vector<std::string>& args, Io io) {
       }
       for (const std::string& p : o.plan.problems) io.out << host << ": problem: " << p << "\n";
     } else if (r->skipped) {
-      io.out << host << ": skipped " << r->action.summary << " (the step before it failed)\n";
+      // The status names the step that failed and why.
+      io.out << host << ": skipped " << r->action.summary << ": " << r->status.message() << "\n";
     } else if (r->status.ok()) {
       io.out << host << ": done " << r->action.summary << "\n";
     } else {

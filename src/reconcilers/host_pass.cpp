@@ -82,6 +82,25 @@ Status stoppingStatus() {
   return Status(StatusCode::kAborted, "not started: kthw is shutting down");
 }
 
+// What went wrong with a failed or skipped step, in the words a step skipped because of it
+// reports: "write /etc/etcd/x.pem failed (exit 1): No space left on device". A skipped step's
+// status already names the step that failed first.
+std::string failureOf(const ActionResult& r) {
+  const std::string& message = r.status.message();
+  if (r.skipped || message.starts_with(r.action.summary)) return message;
+  return r.action.summary + " failed: " + message;
+}
+
+// The reason a step of `resource` cannot go ahead: the first earlier step of it that failed or
+// was skipped on this host; empty when there is none.
+std::string failedPrerequisite(const std::vector<ActionResult>& earlier,
+                               const std::string& resource) {
+  for (const ActionResult& r : earlier) {
+    if (r.action.resource == resource && (r.skipped || !r.status.ok())) return failureOf(r);
+  }
+  return "";
+}
+
 // Takes the host's writer lock before the first change, waiting for another writer up to
 // options.lockWait. Returns whether the lock was taken; when it was not, out.lockedBy names the
 // holder (or out.reach the error). A wait means the other writer may have changed the host, so
@@ -209,18 +228,12 @@ void rollout(std::vector<HostOutcome>& outcomes,
     std::vector<RolloutStep> starts;
     std::vector<RolloutStep> restarts;
     for (const RolloutStep& step : steps) {
-      const auto& earlier = outcomes[step.host].results;
-      const bool prerequisiteFailed =
-          std::any_of(earlier.begin(), earlier.end(), [&](const ActionResult& r) {
-            return r.action.resource == step.action->resource && (r.skipped || !r.status.ok());
-          });
       // A shutdown does not skip these: the files they follow were written, and a service must
       // not be left running what they replaced. Steps whose writes were skipped are skipped.
-      if (prerequisiteFailed) {
-        record(step.host, *step.action,
-               Status(StatusCode::kAborted,
-                      "an earlier step of " + step.action->resource + " failed on this host"),
-               true);
+      const std::string prerequisite =
+          failedPrerequisite(outcomes[step.host].results, step.action->resource);
+      if (!prerequisite.empty()) {
+        record(step.host, *step.action, Status(StatusCode::kAborted, prerequisite), true);
         continue;
       }
       (step.action->rollout == Action::Rollout::kStart ? starts : restarts).push_back(step);
@@ -307,10 +320,13 @@ std::vector<HostOutcome> pass(const resources::DesiredState& state,
     }
     if (progress) progress(out, nullptr);
     if (apply && out.reach.ok() && out.lockedBy.empty()) {
-      bool previousFailed = false;
+      std::string previousFailure;  // why the step before failed, or empty
       for (const Action& a : out.plan.actions) {
         if (a.rollout != Action::Rollout::kNone) continue;
-        ActionResult r{a, okStatus(), a.needsPrevious && previousFailed};
+        ActionResult r{a, okStatus(), false};
+        if (a.needsPrevious && !previousFailure.empty()) {
+          r = ActionResult{a, Status(StatusCode::kAborted, previousFailure), true};
+        }
         if (cancelled(options)) r = ActionResult{a, stoppingStatus(), true};
         const auto started = std::chrono::steady_clock::now();
         if (!r.skipped) r.status = execute(*ops[i], a);
@@ -321,7 +337,7 @@ std::vector<HostOutcome> pass(const resources::DesiredState& state,
                       r.skipped       ? "skipped"
                       : r.status.ok() ? "ok"
                                       : r.status.message());
-        previousFailed = r.skipped || !r.status.ok();
+        previousFailure = r.skipped || !r.status.ok() ? failureOf(r) : "";
         out.results.push_back(r);
         if (progress) progress(out, &out.results.back());
       }

@@ -285,3 +285,88 @@ TEST_F(HostPassLockTest, AShutdownStopsBetweenActions) {
 
 }  // namespace
 }  // namespace kthw::reconcilers
+
+namespace kthw::reconcilers {
+namespace {
+
+// The shape of a service's plan: a file, a step that needs it, and a health-gated restart.
+class ServiceShapedReconciler : public HostScopedReconciler {
+ public:
+  std::string kind() const override { return "ControlPlaneService"; }
+  void observe(const resources::Host&, runtime::ProbeRequest&) const override {}
+  void diff(const resources::Host&, const runtime::ProbeResult&, HostPlan& plan) const override {
+    const std::string resource = "ControlPlaneService/etcd";
+    plan.addResource(resource);
+    Action write = makeAction(ActionType::kWriteFile, resource, "/etc/etcd/x.pem",
+                              "write /etc/etcd/x.pem", "content differs");
+    write.file = runtime::FileSpec{"/etc/etcd/x.pem", "root", "root", 0600};
+    write.content = "certificate";
+    plan.actions.push_back(write);
+    Action check = makeAction(ActionType::kRunCommand, resource, "etcd.service",
+                              "check etcd.service", "after its files");
+    check.command = "true";
+    check.needsPrevious = true;
+    plan.actions.push_back(check);
+    Action enable = check;
+    enable.summary = "enable etcd.service";
+    plan.actions.push_back(enable);
+    Action restart = makeAction(ActionType::kRunCommand, resource, "etcd.service",
+                                "restart etcd.service", "x.pem changed");
+    restart.command = "systemctl restart etcd.service";
+    restart.rollout = Action::Rollout::kRestart;
+    restart.rolloutGroup = "etcd";
+    plan.actions.push_back(restart);
+    plan.health["etcd"] = HealthProbe{"true", "https://127.0.0.1:2379/health", 1};
+  }
+};
+
+class FailingWriteHost : public testing::FakeHost {
+ public:
+  Status failure;
+  Status writeFile(const runtime::FileSpec& file, const std::string& content,
+                   const std::optional<std::string>& ifCurrentSha256) override {
+    if (file.path == "/etc/etcd/x.pem") return failure;
+    return FakeHost::writeFile(file, content, ifCurrentSha256);
+  }
+};
+
+std::vector<std::string> progressLines(const std::vector<HostOutcome>& outcomes) {
+  std::vector<std::string> lines;
+  for (const ActionResult& r : outcomes[0].results) {
+    lines.push_back(std::string(r.skipped       ? "skipped "
+                                : r.status.ok() ? "done "
+                                                : "FAILED ") +
+                    r.action.summary + ": " + r.status.message());
+  }
+  return lines;
+}
+
+TEST(HostPassSkips, ASkippedStepNamesTheStepThatFailedAndWhy) {
+  auto loaded = resources::testing::loadText(kHost);
+  ASSERT_TRUE(loaded.ok());
+  auto host = std::make_shared<FailingWriteHost>();
+  host->failure = failedPrecondition(
+      "write /etc/etcd/x.pem failed (exit 1): cannot create temp file: No space left on device");
+  const ServiceShapedReconciler service;
+  const std::vector<const HostScopedReconciler*> reconcilers = {&service};
+  auto connect = [&](const resources::Host&) { return host; };
+  auto outcomes = applyHosts(loaded.state, reconcilers, connect, {});
+  const std::string why =
+      "write /etc/etcd/x.pem failed (exit 1): cannot create temp file: No space left on device";
+  EXPECT_EQ(progressLines(outcomes),
+            (std::vector<std::string>{
+                "FAILED write /etc/etcd/x.pem: " + why, "skipped check etcd.service: " + why,
+                "skipped enable etcd.service: " + why, "skipped restart etcd.service: " + why}));
+  for (const std::string& a : host->actions) EXPECT_EQ(a.find("restart"), std::string::npos) << a;
+
+  // A failure whose message does not say which step it was gets the step's name.
+  host->failure = unavailable("lost the SSH connection to 10.0.1.10 twice");
+  outcomes = applyHosts(loaded.state, reconcilers, connect, {});
+  ASSERT_EQ(outcomes[0].results.size(), 4u);
+  EXPECT_EQ(outcomes[0].results.back().status.message(),
+            "write /etc/etcd/x.pem failed: lost the SSH connection to 10.0.1.10 twice");
+  EXPECT_TRUE(outcomes[0].results.back().skipped);
+}
+
+}  // namespace
+}  // namespace kthw::reconcilers

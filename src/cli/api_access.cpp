@@ -73,7 +73,8 @@ StatusOr<runtime::ApiCredentials> apiCredentials(
   }
   auto m = material.find(bundle->name());
   if (m == material.end() || !m->second.has(cert->name) || !m->second.has(cert->issuer)) {
-    return failedPrecondition("the admin certificate is not issued yet (kthw apply issues it)");
+    return failedPrecondition("the " + cert->name + " certificate of CertificateBundle/" +
+                              bundle->name() + " is not issued yet");
   }
   std::string server;
   if (!state.loadBalancers.empty()) {

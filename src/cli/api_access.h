@@ -15,7 +15,8 @@ namespace kthw::cli {
 // Where kthw reaches the API server and as whom. With `kubeconfigPath`, from that file;
 // otherwise from the desired state: the client certificate of a bundle kubeconfig whose user is
 // in system:masters (the one named admin first), and the first LoadBalancer's frontend (or that
-// kubeconfig's server when there is no load balancer).
+// kubeconfig's server when there is no load balancer). FailedPrecondition when that certificate
+// or its authority is still to be issued (a diff before the first apply).
 StatusOr<runtime::ApiCredentials> apiCredentials(
     const resources::DesiredState& state,
     const std::map<std::string, reconcilers::BundleMaterial>& material,

@@ -217,6 +217,51 @@ Status applyRbacObjects(const Prepared& prepared, PassContext& ctx, const std::s
   return first;
 }
 
+// Before the first apply (or with an emptied secret store) certificates are still to be issued:
+// that is drift apply repairs, not an unreachable host, and the checks that need the material
+// (a load balancer's route, the RBAC comparison) wait for it. One line each; empty when nothing
+// is pending.
+std::vector<std::string> pendingNotes(
+    const Prepared& prepared, const PassContext& ctx,
+    const std::optional<StatusOr<runtime::ApiCredentials>>& creds) {
+  std::vector<std::string> notes;
+  const auto& kinds = prepared.options.kinds;
+  if (kinds.empty() || std::find(kinds.begin(), kinds.end(), "CertificateBundle") != kinds.end()) {
+    notes = ctx.pendingMaterial(prepared.loaded.state);
+  }
+  if (wantsRoutes(prepared.options)) {
+    for (std::string& line : ctx.routesAwaitingMaterial(prepared.loaded.state)) {
+      notes.push_back(std::move(line));
+    }
+  }
+  // apiCredentials says FailedPrecondition exactly when the admin certificate is to be issued.
+  if (creds && !creds->ok() && creds->status().code() == StatusCode::kFailedPrecondition) {
+    notes.push_back("RBAC: not compared: " + creds->status().message());
+  }
+  return notes;
+}
+
+struct RbacDiff {
+  bool compared = false;  // the API server answered
+  bool drift = false;
+};
+
+// Compares the desired RBAC objects with the API server's, printing the plan when asked.
+RbacDiff diffRbac(const resources::DesiredState& state, const runtime::ApiCredentials& creds,
+                  bool print, const Style& style, Io io) {
+  runtime::ApiClient api(creds);
+  Status ready = api.ready();
+  auto plan =
+      ready.ok() ? reconcilers::planRbac(state, api) : StatusOr<reconcilers::RbacPlan>(ready);
+  if (!plan.ok()) {
+    io.err << "kthw diff: RBAC not compared: the API server at " << creds.server
+           << " is not reachable or not ready: " << plan.status().message() << "\n";
+    return {};
+  }
+  if (print) printRbacPlan(*plan, creds.server, style, io.out);
+  return {true, !plan->actions.empty()};
+}
+
 }  // namespace
 
 int runDiff(const std::vector<std::string>& args, Io io) {
@@ -249,26 +294,25 @@ int runDiff(const std::vector<std::string>& args, Io io) {
   }
   bool drift = false;
   bool unreachable = false;
+  std::optional<StatusOr<runtime::ApiCredentials>> creds;
   if (wantsRbac(prepared.loaded.state, prepared.options)) {
-    auto creds =
-        apiCredentials(prepared.loaded.state, ctx->material(), parsed->get("--kubeconfig"));
-    if (!creds.ok()) {
-      io.err << "kthw diff: RBAC not compared: " << creds.status().message() << "\n";
-      unreachable = true;
-    } else {
-      runtime::ApiClient api(*creds);
-      Status ready = api.ready();
-      auto plan = ready.ok() ? reconcilers::planRbac(prepared.loaded.state, api)
-                             : StatusOr<reconcilers::RbacPlan>(ready);
-      if (!plan.ok()) {
-        io.err << "kthw diff: RBAC not compared: the API server at " << creds->server
-               << " is not reachable or not ready: " << plan.status().message() << "\n";
-        unreachable = true;
-      } else {
-        if (output != "json") printRbacPlan(*plan, creds->server, styleFor(color), io.out);
-        drift = drift || !plan->actions.empty();
-      }
-    }
+    creds = apiCredentials(prepared.loaded.state, ctx->material(), parsed->get("--kubeconfig"));
+  }
+  // Text goes to stdout with the plan; beside JSON, to stderr.
+  if (const auto pending = pendingNotes(prepared, *ctx, creds); !pending.empty()) {
+    drift = true;
+    std::ostream& notes = output == "json" ? io.err : io.out;
+    notes << "material to be issued on apply:\n";
+    for (const std::string& line : pending) notes << "  " << line << "\n";
+  }
+  if (creds && creds->ok()) {
+    const RbacDiff rbac =
+        diffRbac(prepared.loaded.state, **creds, output != "json", styleFor(color), io);
+    unreachable = unreachable || !rbac.compared;
+    drift = drift || rbac.drift;
+  } else if (creds && creds->status().code() != StatusCode::kFailedPrecondition) {
+    io.err << "kthw diff: RBAC not compared: " << creds->status().message() << "\n";
+    unreachable = true;
   }
   for (const auto& o : outcomes) {
     unreachable = unreachable || !o.reach.ok();

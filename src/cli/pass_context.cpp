@@ -97,6 +97,54 @@ const std::map<std::string, Status>& PassContext::checkRoutes(const resources::D
   }
 }
 
+std::vector<std::string> PassContext::pendingMaterial(const resources::DesiredState& state) const {
+  std::vector<std::string> lines;
+  for (const auto& [bundle, m] : material_) {
+    if (m.pending.empty()) continue;
+    // Names grouped by reason, reasons in the order the bundle declares its material.
+    std::vector<std::pair<std::string, std::string>> byReason;
+    for (const resources::CertificateBundle& b : state.bundles) {
+      if (b.name() != bundle) continue;
+      std::vector<std::string> names;
+      for (const auto& a : b.authorities) names.push_back(a.name);
+      for (const auto& c : b.certificates) names.push_back(c.name);
+      for (const auto& k : b.keyPairs) names.push_back(k.name);
+      for (const auto& e : b.encryptionConfigs) names.push_back(e.name);
+      for (const std::string& name : names) {
+        if (m.pending.count(name) == 0) continue;
+        auto reason = m.reasons.find(name);
+        const std::string why = reason == m.reasons.end() ? "pending" : reason->second;
+        auto group = std::find_if(byReason.begin(), byReason.end(),
+                                  [&](const auto& g) { return g.first == why; });
+        if (group == byReason.end()) {
+          byReason.emplace_back(why, name);
+        } else {
+          group->second += ", " + name;
+        }
+      }
+    }
+    std::string line = "CertificateBundle/" + bundle + ":";
+    for (size_t i = 0; i < byReason.size(); ++i) {
+      line += (i == 0 ? " " : "; ") + byReason[i].second + " (" + byReason[i].first + ")";
+    }
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+std::vector<std::string> PassContext::routesAwaitingMaterial(
+    const resources::DesiredState& state) const {
+  std::vector<std::string> lines;
+  for (const resources::LoadBalancer& lb : state.loadBalancers) {
+    if (lb.routeBundle.empty()) continue;
+    auto m = material_.find(lb.routeBundle);
+    if (m != material_.end() && m->second.has(lb.routeAuthority)) continue;
+    lines.push_back("LoadBalancer/" + lb.name() + ": route not checked until its authority " +
+                    lb.routeAuthority + " is issued");
+  }
+  return lines;
+}
+
 Status PassContext::recordDistributed(const resources::DesiredState& state) {
   for (const resources::CertificateBundle& b : state.bundles) {
     runtime::SecretStore* store = storeOfBundle_[b.name()];

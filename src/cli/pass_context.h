@@ -41,6 +41,12 @@ class PassContext {
   const std::map<std::string, Status>& checkRoutes(
       const resources::DesiredState& state,
       std::chrono::seconds patience = std::chrono::seconds(0));
+  // What a read-only pass found still to be issued, one line per bundle that has any
+  // ("CertificateBundle/x: ca, admin (absent)").
+  std::vector<std::string> pendingMaterial(const resources::DesiredState& state) const;
+  // One line per LoadBalancer whose route is not checked because its authority is still to be
+  // issued.
+  std::vector<std::string> routesAwaitingMaterial(const resources::DesiredState& state) const;
   // After an apply that reached every host: lets staged key rotations take their next step.
   Status recordDistributed(const resources::DesiredState& state);
 

@@ -41,7 +41,7 @@ class LoadBalancerReconciler : public HostScopedReconciler {
 StatusOr<std::string> routeCheckUrl(const resources::LoadBalancer& lb);
 
 // A TLS request through each LoadBalancer with a routeCheck, verified against its bundle's
-// authority; by LoadBalancer name.
+// authority; by LoadBalancer name. One whose authority is still to be issued is left out.
 std::map<std::string, Status> checkRoutes(const resources::DesiredState& state,
                                           const std::map<std::string, BundleMaterial>& material);
 

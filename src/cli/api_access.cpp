@@ -90,6 +90,34 @@ StatusOr<runtime::ApiCredentials> apiCredentials(
       "CertificateBundle/" + bundle->name() + " kubeconfig " + best->name};
 }
 
+ApiWaitPlan planApiWait(const resources::DesiredState& state,
+                        const std::vector<reconcilers::HostOutcome>& outcomes) {
+  if (outcomes.empty()) return {};  // no host in this run (--kind ClusterRole): just wait
+  const bool anyReached =
+      std::any_of(outcomes.begin(), outcomes.end(),
+                  [](const reconcilers::HostOutcome& o) { return o.reach.ok(); });
+  if (!anyReached) return {true, "no host could be reached"};
+  std::vector<std::string> apiHosts;
+  bool apiReached = false;
+  bool apiConverged = false;
+  for (const reconcilers::HostOutcome& o : outcomes) {
+    const bool runsApiServer =
+        std::any_of(state.services.begin(), state.services.end(), [&](const auto& svc) {
+          return svc.component == "kube-apiserver" && state.selects(svc.hosts, *o.host);
+        });
+    if (!runsApiServer) continue;
+    apiHosts.push_back(o.host->name());
+    apiReached = apiReached || o.reach.ok();
+    apiConverged = apiConverged || !o.failed();
+  }
+  // The API server runs elsewhere (not a service of this state): it may be up, so wait for it.
+  if (apiHosts.empty() || apiConverged) return {};
+  std::string names;
+  for (const std::string& h : apiHosts) names += (names.empty() ? "" : ", ") + h;
+  return {true, apiReached ? "no kube-apiserver host converged (" + names + ")"
+                           : "no kube-apiserver host could be reached (" + names + ")"};
+}
+
 Status waitForApiServer(
     runtime::ApiClient& api, std::chrono::seconds timeout,
     const std::function<void(const Status&, std::chrono::milliseconds)>& onWait) {
@@ -99,6 +127,10 @@ Status waitForApiServer(
   while (true) {
     Status s = api.ready();
     if (s.ok()) return s;
+    if (timeout.count() == 0) {
+      return unavailable("the API server at " + api.credentials().server +
+                         " is not ready: " + s.message());
+    }
     if (std::chrono::steady_clock::now() + delay > deadline) {
       return deadlineExceeded("the API server at " + api.credentials().server +
                               " was not ready within " + std::to_string(timeout.count()) +

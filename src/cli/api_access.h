@@ -4,9 +4,11 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "reconcilers/bundle_material.h"
+#include "reconcilers/host_pass.h"
 #include "resources/desired_state.h"
 #include "runtime/api_client.h"
 
@@ -21,6 +23,18 @@ StatusOr<runtime::ApiCredentials> apiCredentials(
     const resources::DesiredState& state,
     const std::map<std::string, reconcilers::BundleMaterial>& material,
     const std::string& kubeconfigPath);
+
+// How apply meets the API server after its host pass. Waiting up to --api-timeout is for an
+// apiserver this apply started or restarted; when no host could be reached, or no host that runs
+// kube-apiserver was reached or converged, nothing the pass did can bring it up, so the API
+// server is checked once instead: RBAC still goes in if it answers, and the run does not hang
+// for minutes on hosts it could not reach.
+struct ApiWaitPlan {
+  bool checkOnce = false;
+  std::string reason;  // why it is checked once ("no host could be reached")
+};
+ApiWaitPlan planApiWait(const resources::DesiredState& state,
+                        const std::vector<reconcilers::HostOutcome>& outcomes);
 
 // Waits for /readyz with exponential backoff and jitter, up to `timeout`; `onWait` hears each
 // miss.

@@ -401,17 +401,27 @@ int runApply(const std::vector<std::string>& args, Io io) {
   }
   if (wantsRbac(prepared.loaded.state, prepared.options)) {
     const std::string timeout = parsed->get("--api-timeout", "120");
-    if (Status s = applyRbacObjects(prepared, *ctx, parsed->get("--kubeconfig"),
-                                    std::chrono::seconds(std::atoi(timeout.c_str())), io);
+    std::chrono::seconds wait(std::atoi(timeout.c_str()));
+    if (const ApiWaitPlan plan = planApiWait(prepared.loaded.state, outcomes); plan.checkOnce) {
+      io.out << "RBAC: " << plan.reason
+             << ": checking the API server once instead of waiting up to " << wait.count() << "s\n";
+      wait = std::chrono::seconds(0);
+    }
+    if (Status s = applyRbacObjects(prepared, *ctx, parsed->get("--kubeconfig"), wait, io);
         !s.ok()) {
       io.out << "  RBAC: FAILED: " << s.message() << "\n";
       ++failedHosts;
     }
   }
+  // A load balancer that was just (re)configured, or whose backends were, needs its health
+  // checks to rise before it routes; when this apply changed nothing, one check says it all.
+  const bool anyChange = std::any_of(outcomes.begin(), outcomes.end(),
+                                     [](const auto& o) { return !o.results.empty(); });
   const std::map<std::string, Status> noRoutes;
-  const auto& routes = wantsRoutes(prepared.options)
-                           ? ctx->checkRoutes(prepared.loaded.state, std::chrono::seconds(30))
-                           : noRoutes;
+  const auto& routes =
+      wantsRoutes(prepared.options)
+          ? ctx->checkRoutes(prepared.loaded.state, std::chrono::seconds(anyChange ? 30 : 0))
+          : noRoutes;
   for (const auto& [lb, route] : routes) {
     io.out << "  LoadBalancer/" << lb << ": route through the frontend "
            << (route.ok() ? "answers" : "FAILS: " + route.message()) << "\n";

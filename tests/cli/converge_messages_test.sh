@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kthw diff and apply as a user runs them, against a real sshd on loopback
 # (tests/support/sshd-harness.sh, needs root): what diff says while certificate material is still
-# to be issued.
+# to be issued, and how apply ends when no host can be reached.
 set -euo pipefail
 kthw=$1
 src=$2
@@ -111,5 +111,28 @@ set -e
 python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$work/json" ||
   fail "diff -o json: stdout is not JSON"
 expect_line "diff -o json with material to issue" "material to be issued on apply:"
+
+# Every host unreachable (nothing listens on port 1): diff says so with exit 3, and apply ends
+# at once instead of waiting --api-timeout for an API server it could not have brought up.
+write_state "$work/down" 1 "$work/store-down"
+set +e
+"$kthw" diff -f "$work/down" --color never >"$work/out" 2>&1
+code=$?
+set -e
+[ "$code" -eq 3 ] || fail "diff of an unreachable host: exit $code, want 3"
+start=$(date +%s)
+set +e
+timeout 100 "$kthw" apply -f "$work/down" >"$work/out" 2>&1
+code=$?
+set -e
+took=$(($(date +%s) - start))
+[ "$code" -eq 1 ] || fail "apply with every host unreachable: exit $code, want 1"
+[ "$took" -lt 20 ] || fail "apply with every host unreachable took ${took}s"
+expect_line "apply with every host unreachable" \
+  "RBAC: no host could be reached: checking the API server once instead of waiting up to 120s"
+grep -q "^  RBAC: FAILED: the API server at https://127.0.0.1:1 is not ready" "$work/out" ||
+  fail "apply with every host unreachable: no RBAC failure line"
+! grep -q "WaitingForAPIServer" "$work/out" || fail "apply waited for the API server"
+[ "$failures" -gt 0 ] || echo "ok: apply with every host unreachable (${took}s)"
 
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }

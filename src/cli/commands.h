@@ -22,5 +22,6 @@ int runRun(const std::vector<std::string>& args, Io io);
 int runStatus(const std::vector<std::string>& args, Io io);
 int runVerify(const std::vector<std::string>& args, Io io);
 int runKubeconfig(const std::vector<std::string>& args, Io io);
+int runCerts(const std::vector<std::string>& args, Io io);
 
 }  // namespace kthw::cli

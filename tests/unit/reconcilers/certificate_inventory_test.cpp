@@ -58,10 +58,10 @@ class CertificateInventoryTest : public ::testing::Test {
     loaded_ =
         resources::testing::loadText(std::string(resources::testing::kMinimalHosts) + kBundle);
     ASSERT_TRUE(loaded_.ok()) << resources::testing::joinErrors(loaded_);
-    const std::string dir = ::testing::TempDir() + "/kthw-inventory-" +
-                            ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::remove_all(dir);
-    auto store = runtime::SecretStore::open(dir, runtime::SecretStore::Mode::kWrite);
+    dir_ = ::testing::TempDir() + "/kthw-inventory-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    auto store = runtime::SecretStore::open(dir_, runtime::SecretStore::Mode::kWrite);
     ASSERT_TRUE(store.ok());
     auto m = prepareMaterial(loaded_.state, bundle(), store->get(), true, now_);
     ASSERT_TRUE(m.ok()) << m.status().message();
@@ -77,6 +77,8 @@ class CertificateInventoryTest : public ::testing::Test {
       }
     }
   }
+
+  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   const resources::CertificateBundle& bundle() const { return loaded_.state.bundles.at(0); }
 
@@ -109,6 +111,7 @@ class CertificateInventoryTest : public ::testing::Test {
   }
 
   resources::LoadOutcome loaded_;
+  std::string dir_;
   BundleMaterial material_;
   StoredCertificates stored_;
   std::map<std::string, std::shared_ptr<RecordingHost>> hosts_ = {

@@ -19,6 +19,7 @@ class AtomicFileTest : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
+  void TearDown() override { fs::remove_all(dir_); }
   static unsigned modeOf(const std::string& path) {
     struct stat st {};
     EXPECT_EQ(::lstat(path.c_str(), &st), 0);

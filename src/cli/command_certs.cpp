@@ -40,9 +40,10 @@ is the store's certificate and when that file itself expires.
 Each certificate is checked against the authority that issued it (OpenSSL's
 verifier, against the store's copy of the authority). A certificate is due for
 renewal within its renewBefore (default 720h); an authority, which kthw never
-rotates on its own, within 30 days. Hosts are read over SSH with one command
-each, and only the certificate files: keys and kubeconfigs (which hold keys)
-are never read. Nothing is written anywhere, and nothing is issued.
+rotates on its own, within 30 days. Hosts are read with one command each (over
+SSH, or locally for transport: local), and only the certificate files: keys
+and kubeconfigs (which hold keys) are never read. Nothing is written to the
+hosts or the secret store, and nothing is issued.
 
 The table shows subjects by CN and O (Kubernetes' user and groups); -o json
 gives the whole names, fingerprints and every check.

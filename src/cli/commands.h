@@ -21,5 +21,7 @@ int runApply(const std::vector<std::string>& args, Io io);
 int runRun(const std::vector<std::string>& args, Io io);
 int runStatus(const std::vector<std::string>& args, Io io);
 int runVerify(const std::vector<std::string>& args, Io io);
+int runKubeconfig(const std::vector<std::string>& args, Io io);
+int runCerts(const std::vector<std::string>& args, Io io);
 
 }  // namespace kthw::cli

@@ -25,6 +25,8 @@ Commands:
   run         Keep everything converged, as a daemon (watches -f, serves /metrics)
   status      Show what a running `kthw run` reports
   verify      Check the live cluster: etcd members, health, encryption, RBAC
+  kubeconfig  Print the operator's kubeconfig (load balancer, admin certificate)
+  certs       List certificates: expiry, chain, and what each host has installed
   version     Print the version
   help        Show help for a command: kthw help validate
 
@@ -35,6 +37,8 @@ Examples:
   kthw apply -f cluster/
   kthw run -f cluster/   # then, elsewhere: kthw status
   kthw verify -f cluster/
+  kthw kubeconfig -f cluster/ --out ~/.kube/kthw
+  kthw certs -f cluster/
 
 Run 'kthw COMMAND --help' for the options of a command.
 )";
@@ -71,6 +75,8 @@ int main(int argc, char** argv) {
   if (command == "run") return kthw::cli::runRun(args, io);
   if (command == "status") return kthw::cli::runStatus(args, io);
   if (command == "verify") return kthw::cli::runVerify(args, io);
+  if (command == "kubeconfig") return kthw::cli::runKubeconfig(args, io);
+  if (command == "certs") return kthw::cli::runCerts(args, io);
   std::cerr << "kthw: unknown command \"" << command << "\"\n\n" << kUsage;
   return kthw::cli::kExitUsage;
 }

@@ -31,6 +31,19 @@ std::string joinList(const std::vector<std::string>& v) {
   return out.empty() ? "none" : out;
 }
 
+// Where the store keeps an entry of a bundle: "<bundle>/<kind>/<name><ext>".
+std::string storePath(const resources::CertificateBundle& b, const std::string& kind,
+                      const std::string& name, const char* ext) {
+  return b.name() + "/" + kind + "/" + name + ext;
+}
+
+// Authorities and certificates share one namespace within a bundle (validation sees to it).
+const char* certificateKind(const resources::CertificateBundle& b, const std::string& name) {
+  const bool authority = std::any_of(b.authorities.begin(), b.authorities.end(),
+                                     [&](const resources::Authority& a) { return a.name == name; });
+  return authority ? "authorities" : "certificates";
+}
+
 runtime::CertificateRequest requestFor(const resources::Subject& s) {
   runtime::CertificateRequest r;
   r.commonName = s.commonName;
@@ -66,7 +79,7 @@ class Preparer {
 
  private:
   std::string path(const std::string& kind, const std::string& name, const char* ext) const {
-    return b_.name() + "/" + kind + "/" + name + ext;
+    return storePath(b_, kind, name, ext);
   }
   std::optional<std::string> load(const std::string& p) const {
     return store_ != nullptr ? store_->read(p) : std::nullopt;
@@ -90,7 +103,7 @@ class Preparer {
                               ", the spec says " + a.subject.commonName +
                               "; kthw does not rotate a CA on its own");
       }
-      if (info->notAfter < now_ + std::chrono::hours(24 * 30)) {
+      if (info->notAfter < now_ + kAuthorityRenewBefore) {
         m_.problems.push_back("authority " + a.name + " expires on " + day(info->notAfter) +
                               "; rotate it deliberately (kthw never does so silently)");
       }
@@ -359,6 +372,20 @@ StatusOr<BundleMaterial> prepareMaterial(const resources::DesiredState& state,
                                          runtime::SecretStore* store, bool generate,
                                          std::chrono::system_clock::time_point now) {
   return Preparer(state, bundle, store, generate, now).run();
+}
+
+std::optional<std::string> storedCertificatePem(const resources::CertificateBundle& bundle,
+                                                const runtime::SecretStore& store,
+                                                const std::string& name) {
+  return store.read(storePath(bundle, certificateKind(bundle, name), name, ".crt"));
+}
+
+std::optional<runtime::PrivateKeyPem> storedPrivateKey(const resources::CertificateBundle& bundle,
+                                                       const runtime::SecretStore& store,
+                                                       const std::string& name) {
+  auto pem = store.read(storePath(bundle, certificateKind(bundle, name), name, ".key"));
+  if (!pem) return std::nullopt;
+  return runtime::PrivateKeyPem{std::move(*pem)};
 }
 
 }  // namespace kthw::reconcilers

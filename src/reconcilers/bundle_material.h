@@ -47,6 +47,20 @@ StatusOr<BundleMaterial> prepareMaterial(const resources::DesiredState& state,
 
 runtime::KeyType toKeyType(resources::KeyAlgorithm a);
 
+// Authorities have no renewBefore: kthw never rotates one on its own, and reports one that
+// expires within this window as a problem.
+inline constexpr std::chrono::hours kAuthorityRenewBefore{24 * 30};
+
+// The certificate (PEM) of an authority or certificate of `bundle` as `store` holds it, whatever
+// the spec says now: nothing is judged or issued. Nothing when the store has none.
+std::optional<std::string> storedCertificatePem(const resources::CertificateBundle& bundle,
+                                                const runtime::SecretStore& store,
+                                                const std::string& name);
+// The private key that goes with it, the same way. Never to be logged.
+std::optional<runtime::PrivateKeyPem> storedPrivateKey(const resources::CertificateBundle& bundle,
+                                                       const runtime::SecretStore& store,
+                                                       const std::string& name);
+
 // After an apply that reached every host: records that the current stage of each encryption key
 // rotation is deployed, so the next apply may take the next stage.
 Status recordDistributed(const resources::CertificateBundle& bundle, const BundleMaterial& m,

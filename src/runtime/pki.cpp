@@ -26,6 +26,9 @@ struct Deleter {
 using Bio = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
 using Pkey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
 using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
+using X509StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE, X509_STORE_free>>;
+using X509StoreCtxPtr =
+    std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX, X509_STORE_CTX_free>>;
 
 std::string opensslError(const std::string& what) {
   const unsigned long e = ERR_get_error();
@@ -126,6 +129,14 @@ std::vector<std::string> nameEntries(X509_NAME* name, int nid) {
     OPENSSL_free(utf8);
   }
   return out;
+}
+
+// RFC 2253 with every byte outside printable ASCII escaped (ASN1_STRFLGS_ESC_MSB and _CTRL are
+// part of XN_FLAG_RFC2253).
+std::string rfc2253(const X509_NAME* name) {
+  Bio bio(BIO_new(BIO_s_mem()));
+  if (X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) return "";
+  return bioString(bio.get());
 }
 
 }  // namespace
@@ -270,6 +281,8 @@ StatusOr<CertificateInfo> inspectCertificate(const std::string& certPem) {
   info.organizations = nameEntries(subject, NID_organizationName);
   auto issuerCn = nameEntries(X509_get_issuer_name(cert.get()), NID_commonName);
   if (!issuerCn.empty()) info.issuerCommonName = issuerCn.front();
+  info.subject = rfc2253(subject);
+  info.issuer = rfc2253(X509_get_issuer_name(cert.get()));
   info.isCa = X509_check_ca(cert.get()) > 0;
   const uint32_t xku = X509_get_extended_key_usage(cert.get());
   info.serverAuth =
@@ -329,6 +342,68 @@ bool keyMatches(const std::string& certPem, const PrivateKeyPem& key) {
   const bool ok = cert && k && X509_check_private_key(cert.get(), k.get()) == 1;
   ERR_clear_error();
   return ok;
+}
+
+Status verifyChain(const std::string& certPem, const std::string& authorityPem) {
+  X509Ptr cert = loadCert(certPem);
+  if (!cert) return invalidArgument(opensslError("reading the certificate"));
+  X509Ptr authority = loadCert(authorityPem);
+  if (!authority) return invalidArgument(opensslError("reading the authority's certificate"));
+  X509StorePtr trusted(X509_STORE_new());
+  X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+  if (!trusted || !ctx || X509_STORE_add_cert(trusted.get(), authority.get()) != 1 ||
+      X509_STORE_CTX_init(ctx.get(), trusted.get(), cert.get(), nullptr) != 1) {
+    return internalError(opensslError("setting up certificate verification"));
+  }
+  // Expiry is judged with the caller's clock, so that "expired" and "not from this CA" stay
+  // apart and tests need no wall clock.
+  X509_STORE_CTX_set_flags(ctx.get(), X509_V_FLAG_NO_CHECK_TIME);
+  const int verified = X509_verify_cert(ctx.get());
+  const int error = X509_STORE_CTX_get_error(ctx.get());
+  ERR_clear_error();
+  if (verified == 1) return okStatus();
+  return failedPrecondition(X509_verify_cert_error_string(error));
+}
+
+std::string_view certificateHealthName(CertificateHealth h) {
+  switch (h) {
+    case CertificateHealth::kUntrusted:
+      return "untrusted";
+    case CertificateHealth::kExpired:
+      return "expired";
+    case CertificateHealth::kNotYetValid:
+      return "not-yet-valid";
+    case CertificateHealth::kRenewDue:
+      return "renew-due";
+    case CertificateHealth::kValid:
+      return "valid";
+  }
+  return "unknown";
+}
+
+StatusOr<CertificateCheck> checkCertificate(const std::string& certPem,
+                                            const std::string& authorityPem,
+                                            std::chrono::seconds renewBefore,
+                                            std::chrono::system_clock::time_point now) {
+  auto info = inspectCertificate(certPem);
+  if (!info.ok()) return info.status();
+  CertificateCheck check;
+  check.info = std::move(*info);
+  const auto left = std::chrono::duration_cast<std::chrono::seconds>(check.info.notAfter - now);
+  constexpr int64_t kDay = 24 * 60 * 60;
+  // Rounded towards minus infinity: a certificate that expired an hour ago has -1 days left.
+  check.daysLeft = left.count() >= 0 ? left.count() / kDay : -((-left.count() + kDay - 1) / kDay);
+  check.chain = verifyChain(certPem, authorityPem);
+  if (!check.chain.ok()) {
+    check.health = CertificateHealth::kUntrusted;
+  } else if (check.info.notAfter <= now) {
+    check.health = CertificateHealth::kExpired;
+  } else if (check.info.notBefore > now) {
+    check.health = CertificateHealth::kNotYetValid;
+  } else if (check.info.notAfter <= now + renewBefore) {
+    check.health = CertificateHealth::kRenewDue;
+  }
+  return check;
 }
 
 StatusOr<std::string> randomBytes(size_t count) {

@@ -49,6 +49,10 @@ struct CertificateInfo {
   std::chrono::system_clock::time_point notBefore;
   std::chrono::system_clock::time_point notAfter;
   std::string issuerCommonName;
+  // The whole names as RFC 2253 writes them ("CN=admin,O=system:masters"), in ASCII: bytes
+  // outside it and control characters are escaped, so a name read from a host is safe to print.
+  std::string subject;
+  std::string issuer;
   std::string sha256Fingerprint;  // of the DER certificate, "AB:CD:..."
   std::string publicKeySha256;    // of the DER SubjectPublicKeyInfo, hex
 };
@@ -71,6 +75,35 @@ StatusOr<CertificateInfo> inspectCertificate(const std::string& certPem);
 bool signedBy(const std::string& certPem, const std::string& issuerCertPem);
 // Whether the certificate's public key belongs to `key`.
 bool keyMatches(const std::string& certPem, const PrivateKeyPem& key);
+
+// Whether `certPem` chains to `authorityPem`, a self-signed CA (the certificate may be that CA
+// itself), by OpenSSL's verifier: signatures, issuer names and the CA's constraints. Validity
+// periods are left to the caller, who has a clock (see checkCertificate). FailedPrecondition with
+// the verifier's reason when it does not chain; InvalidArgument when a PEM does not parse.
+Status verifyChain(const std::string& certPem, const std::string& authorityPem);
+
+// How a certificate stands at a given time, worst first.
+enum class CertificateHealth { kUntrusted, kExpired, kNotYetValid, kRenewDue, kValid };
+// "untrusted", "expired", "not-yet-valid", "renew-due", "valid".
+std::string_view certificateHealthName(CertificateHealth h);
+
+// One certificate judged against its authority at a point in time: what `kthw certs` (and
+// anything else that audits certificates) reports.
+struct CertificateCheck {
+  CertificateInfo info;
+  int64_t daysLeft = 0;  // whole days from now to not-after, rounded down; negative once expired
+  Status chain;          // verifyChain's answer
+  CertificateHealth health = CertificateHealth::kValid;
+};
+
+// Parses `certPem` and judges it at `now`: untrusted when it does not chain to `authorityPem`,
+// expired at or past not-after, not yet valid before not-before, renew-due when not-after falls
+// within `renewBefore` of `now`, else valid (the first that applies). InvalidArgument when
+// `certPem` is not a certificate; an unreadable authority makes the certificate untrusted.
+StatusOr<CertificateCheck> checkCertificate(const std::string& certPem,
+                                            const std::string& authorityPem,
+                                            std::chrono::seconds renewBefore,
+                                            std::chrono::system_clock::time_point now);
 
 // Cryptographically random bytes (OpenSSL's DRBG).
 StatusOr<std::string> randomBytes(size_t count);

@@ -94,6 +94,19 @@ TEST_F(BundleMaterialTest, ReadOnlyPassesGenerateNothing) {
   EXPECT_FALSE(store_->read("pki/authorities/ca.key").has_value());
 }
 
+TEST_F(BundleMaterialTest, StoredMaterialIsReadAsItIsWithoutJudging) {
+  const auto& bundle = loaded_.state.bundles.at(0);
+  EXPECT_FALSE(storedCertificatePem(bundle, *store_, "admin").has_value());
+  BundleMaterial m = prepare(true, now_);
+  EXPECT_EQ(storedCertificatePem(bundle, *store_, "ca"), m.certificates.at("ca"));
+  EXPECT_EQ(storedCertificatePem(bundle, *store_, "admin"), m.certificates.at("admin"));
+  EXPECT_EQ(storedPrivateKey(bundle, *store_, "admin")->pem, m.keys.at("admin").pem);
+  // A spec change makes prepareMaterial want a reissue; what the store holds is still there.
+  loaded_.state.bundles[0].certificates[1].subject.commonName = "root";
+  EXPECT_TRUE(prepare(false, now_).pending.count("admin") != 0);
+  EXPECT_EQ(storedCertificatePem(bundle, *store_, "admin"), m.certificates.at("admin"));
+}
+
 TEST_F(BundleMaterialTest, ReissuesExactlyTheCertificatesWithinRenewBefore) {
   (void)prepare(true, now_);
   // 29 days on: the 30-day kubernetes certificate is within its 48h renewBefore; admin is not.

@@ -1,0 +1,400 @@
+#include "reconcilers/certificate_inventory.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <atomic>
+#include <ctime>
+#include <thread>
+
+#include "reconcilers/bundle_material.h"
+
+namespace kthw::reconcilers {
+namespace {
+
+using Clock = std::chrono::system_clock;
+using Json = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void str(Json& w, const std::string& s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+bool selected(const std::vector<std::string>& filter, const std::string& name) {
+  return filter.empty() || std::find(filter.begin(), filter.end(), name) != filter.end();
+}
+
+std::vector<const resources::Host*> sortedHosts(const resources::DesiredState& state,
+                                                const std::vector<std::string>& filter) {
+  std::vector<const resources::Host*> out;
+  for (const resources::Host& h : state.hosts) {
+    if (selected(filter, h.name())) out.push_back(&h);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto* a, const auto* b) { return a->name() < b->name(); });
+  return out;
+}
+
+void runParallel(size_t count, size_t parallelism, const std::function<void(size_t)>& work) {
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> workers;
+  const size_t n = std::max<size_t>(1, std::min(parallelism, count));
+  for (size_t w = 0; w < n; ++w) {
+    workers.emplace_back([&] {
+      for (size_t i = next++; i < count; i = next++) work(i);
+    });
+  }
+  for (std::thread& t : workers) t.join();
+}
+
+// "30d", "36h" or "90m": how a renew-before window is shown.
+std::string window(std::chrono::seconds s) {
+  const int64_t n = s.count();
+  if (n % 86400 == 0) return std::to_string(n / 86400) + "d";
+  if (n % 3600 == 0) return std::to_string(n / 3600) + "h";
+  if (n % 60 == 0) return std::to_string(n / 60) + "m";
+  return std::to_string(n) + "s";
+}
+
+std::string healthText(const CertificateEntry& e, const runtime::CertificateCheck& c) {
+  switch (c.health) {
+    case runtime::CertificateHealth::kValid:
+      return "valid";
+    case runtime::CertificateHealth::kRenewDue:
+      return "renew-due (expires within " + window(e.renewBefore) + ")";
+    case runtime::CertificateHealth::kExpired:
+      return "expired";
+    case runtime::CertificateHealth::kNotYetValid:
+      return "not yet valid";
+    case runtime::CertificateHealth::kUntrusted:
+      return "untrusted: does not chain to authority " + e.authorityName + " (" +
+             c.chain.message() + ")";
+  }
+  return "unknown";
+}
+
+class Builder {
+ public:
+  Builder(const resources::DesiredState& state, const StoredCertificates& stored,
+          const std::map<std::string, InstalledFiles>& installed,
+          const std::vector<std::string>& hosts, Clock::time_point now)
+      : state_(state),
+        stored_(stored),
+        installed_(installed),
+        hosts_(sortedHosts(state, hosts)),
+        filtered_(!hosts.empty()),
+        now_(now) {}
+
+  CertificateInventory run() {
+    CertificateInventory inventory;
+    inventory.now = now_;
+    for (const resources::CertificateBundle& b : state_.bundles) {
+      for (const resources::Authority& a : b.authorities) {
+        add(b, a.name, true, a.name, kAuthorityRenewBefore, inventory);
+      }
+      for (const resources::Certificate& c : b.certificates) {
+        add(b, c.name, false, c.issuer, c.renewBefore, inventory);
+      }
+    }
+    for (const auto& [host, files] : installed_) inventory.hosts[host] = files.reach;
+    return inventory;
+  }
+
+ private:
+  const std::string* storedPem(const resources::CertificateBundle& b,
+                               const std::string& name) const {
+    auto bundle = stored_.find(b.name());
+    if (bundle == stored_.end()) return nullptr;
+    auto pem = bundle->second.find(name);
+    return pem == bundle->second.end() ? nullptr : &pem->second;
+  }
+
+  void add(const resources::CertificateBundle& b, const std::string& name, bool authority,
+           const std::string& authorityName, std::chrono::seconds renewBefore,
+           CertificateInventory& inventory) const {
+    CertificateEntry e{b.name(), name, authority, authorityName, renewBefore, {}, {}, {}};
+    const std::string* authorityPem = storedPem(b, authorityName);
+    const std::string& trusted = authorityPem != nullptr ? *authorityPem : kNone;
+    if (const std::string* pem = storedPem(b, name)) {
+      auto check = runtime::checkCertificate(*pem, trusted, renewBefore, now_);
+      if (check.ok()) {
+        e.stored = std::move(*check);
+      } else {
+        e.storeMessage = "unreadable in the secret store: " + check.status().message();
+      }
+    } else {
+      e.storeMessage = "not issued (run kthw apply first)";
+    }
+    for (const resources::Host* h : hosts_) {
+      for (const resources::BundleFile& f : b.files) {
+        if (f.kind != resources::ContentKind::kCertificate || f.source != name ||
+            !state_.selects(f.hosts, *h)) {
+          continue;
+        }
+        e.copies.push_back(copy(*h, f.path, e, trusted));
+      }
+    }
+    if (filtered_ && e.copies.empty()) return;
+    inventory.entries.push_back(std::move(e));
+  }
+
+  InstalledCopy copy(const resources::Host& h, const std::string& path, const CertificateEntry& e,
+                     const std::string& trusted) const {
+    InstalledCopy c{h.name(), path, CopyState::kAbsent, std::nullopt, ""};
+    auto host = installed_.find(h.name());
+    if (host == installed_.end()) {
+      c.state = CopyState::kUnreachable;
+      c.message = "not read";
+      return c;
+    }
+    if (!host->second.reach.ok()) {
+      c.state = CopyState::kUnreachable;
+      c.message = host->second.reach.message();
+      return c;
+    }
+    auto file = host->second.files.find(path);
+    if (file == host->second.files.end()) return c;
+    auto check = runtime::checkCertificate(file->second, trusted, e.renewBefore, now_);
+    if (!check.ok()) {
+      c.state = CopyState::kUnreadable;
+      c.message = check.status().message();
+      return c;
+    }
+    const bool same = e.stored && e.stored->info.sha256Fingerprint == check->info.sha256Fingerprint;
+    c.state = same ? CopyState::kSame : CopyState::kDiffers;
+    c.check = std::move(*check);
+    return c;
+  }
+
+  static inline const std::string kNone;
+  const resources::DesiredState& state_;
+  const StoredCertificates& stored_;
+  const std::map<std::string, InstalledFiles>& installed_;
+  const std::vector<const resources::Host*> hosts_;
+  const bool filtered_;
+  const Clock::time_point now_;
+};
+
+void writeCheck(const std::optional<runtime::CertificateCheck>& c, Json& w) {
+  if (!c) {
+    w.Null();
+    return;
+  }
+  w.StartObject();
+  w.Key("subject");
+  str(w, c->info.subject);
+  w.Key("issuer");
+  str(w, c->info.issuer);
+  w.Key("notBefore");
+  str(w, isoTime(c->info.notBefore));
+  w.Key("notAfter");
+  str(w, isoTime(c->info.notAfter));
+  w.Key("daysLeft");
+  w.Int64(c->daysLeft);
+  w.Key("sha256");
+  str(w, c->info.sha256Fingerprint);
+  w.Key("health");
+  str(w, std::string(runtime::certificateHealthName(c->health)));
+  w.Key("chainsToAuthority");
+  w.Bool(c->chain.ok());
+  w.EndObject();
+}
+
+void writeEntry(const CertificateEntry& e, Json& w) {
+  w.StartObject();
+  w.Key("bundle");
+  str(w, e.bundle);
+  w.Key("name");
+  str(w, e.name);
+  w.Key("kind");
+  w.String(e.authority ? "authority" : "certificate");
+  w.Key("authority");
+  str(w, e.authorityName);
+  w.Key("renewBeforeSeconds");
+  w.Int64(e.renewBefore.count());
+  w.Key("stored");
+  writeCheck(e.stored, w);
+  w.Key("status");
+  str(w, entryStatus(e));
+  w.Key("finding");
+  w.Bool(e.finding());
+  w.Key("installed");
+  w.StartArray();
+  for (const InstalledCopy& c : e.copies) {
+    w.StartObject();
+    w.Key("host");
+    str(w, c.host);
+    w.Key("path");
+    str(w, c.path);
+    w.Key("state");
+    str(w, std::string(copyStateName(c.state)));
+    w.Key("certificate");
+    writeCheck(c.check, w);
+    w.Key("status");
+    str(w, copyStatus(e, c));
+    w.Key("finding");
+    w.Bool(c.finding());
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+}
+
+}  // namespace
+
+std::string_view copyStateName(CopyState s) {
+  switch (s) {
+    case CopyState::kSame:
+      return "same";
+    case CopyState::kDiffers:
+      return "differs";
+    case CopyState::kAbsent:
+      return "absent";
+    case CopyState::kUnreadable:
+      return "unreadable";
+    case CopyState::kUnreachable:
+      return "unreachable";
+  }
+  return "unknown";
+}
+
+bool InstalledCopy::finding() const {
+  switch (state) {
+    case CopyState::kSame:
+      return check && check->health != runtime::CertificateHealth::kValid;
+    case CopyState::kUnreachable:
+      return false;
+    case CopyState::kDiffers:
+    case CopyState::kAbsent:
+    case CopyState::kUnreadable:
+      return true;
+  }
+  return true;
+}
+
+bool CertificateEntry::finding() const {
+  if (!stored || stored->health != runtime::CertificateHealth::kValid) return true;
+  return std::any_of(copies.begin(), copies.end(), [](const auto& c) { return c.finding(); });
+}
+
+bool CertificateInventory::anyFinding() const {
+  return std::any_of(entries.begin(), entries.end(), [](const auto& e) { return e.finding(); });
+}
+
+bool CertificateInventory::anyUnreachable() const {
+  return std::any_of(hosts.begin(), hosts.end(), [](const auto& h) { return !h.second.ok(); });
+}
+
+std::vector<std::string> certificatePathsOn(const resources::DesiredState& state,
+                                            const resources::Host& host) {
+  std::vector<std::string> paths;
+  for (const resources::CertificateBundle& b : state.bundles) {
+    for (const resources::BundleFile& f : b.files) {
+      // Only certificates: keys, and kubeconfigs that embed them, never leave the host.
+      if (f.kind == resources::ContentKind::kCertificate && state.selects(f.hosts, host)) {
+        paths.push_back(f.path);
+      }
+    }
+  }
+  std::sort(paths.begin(), paths.end());
+  paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+  return paths;
+}
+
+std::map<std::string, InstalledFiles> fetchInstalledCertificates(
+    const resources::DesiredState& state, const std::vector<std::string>& hosts,
+    const HostOpsFactory& connect, size_t parallelism) {
+  std::vector<std::pair<const resources::Host*, std::vector<std::string>>> work;
+  for (const resources::Host* h : sortedHosts(state, hosts)) {
+    auto paths = certificatePathsOn(state, *h);
+    if (!paths.empty()) work.emplace_back(h, std::move(paths));
+  }
+  std::vector<InstalledFiles> results(work.size());
+  runParallel(work.size(), parallelism, [&](size_t i) {
+    auto ops = connect(*work[i].first);
+    auto files = ops->fetch(work[i].second);
+    if (files.ok()) {
+      results[i].files = std::move(*files);
+    } else {
+      results[i].reach = files.status();
+    }
+  });
+  std::map<std::string, InstalledFiles> out;
+  for (size_t i = 0; i < work.size(); ++i) out[work[i].first->name()] = std::move(results[i]);
+  return out;
+}
+
+CertificateInventory buildInventory(const resources::DesiredState& state,
+                                    const StoredCertificates& stored,
+                                    const std::map<std::string, InstalledFiles>& installed,
+                                    const std::vector<std::string>& hosts, Clock::time_point now) {
+  return Builder(state, stored, installed, hosts, now).run();
+}
+
+std::string entryStatus(const CertificateEntry& e) {
+  return e.stored ? healthText(e, *e.stored) : e.storeMessage;
+}
+
+std::string copyStatus(const CertificateEntry& e, const InstalledCopy& c) {
+  switch (c.state) {
+    case CopyState::kSame:
+      return healthText(e, *c.check);
+    case CopyState::kDiffers:
+      return "differs from the store; " + healthText(e, *c.check);
+    case CopyState::kAbsent:
+      return "absent (kthw apply installs it)";
+    case CopyState::kUnreadable:
+      return "unreadable: " + c.message;
+    case CopyState::kUnreachable:
+      return "unreachable: " + c.message;
+  }
+  return "unknown";
+}
+
+std::string inventoryJson(const CertificateInventory& inventory) {
+  rapidjson::StringBuffer buffer;
+  Json w(buffer);
+  w.StartObject();
+  w.Key("now");
+  str(w, isoTime(inventory.now));
+  w.Key("certificates");
+  w.StartArray();
+  size_t findings = 0;
+  for (const CertificateEntry& e : inventory.entries) {
+    writeEntry(e, w);
+    findings += e.finding() ? 1 : 0;
+  }
+  w.EndArray();
+  w.Key("hosts");
+  w.StartArray();
+  size_t unreachable = 0;
+  for (const auto& [name, reach] : inventory.hosts) {
+    w.StartObject();
+    w.Key("name");
+    str(w, name);
+    w.Key("reachable");
+    w.Bool(reach.ok());
+    w.Key("error");
+    str(w, reach.message());
+    w.EndObject();
+    unreachable += reach.ok() ? 0 : 1;
+  }
+  w.EndArray();
+  w.Key("certificatesWithFindings");
+  w.Uint64(findings);
+  w.Key("unreachableHosts");
+  w.Uint64(unreachable);
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+}
+
+std::string isoTime(Clock::time_point t) {
+  const std::time_t tt = Clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace kthw::reconcilers

@@ -1,5 +1,7 @@
 #include "runtime/secret_store.h"
 
+#include "runtime/atomic_file.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -18,36 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string errnoText() { return std::strerror(errno); }
-
-Status writeAtomically(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return permissionDenied("cannot write " + tmp + ": " + errnoText());
-  size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return internalError("writing " + tmp + ": " + errnoText());
-    }
-    done += static_cast<size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return internalError("storing " + path + ": " + errnoText());
-  }
-  const std::string parent = fs::path(path).parent_path().string();
-  const int dfd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return okStatus();
-}
 
 }  // namespace
 
@@ -146,7 +118,7 @@ Status SecretStore::write(const std::string& name, const std::string& content) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
   ::chmod(path.parent_path().c_str(), 0700);
-  return writeAtomically(path.string(), content);
+  return writeFileAtomically(path.string(), content);
 }
 
 }  // namespace kthw::runtime

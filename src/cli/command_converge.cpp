@@ -9,11 +9,13 @@
 #include "cli/commands.h"
 #include "cli/pass_context.h"
 #include "cli/plan_output.h"
+#include "cli/saved_plan.h"
 #include "reconcilers/conditions.h"
 #include "reconcilers/host_pass.h"
 #include "reconcilers/host_reconciler.h"
 #include "reconcilers/rbac_reconciler.h"
 #include "resources/desired_state.h"
+#include "resources/json.h"
 #include "runtime/logging.h"
 
 namespace kthw::cli {
@@ -40,6 +42,8 @@ std::vector<OptionSpec> diffOptions() {
   auto o = kCommonOptions;
   o.push_back({"--output", "-o", true, false, "FORMAT", "text (default) or json"});
   o.push_back({"--color", "", true, false, "WHEN", "auto (default), always or never"});
+  o.push_back({"--out-plan", "", true, false, "FILE",
+               "Save the plan (actions and hashes, no content) for apply --plan"});
   o.push_back({"--help", "-h", false, false, "", "Show this help"});
   return o;
 }
@@ -48,6 +52,8 @@ std::vector<OptionSpec> applyOptions() {
   auto o = kCommonOptions;
   o.push_back({"--lock-wait", "", true, false, "SECONDS",
                "Wait this long for another writer's host lock (default 0: report the holder)"});
+  o.push_back({"--plan", "", true, false, "FILE",
+               "Apply only what this saved plan (diff --out-plan) shows; changed hosts are refused"});
   o.push_back({"--help", "-h", false, false, "", "Show this help"});
   return o;
 }
@@ -64,7 +70,12 @@ the reason a certificate would be reissued. diff never writes, not even to the
 secret store.
 
 Usage:
-  kthw diff -f PATH [--host NAME] [--kind KIND] [-o json]
+  kthw diff -f PATH [--host NAME] [--kind KIND] [-o json] [--out-plan FILE]
+
+With --out-plan, the plan is also saved (atomically, mode 0600) for
+`kthw apply --plan FILE`: per host every action with the host's sha256 it is
+guarded by and the sha256 of what it would write, the sha256 of the desired
+state documents, and the RBAC actions. Never the content itself.
 
 Options:
 )";
@@ -87,18 +98,26 @@ stale and taken over). When another apply or `kthw run` holds it, the host is
 left unchanged and the holder is reported, or apply waits --lock-wait seconds.
 
 Usage:
-  kthw apply -f PATH [--host NAME] [--kind KIND]
+  kthw apply -f PATH [--host NAME] [--kind KIND] [--plan FILE]
+
+With --plan FILE (saved by `kthw diff --out-plan FILE`), apply plans again and
+changes a host only when its actions and their hashes are those of the saved
+plan; a host whose plan changed is refused and the change named, the other
+hosts go on. Documents that differ from the plan's refuse the whole apply.
 
 Options:
 )";
 
 constexpr const char* kApplyExit = R"(
-Exit status: 0 every selected host converged, 1 an action failed or a host
-could not be reached, 2 usage error or invalid desired state.
+Exit status: 0 every selected host converged, 1 an action failed, a host
+could not be reached or was refused because its plan changed (or the documents
+differ from the saved plan's), 2 usage error, invalid desired state or an
+unreadable plan file.
 )";
 
 struct Prepared {
   resources::LoadOutcome loaded;
+  std::string documentsSha256;
   reconcilers::PassOptions options;
 };
 
@@ -108,7 +127,13 @@ std::optional<int> prepare(const char* command, const ParsedArgs& args, Io io, P
     io.err << "kthw " << command << ": give the documents with -f PATH\n";
     return kExitUsage;
   }
-  out.loaded = resources::loadDesiredState(args.all("--filename"), io.in);
+  resources::LoadResult documents = resources::loadPaths(args.all("--filename"), io.in);
+  std::vector<std::string> documentsJson;
+  for (const resources::Document& d : documents.documents) {
+    documentsJson.push_back(resources::toJson(d.root));
+  }
+  out.documentsSha256 = documentsSha256(documentsJson);
+  out.loaded = resources::buildDesiredState(std::move(documents));
   if (!out.loaded.ok()) {
     for (const std::string& line : out.loaded.errorLines()) io.err << line << "\n";
     io.err << "kthw " << command << ": the desired state is invalid; nothing was done\n";
@@ -189,9 +214,16 @@ std::unique_ptr<PassContext> context(const char* command, const Prepared& prepar
   return std::move(*ctx);
 }
 
+// "a changed since the plan; b was not in the plan; run kthw diff --out-plan again"
+std::string refusal(const std::vector<std::string>& changes) {
+  std::string text;
+  for (const std::string& c : changes) text += c + "; ";
+  return text + "run kthw diff --out-plan again";
+}
+
 // Posts the RBAC objects once the API server is ready; a conflict is retried with a fresh read.
 Status applyRbacObjects(const Prepared& prepared, PassContext& ctx, const std::string& kubeconfig,
-                        std::chrono::seconds timeout, Io io) {
+                        std::chrono::seconds timeout, const SavedPlan* saved, Io io) {
   auto creds = apiCredentials(prepared.loaded.state, ctx.material(), kubeconfig);
   if (!creds.ok()) return creds.status();
   runtime::ApiClient api(*creds);
@@ -203,6 +235,10 @@ Status applyRbacObjects(const Prepared& prepared, PassContext& ctx, const std::s
   if (!ready.ok()) return ready;
   auto plan = reconcilers::planRbac(prepared.loaded.state, api);
   if (!plan.ok()) return plan.status();
+  if (saved != nullptr) {
+    const auto changes = rbacPlanChanges(saved->rbac, plannedRbac(*plan));
+    if (!changes.empty()) return failedPrecondition(refusal(changes));
+  }
   const auto results = reconcilers::applyRbac(*plan, api);
   Status first;
   for (size_t i = 0; i < results.size(); ++i) {
@@ -244,6 +280,7 @@ std::vector<std::string> pendingNotes(
 struct RbacDiff {
   bool compared = false;  // the API server answered
   bool drift = false;
+  std::optional<reconcilers::RbacPlan> plan;
 };
 
 // Compares the desired RBAC objects with the API server's, printing the plan when asked.
@@ -259,7 +296,7 @@ RbacDiff diffRbac(const resources::DesiredState& state, const runtime::ApiCreden
     return {};
   }
   if (print) printRbacPlan(*plan, creds.server, style, io.out);
-  return {true, !plan->actions.empty()};
+  return {true, !plan->actions.empty(), *plan};
 }
 
 }  // namespace
@@ -294,6 +331,9 @@ int runDiff(const std::vector<std::string>& args, Io io) {
   }
   bool drift = false;
   bool unreachable = false;
+  SavedPlan saved;
+  saved.documentsSha256 = prepared.documentsSha256;
+  for (const auto& o : outcomes) saved.hosts.push_back(plannedHost(o.plan, o.reach.ok()));
   std::optional<StatusOr<runtime::ApiCredentials>> creds;
   if (wantsRbac(prepared.loaded.state, prepared.options)) {
     creds = apiCredentials(prepared.loaded.state, ctx->material(), parsed->get("--kubeconfig"));
@@ -310,6 +350,7 @@ int runDiff(const std::vector<std::string>& args, Io io) {
         diffRbac(prepared.loaded.state, **creds, output != "json", styleFor(color), io);
     unreachable = unreachable || !rbac.compared;
     drift = drift || rbac.drift;
+    if (rbac.plan) saved.rbac = plannedRbac(*rbac.plan);
   } else if (creds && creds->status().code() != StatusCode::kFailedPrecondition) {
     io.err << "kthw diff: RBAC not compared: " << creds->status().message() << "\n";
     unreachable = true;
@@ -317,6 +358,12 @@ int runDiff(const std::vector<std::string>& args, Io io) {
   for (const auto& o : outcomes) {
     unreachable = unreachable || !o.reach.ok();
     drift = drift || (o.reach.ok() && !o.plan.converged());
+  }
+  if (parsed->has("--out-plan")) {
+    if (Status s = writeSavedPlan(parsed->get("--out-plan"), saved); !s.ok()) {
+      io.err << "kthw diff: the plan was not saved: " << s.message() << "\n";
+      return kExitError;
+    }
   }
   if (unreachable) return kExitError;
   return drift ? kExitFindings : kExitOk;
@@ -336,6 +383,26 @@ int runApply(const std::vector<std::string>& args, Io io) {
   }
   prepared.options.lockWait = std::chrono::seconds(*lockWait);
   prepared.options.lockOwner = lockOwner("apply");
+  std::optional<SavedPlan> saved;
+  if (parsed->has("--plan")) {
+    auto read = readSavedPlan(parsed->get("--plan"));
+    if (!read.ok()) {
+      io.err << "kthw apply: " << read.status().message() << "\n";
+      return kExitUsage;
+    }
+    saved = std::move(*read);
+    if (saved->documentsSha256 != prepared.documentsSha256) {
+      io.err << "kthw apply: the documents differ from the plan's (sha256 "
+             << saved->documentsSha256.substr(0, 12) << "\u2026 now "
+             << prepared.documentsSha256.substr(0, 12)
+             << "\u2026); nothing was done; run kthw diff --out-plan again\n";
+      return kExitFindings;
+    }
+    prepared.options.admit = [&saved](const reconcilers::HostPlan& plan) {
+      const auto changes = hostPlanChanges(saved->findHost(plan.host), plannedHost(plan, true));
+      return changes.empty() ? okStatus() : failedPrecondition(refusal(changes));
+    };
+  }
   std::mutex printing;
   auto progress = [&](const reconcilers::HostOutcome& o, const reconcilers::ActionResult* r) {
     std::lock_guard<std::mutex> lock(printing);
@@ -343,6 +410,8 @@ int runApply(const std::vector<std::string>& args, Io io) {
     if (r == nullptr) {
       if (!o.reach.ok()) {
         io.out << host << ": unreachable: " << o.reach.message() << "\n";
+      } else if (!o.refused.empty()) {
+        io.out << host << ": REFUSED, nothing changed: " << o.refused << "\n";
       } else if (!o.lockedBy.empty()) {
         io.out << host << ": " << o.plan.actions.size()
                << " change(s) NOT made: the kthw lock is held by " << o.lockedBy << "\n";
@@ -407,7 +476,8 @@ int runApply(const std::vector<std::string>& args, Io io) {
              << ": checking the API server once instead of waiting up to " << wait.count() << "s\n";
       wait = std::chrono::seconds(0);
     }
-    if (Status s = applyRbacObjects(prepared, *ctx, parsed->get("--kubeconfig"), wait, io);
+    if (Status s = applyRbacObjects(prepared, *ctx, parsed->get("--kubeconfig"), wait,
+                                    saved ? &*saved : nullptr, io);
         !s.ok()) {
       io.out << "  RBAC: FAILED: " << s.message() << "\n";
       ++failedHosts;

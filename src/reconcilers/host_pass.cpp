@@ -211,7 +211,8 @@ void rollout(std::vector<HostOutcome>& outcomes,
              std::vector<std::shared_ptr<runtime::HostOps>>& ops, const ProgressFn& progress) {
   std::map<std::pair<int, std::string>, std::vector<RolloutStep>> groups;
   for (size_t i = 0; i < outcomes.size(); ++i) {
-    if (!outcomes[i].reach.ok() || !outcomes[i].lockedBy.empty()) continue;
+    if (!outcomes[i].reach.ok() || !outcomes[i].lockedBy.empty() || !outcomes[i].refused.empty())
+      continue;
     for (const Action& a : outcomes[i].plan.actions) {
       if (a.rollout != Action::Rollout::kNone) {
         groups[{a.rolloutOrder, a.rolloutGroup}].push_back({i, &a});
@@ -315,11 +316,15 @@ std::vector<HostOutcome> pass(const resources::DesiredState& state,
     ops[i] = connect(*hosts[i]);
     startTrips[i] = ops[i]->roundTrips();
     planOne(*hosts[i], reconcilers, *ops[i], options, apply, out);
-    if (apply && out.reach.ok() && !out.plan.actions.empty() && !options.lockOwner.empty()) {
+    if (apply && out.reach.ok() && options.admit) {
+      if (Status s = options.admit(out.plan); !s.ok()) out.refused = s.message();
+    }
+    if (apply && out.reach.ok() && out.refused.empty() && !out.plan.actions.empty() &&
+        !options.lockOwner.empty()) {
       locked[i] = lockHost(*hosts[i], reconcilers, *ops[i], options, out);
     }
     if (progress) progress(out, nullptr);
-    if (apply && out.reach.ok() && out.lockedBy.empty()) {
+    if (apply && out.reach.ok() && out.lockedBy.empty() && out.refused.empty()) {
       std::string previousFailure;  // why the step before failed, or empty
       for (const Action& a : out.plan.actions) {
         if (a.rollout != Action::Rollout::kNone) continue;
@@ -366,7 +371,7 @@ std::vector<HostOutcome> pass(const resources::DesiredState& state,
 }  // namespace
 
 bool HostOutcome::failed() const {
-  if (!reach.ok() || !lockedBy.empty()) return true;
+  if (!reach.ok() || !lockedBy.empty() || !refused.empty()) return true;
   return std::any_of(results.begin(), results.end(),
                      [](const ActionResult& r) { return r.skipped || !r.status.ok(); });
 }

@@ -31,6 +31,10 @@ struct PassOptions {
   // Set while a pass runs to stop it between actions (a shutdown): the action under way finishes,
   // no further file is written, and services whose files were all written are still (re)started.
   const std::atomic<bool>* cancel = nullptr;
+  // Apply: asked once a reachable host is planned, before its lock and any change. A non-ok
+  // answer leaves the host unchanged, its message in HostOutcome::refused (apply --plan: only
+  // the plan that was reviewed is applied).
+  std::function<Status(const HostPlan&)> admit;
 };
 
 struct ActionResult {
@@ -47,6 +51,7 @@ struct HostOutcome {
   std::vector<ActionResult> results;  // apply only
   uint64_t roundTrips = 0;            // in this pass
   std::string lockedBy;               // another writer held the host's lock: nothing was changed
+  std::string refused;                // PassOptions::admit said no: nothing was changed
   runtime::ProbeRequest probe;        // what was observed
 
   bool failed() const;

@@ -32,8 +32,6 @@ const std::vector<OptionSpec> kCommonOptions = {
     {"--verbose", "-v", false, false, "", "Log every probe, fetch and action with timings"},
     {"--kubeconfig", "", true, false, "FILE",
      "Reach the API server as this kubeconfig says (default: the desired state's admin)"},
-    {"--api-timeout", "", true, false, "SECONDS",
-     "How long apply waits for the API server to be ready (default 120)"},
 };
 
 std::vector<OptionSpec> diffOptions() {
@@ -46,6 +44,8 @@ std::vector<OptionSpec> diffOptions() {
 
 std::vector<OptionSpec> applyOptions() {
   auto o = kCommonOptions;
+  o.push_back({"--api-timeout", "", true, false, "SECONDS",
+               "How long to wait for the API server to be ready (default 120)"});
   o.push_back({"--lock-wait", "", true, false, "SECONDS",
                "Wait this long for another writer's host lock (default 0: report the holder)"});
   o.push_back({"--help", "-h", false, false, "", "Show this help"});
@@ -71,7 +71,8 @@ Options:
 
 constexpr const char* kDiffExit = R"(
 Exit status, as kubectl diff: 0 no drift, 1 drift, 2 usage error or invalid
-desired state, 3 a host could not be observed.
+desired state, 3 a host or the API server could not be observed, or the
+secret store could not be read.
 )";
 
 constexpr const char* kApplyHelp = R"(Converge the hosts to the desired state.
@@ -93,8 +94,9 @@ Options:
 )";
 
 constexpr const char* kApplyExit = R"(
-Exit status: 0 every selected host converged, 1 an action failed or a host
-could not be reached, 2 usage error or invalid desired state.
+Exit status: 0 everything selected converged and Ready, 1 an action failed, a
+host or the API server could not be reached, a resource was left not Ready or
+the secret store could not be used, 2 usage error or invalid desired state.
 )";
 
 struct Prepared {

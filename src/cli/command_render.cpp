@@ -46,6 +46,12 @@ Usage:
 Options:
 )";
 
+constexpr const char* kExitCodes = R"(
+Exit status: 0 rendered, 1 the desired state is invalid, 2 usage error (a DIR
+inside a git work tree included), 3 a file or the secret store could not be
+written.
+)";
+
 void printItem(const reconcilers::PlacedItem& item, bool showContent, std::ostream& out) {
   using reconcilers::PlacedKind;
   std::ostringstream line;
@@ -138,7 +144,7 @@ int renderToDirectory(const resources::DesiredState& state,
 
 int runRender(const std::vector<std::string>& args, Io io) {
   int code = kExitOk;
-  auto parsed = parseCommand("render", args, kOptions, kHelp, "", io.out, io.err, code);
+  auto parsed = parseCommand("render", args, kOptions, kHelp, kExitCodes, io.out, io.err, code);
   if (!parsed) return code;
   if (!parsed->has("--filename") || !parsed->positional.empty()) {
     io.err << "kthw render: give the documents with -f PATH\n";

@@ -20,5 +20,6 @@ int runDiff(const std::vector<std::string>& args, Io io);
 int runApply(const std::vector<std::string>& args, Io io);
 int runRun(const std::vector<std::string>& args, Io io);
 int runStatus(const std::vector<std::string>& args, Io io);
+int runVersion(const std::vector<std::string>& args, Io io);
 
 }  // namespace kthw::cli

@@ -86,7 +86,7 @@ expect 2 validate
 expect 0 render -f "$src/examples/ha-cluster"
 expect 1 render -f "$work/bad.yaml"
 expect 2 render
-expect 3 render -f "$src/examples/ha-cluster" -o "$work/file/out"
+expect 3 render -f "$src/examples/ha-cluster" --out-dir "$work/file/out"
 
 expect 0 diff -f "$work/here.yaml"
 expect 1 diff -f "$work/drift.yaml"

@@ -61,8 +61,11 @@ std::string quoteValue(std::string_view value, size_t maxChars) {
 }
 
 std::string Diagnostic::toString() const {
-  std::string out = escape(mark.fileName(), kMaxFileNameChars, false) + ":" +
-                    std::to_string(mark.line) + ":" + std::to_string(mark.column) + ": ";
+  std::string out = escape(mark.fileName(), kMaxFileNameChars, false) + ":";
+  if (mark.line > 0) {
+    out += std::to_string(mark.line) + ":" + std::to_string(mark.column) + ":";
+  }
+  out += " ";
   if (!path.empty()) out += escape(path, kMaxPathChars, false) + ": ";
   out += escape(message, kMaxMessageChars, false);
   return out;

@@ -16,8 +16,9 @@ struct Mark {
   const std::string& fileName() const;
 };
 
-// One problem with the input, printed as `FILE:LINE:COL: FIELD.PATH: message` on one line:
-// control characters anywhere in it are shown escaped, so input cannot forge another line.
+// One problem with the input, printed as `FILE:LINE:COL: FIELD.PATH: message` on one line
+// (`PATH: message` for a problem of a whole file or directory, whose mark has line 0): control
+// characters anywhere in it are shown escaped, so input cannot forge another line.
 struct Diagnostic {
   Mark mark;
   std::string path;  // e.g. spec.ssh.port; empty when the problem is not about one field

@@ -303,60 +303,89 @@ LoadResult parseYaml(std::string_view text, const std::string& fileName, const L
 LoadResult loadPaths(const std::vector<std::string>& paths, std::istream& standardInput,
                      const LoadLimits& limits) {
   LoadResult result;
-  auto fileError = [&](const std::string& name, std::string message) {
+  // Errors about a path as a whole carry no line: "PATH: message".
+  auto pathError = [&](const std::string& name, std::string message) {
     result.errors.push_back(
-        Diagnostic{Mark{std::make_shared<const std::string>(name), 1, 1}, "", std::move(message)});
+        Diagnostic{Mark{std::make_shared<const std::string>(name), 0, 0}, "", std::move(message)});
   };
-  std::vector<std::string> files;
+  struct Source {
+    std::string path;
+    bool directory = false;
+    std::vector<std::string> files;
+  };
+  std::vector<Source> sources;
+  size_t fileCount = 0;
   for (const std::string& p : paths) {
     if (p == "-") {
-      files.push_back(p);
+      sources.push_back({p, false, {p}});
+      ++fileCount;
       continue;
     }
     std::error_code ec;
     const fs::file_status st = fs::status(p, ec);
     if (ec || !fs::exists(st)) {
-      fileError(p, "no such file or directory");
+      pathError(p, "no such file or directory");
       continue;
     }
     if (!fs::is_directory(st)) {
-      files.push_back(p);
+      sources.push_back({p, false, {p}});
+      ++fileCount;
       continue;
     }
-    std::vector<std::string> found;
+    Source dir{p, true, {}};
     for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::end(it);
          it.increment(ec)) {
-      if (it->is_regular_file(ec) && isYamlFile(it->path())) found.push_back(it->path().string());
-      if (found.size() > limits.maxFiles) break;
+      if (it->is_regular_file(ec) && isYamlFile(it->path()))
+        dir.files.push_back(it->path().string());
+      if (dir.files.size() > limits.maxFiles) break;
     }
-    if (ec) fileError(p, "cannot list directory: " + ec.message());
-    std::sort(found.begin(), found.end());
-    files.insert(files.end(), found.begin(), found.end());
+    if (ec) pathError(p, "cannot list directory: " + ec.message());
+    std::sort(dir.files.begin(), dir.files.end());
+    fileCount += dir.files.size();
+    sources.push_back(std::move(dir));
   }
-  if (files.size() > limits.maxFiles) {
-    fileError(paths.empty() ? "<input>" : paths.front(),
+  if (fileCount > limits.maxFiles) {
+    pathError(paths.empty() ? "<input>" : paths.front(),
               "more than " + std::to_string(limits.maxFiles) + " files");
     return result;
   }
   size_t total = 0;
-  for (const std::string& name : files) {
-    std::string text;
-    if (name == "-") {
-      text = readBounded(standardInput, limits.maxFileBytes);
-    } else {
-      std::ifstream in(name, std::ios::binary);
-      if (!in) {
-        fileError(name, "cannot read file");
-        continue;
+  for (const Source& source : sources) {
+    const size_t documentsBefore = result.documents.size();
+    const size_t errorsBefore = result.errors.size() + result.omittedErrors;
+    for (const std::string& name : source.files) {
+      std::string text;
+      if (name == "-") {
+        text = readBounded(standardInput, limits.maxFileBytes);
+      } else {
+        std::ifstream in(name, std::ios::binary);
+        if (!in) {
+          pathError(name, "cannot read file");
+          continue;
+        }
+        text = readBounded(in, limits.maxFileBytes);
       }
-      text = readBounded(in, limits.maxFileBytes);
+      total += text.size();
+      if (total > limits.maxTotalBytes) {
+        pathError(name, "input larger than " + std::to_string(limits.maxTotalBytes) + " bytes");
+        return result;
+      }
+      parseInto(text, name == "-" ? "<stdin>" : name, limits, result);
     }
-    total += text.size();
-    if (total > limits.maxTotalBytes) {
-      fileError(name, "input larger than " + std::to_string(limits.maxTotalBytes) + " bytes");
-      return result;
+    // A path that yields nothing is a mistake (a wrong directory, an empty file), not an empty
+    // desired state; a path whose files failed to load has said why already.
+    if (result.documents.size() != documentsBefore ||
+        result.errors.size() + result.omittedErrors != errorsBefore) {
+      continue;
     }
-    parseInto(text, name == "-" ? "<stdin>" : name, limits, result);
+    if (!source.directory) {
+      pathError(source.path == "-" ? "<stdin>" : source.path, "no kthw documents in it");
+    } else if (source.files.empty()) {
+      pathError(source.path, "no kthw documents: no *.yaml or *.yml file below this directory");
+    } else {
+      pathError(source.path, "no kthw documents: the " + std::to_string(source.files.size()) +
+                                 " YAML file(s) below this directory hold none");
+    }
   }
   return result;
 }

@@ -28,6 +28,14 @@ check 0 "help" "$kthw" --help
 check 0 "validate --help" "$kthw" validate --help
 check 0 "version" "$kthw" version
 
+# A directory without documents is a mistake, not an empty desired state.
+emptydir=$(mktemp -d)
+check 1 "validate of a directory without documents" "$kthw" validate -f "$emptydir"
+grep -qx "$emptydir: no kthw documents: no \*.yaml or \*.yml file below this directory" /tmp/kthw-cli-out.$$ ||
+  { echo "FAIL: the error does not name the empty directory"; cat /tmp/kthw-cli-out.$$; failures=$((failures + 1)); }
+grep -q "^valid" /tmp/kthw-cli-out.$$ && { echo "FAIL: an empty directory is called valid"; failures=$((failures + 1)); }
+rmdir "$emptydir"
+
 bad=$(mktemp)
 printf 'apiVersion: kthw.dev/v1alpha1\nkind: Host\nmetadata:\n  name: a\nspec:\n  address: 10.0.0.1\n  sshh: {}\n' >"$bad"
 check 1 "invalid document" "$kthw" validate -f "$bad"

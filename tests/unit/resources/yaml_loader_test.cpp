@@ -1,7 +1,10 @@
 #include "resources/yaml_loader.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 namespace kthw::resources {
@@ -132,7 +135,66 @@ TEST(YamlLoader, ReportsMissingPath) {
   std::istringstream in;
   LoadResult r = loadPaths({"/nonexistent/kthw"}, in);
   ASSERT_EQ(r.errors.size(), 1u);
-  EXPECT_EQ(r.errors[0].toString(), "/nonexistent/kthw:1:1: no such file or directory");
+  EXPECT_EQ(r.errors[0].toString(), "/nonexistent/kthw: no such file or directory");
+}
+
+// A fresh directory below the test's temporary directory.
+std::string freshDirectory(const std::string& name) {
+  const std::string dir =
+      ::testing::TempDir() + "/kthw-loader-" + std::to_string(::getpid()) + "-" + name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+void writeFile(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+TEST(YamlLoader, ADirectoryWithoutYamlFilesIsAnErrorNamingIt) {
+  const std::string dir = freshDirectory("no-yaml");
+  writeFile(dir + "/notes.txt", "apiVersion: kthw.dev/v1alpha1\n");
+  std::istringstream none;
+  LoadResult r = loadPaths({dir}, none);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].toString(),
+            dir + ": no kthw documents: no *.yaml or *.yml file below this directory");
+}
+
+TEST(YamlLoader, ADirectoryWhoseYamlFilesHoldNoDocumentIsAnError) {
+  const std::string dir = freshDirectory("comments-only");
+  writeFile(dir + "/a.yaml", "# nothing yet\n---\n");
+  writeFile(dir + "/b.yml", "");
+  std::istringstream none;
+  LoadResult r = loadPaths({dir}, none);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].toString(),
+            dir + ": no kthw documents: the 2 YAML file(s) below this directory hold none");
+}
+
+TEST(YamlLoader, EachEmptyPathIsReportedBesideGoodOnes) {
+  const std::string good = freshDirectory("good");
+  writeFile(good + "/h.yaml", "a: 1\n");
+  const std::string empty = freshDirectory("empty");
+  const std::string emptyFile = good + "-empty.yaml";
+  writeFile(emptyFile, "\n");
+  std::istringstream in("");
+  LoadResult r = loadPaths({good, empty, emptyFile, "-"}, in);
+  EXPECT_EQ(r.documents.size(), 1u);
+  ASSERT_EQ(r.errors.size(), 3u);
+  EXPECT_EQ(r.errors[0].toString(),
+            empty + ": no kthw documents: no *.yaml or *.yml file below this directory");
+  EXPECT_EQ(r.errors[1].toString(), emptyFile + ": no kthw documents in it");
+  EXPECT_EQ(r.errors[2].toString(), "<stdin>: no kthw documents in it");
+}
+
+TEST(YamlLoader, AFileThatFailedToLoadIsNotAlsoCalledEmpty) {
+  const std::string dir = freshDirectory("broken");
+  writeFile(dir + "/h.yaml", "a: [1\n");
+  std::istringstream none;
+  LoadResult r = loadPaths({dir}, none);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("invalid YAML"), std::string::npos);
 }
 
 }  // namespace

@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "resources/yaml_recovery.h"
+
 namespace kthw::resources {
 namespace {
 
@@ -37,10 +39,13 @@ class TreeBuilder {
     switch (event.type) {
       case YAML_DOCUMENT_START_EVENT:
         documentMark_ = markOf(event.start_mark);
+        unreadFrom_ = event.start_mark.index;
         root_.reset();
         return true;
       case YAML_DOCUMENT_END_EVENT:
-        return finishDocument();
+        if (!finishDocument()) return false;
+        unreadFrom_ = event.end_mark.index;
+        return true;
       case YAML_SCALAR_EVENT:
         return scalar(event);
       case YAML_ALIAS_EVENT:
@@ -75,6 +80,12 @@ class TreeBuilder {
     std::string path = currentPath();
     if (path.size() > 80) path = path.substr(0, 80) + "...";
     result_.errors.push_back(Diagnostic{markOf(m), std::move(path), std::move(message)});
+  }
+
+  // Reading stopped before the end of the text: the document under way and the rest are lost.
+  void stoppedAt(const yaml_mark_t& m) {
+    const std::string_view rest = unreadFrom_ < text_.size() ? text_.substr(unreadFrom_) : "";
+    result_.unread.push_back(scanUnread(rest, markOf(m)));
   }
 
   // Whether one more error is kept; past the limit it is counted instead, before anything
@@ -195,6 +206,12 @@ class TreeBuilder {
     }
     auto [key, keyMark] = std::move(*top.pendingKey);
     top.pendingKey.reset();
+    // The root's repeated keys are kept: finishDocument tells a key written twice from
+    // documents joined without "---".
+    if (stack_.size() == 1) {
+      top.node.entries.push_back(MapEntry{std::move(key), std::move(keyMark), std::move(n)});
+      return true;
+    }
     auto [first, inserted] = top.keyLines.emplace(key, keyMark.line);
     if (!inserted) {
       if (recording()) {
@@ -210,15 +227,23 @@ class TreeBuilder {
   }
 
   bool finishDocument() {
-    if (root_ && root_->type != NodeType::kNull) {
+    if (!root_ || root_->type == NodeType::kNull) {
+      root_.reset();
+      return true;
+    }
+    std::vector<Node> documents = splitAtRepeatedKeys(std::move(*root_), [this](Diagnostic d) {
+      if (recording()) result_.errors.push_back(std::move(d));
+    });
+    root_.reset();
+    for (size_t i = 0; i < documents.size(); ++i) {
       if (result_.documents.size() >= limits_.maxDocuments) {
         result_.errors.push_back(Diagnostic{
             documentMark_, "", "more than " + std::to_string(limits_.maxDocuments) + " documents"});
         return false;
       }
-      result_.documents.push_back(Document{std::move(*root_), documentMark_});
+      const Mark mark = i == 0 ? documentMark_ : documents[i].mark;
+      result_.documents.push_back(Document{std::move(documents[i]), mark});
     }
-    root_.reset();
     return true;
   }
 
@@ -229,6 +254,7 @@ class TreeBuilder {
   std::vector<Frame> stack_;
   std::optional<Node> root_;
   Mark documentMark_;
+  size_t unreadFrom_ = 0;  // where the text not yet made into documents starts
   size_t nodes_ = 0;
 };
 
@@ -246,6 +272,7 @@ void parseInto(std::string_view text, const std::string& fileName, const LoadLim
     result.errors.push_back(
         Diagnostic{Mark{file, 1, 1}, "",
                    "file larger than " + std::to_string(limits.maxFileBytes) + " bytes"});
+    result.unread.push_back(UnreadDocuments{Mark{file, 1, 1}, {}, true});
     return;
   }
   std::unique_ptr<yaml_parser_t, ParserDeleter> parser(new yaml_parser_t);
@@ -260,18 +287,26 @@ void parseInto(std::string_view text, const std::string& fileName, const LoadLim
     yaml_event_t event;
     if (yaml_parser_parse(parser.get(), &event) == 0) {
       std::string message = "invalid YAML";
-      if (parser->problem != nullptr) message += ": " + std::string(parser->problem);
+      const std::string problem = parser->problem != nullptr ? parser->problem : "";
+      if (!problem.empty()) message += ": " + problem;
       if (parser->context != nullptr) {
         message += " " + std::string(parser->context) + " that starts at line " +
                    std::to_string(parser->context_mark.line + 1) + ", column " +
                    std::to_string(parser->context_mark.column + 1);
       }
+      if (problem.find("tab character") != std::string::npos) {
+        message += "; YAML indents with spaces, never tabs";
+      }
+      message += "; the rest of the file is not read";
       builder.fatal(parser->problem_mark, message);
+      builder.stoppedAt(parser->problem_mark);
       return;
     }
     const bool done = event.type == YAML_STREAM_END_EVENT;
     const bool keepGoing = builder.handle(event);
+    const yaml_mark_t at = event.start_mark;
     yaml_event_delete(&event);
+    if (!done && !keepGoing) builder.stoppedAt(at);
     if (done || !keepGoing) return;
   }
 }
@@ -303,10 +338,12 @@ LoadResult parseYaml(std::string_view text, const std::string& fileName, const L
 LoadResult loadPaths(const std::vector<std::string>& paths, std::istream& standardInput,
                      const LoadLimits& limits) {
   LoadResult result;
-  // Errors about a path as a whole carry no line: "PATH: message".
+  // Errors about a path as a whole carry no line ("PATH: message"); whatever documents the path
+  // holds are lost to the checks.
   auto pathError = [&](const std::string& name, std::string message) {
-    result.errors.push_back(
-        Diagnostic{Mark{std::make_shared<const std::string>(name), 0, 0}, "", std::move(message)});
+    const Mark at{std::make_shared<const std::string>(name), 0, 0};
+    result.errors.push_back(Diagnostic{at, "", std::move(message)});
+    result.unread.push_back(UnreadDocuments{at, {}, true});
   };
   struct Source {
     std::string path;

@@ -12,7 +12,8 @@ const std::vector<BadInput>& schemaCases() {
        "kind: Host\n"  // line 3
        "metadata: {name: h}\n"
        "spec: {address: 10.0.1.10, ssh: {identityFile: /k}}\n",
-       "bad.yaml:3:1: kind: duplicate key \"kind\" (first at line 2)"},
+       "bad.yaml:3:1: kind: duplicate key \"kind\" (first at line 2); if a new document "
+       "starts here, a \"---\" line is missing before it"},
       {"Alias",
        service("etcd",
                "  binary: {path: /usr/bin/etcd}\n"

@@ -294,7 +294,9 @@ void parseInto(std::string_view text, const std::string& fileName, const LoadLim
                    std::to_string(parser->context_mark.line + 1) + ", column " +
                    std::to_string(parser->context_mark.column + 1);
       }
-      if (problem.find("tab character") != std::string::npos) {
+      const size_t at = parser->problem_mark.index;
+      if (problem.find("tab character") != std::string::npos ||
+          (at < text.size() && text[at] == '\t')) {
         message += "; YAML indents with spaces, never tabs";
       }
       message += "; the rest of the file is not read";

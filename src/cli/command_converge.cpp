@@ -111,6 +111,7 @@ std::optional<int> prepare(const char* command, const ParsedArgs& args, Io io, P
     return kExitUsage;
   }
   out.loaded = resources::loadDesiredState(args.all("--filename"), io.in);
+  for (const std::string& line : out.loaded.warningLines()) io.err << line << "\n";
   if (!out.loaded.ok()) {
     for (const std::string& line : out.loaded.errorLines()) io.err << line << "\n";
     io.err << "kthw " << command << ": the desired state is invalid; nothing was done\n";

@@ -240,6 +240,7 @@ int runRender(const std::vector<std::string>& args, Io io) {
     return kExitUsage;
   }
   resources::LoadOutcome outcome = resources::loadDesiredState(parsed->all("--filename"), io.in);
+  for (const std::string& line : outcome.warningLines()) io.err << line << "\n";
   if (!outcome.ok()) {
     for (const std::string& line : outcome.errorLines()) io.err << line << "\n";
     io.err << "kthw render: the desired state is invalid; nothing rendered\n";

@@ -16,7 +16,9 @@ constexpr std::string_view kKthwGroup = "kthw.dev/";
 
 std::string kindList(const SchemaRegistry& registry) {
   std::string out;
-  for (const KindSchema& k : registry.kinds()) out += (out.empty() ? "" : ", ") + k.kind;
+  for (const KindSchema& k : registry.kinds()) {
+    if (k.version == k.storageVersion) out += (out.empty() ? "" : ", ") + k.kind;
+  }
   return out;
 }
 
@@ -154,6 +156,20 @@ size_t DesiredState::resourceCount() const {
 
 namespace {
 
+// A document of a served version that is not the storage one is read as the storage version:
+// the registry serves such versions only where the fields are the same, so the apiVersion is
+// all that changes, and what reaches the API server says the version it is sent to.
+void convertToStorageVersion(const KindSchema& kind, Document& doc, LoadOutcome& outcome) {
+  Node* apiVersion = doc.root.find("apiVersion");
+  outcome.warnings.push_back(Diagnostic{
+      apiVersion->mark, "apiVersion",
+      (kind.deprecationWarning.empty() ? kind.apiVersion() + " is not the version kthw sends"
+                                       : kind.deprecationWarning) +
+          "; sent as " + kind.storageApiVersion() + ", whose fields are the same"});
+  apiVersion->scalar = kind.storageApiVersion();
+  apiVersion->raw = kind.storageApiVersion();
+}
+
 // The kind a document that failed its apiVersion/kind check was meant to be, or "" when unknown.
 std::string intendedKind(const Document& doc) {
   const Node* kind = doc.root.isMapping() ? doc.root.find("kind") : nullptr;
@@ -213,7 +229,9 @@ LoadOutcome build(std::vector<Document> documents, const std::vector<UnreadDocum
       unloaded.invalid.insert({kind->kind, name != nullptr ? name->scalar : ""});
       continue;
     }
-    if (!duplicate) addTyped(outcome.state, *kind, doc);
+    if (duplicate) continue;
+    if (kind->version != kind->storageVersion) convertToStorageVersion(*kind, doc, outcome);
+    addTyped(outcome.state, *kind, doc);
   }
   Diagnostics checks;
   checkDesiredState(outcome.state, checks);
@@ -221,10 +239,17 @@ LoadOutcome build(std::vector<Document> documents, const std::vector<UnreadDocum
     if (!d.missing || !unloaded.mayHaveDeclared(*d.missing)) errors.push_back(std::move(d));
   }
   sortDiagnostics(errors);
+  sortDiagnostics(outcome.warnings);
   return outcome;
 }
 
 }  // namespace
+
+std::vector<std::string> LoadOutcome::warningLines() const {
+  std::vector<std::string> lines;
+  for (const Diagnostic& w : warnings) lines.push_back(w.toString("warning"));
+  return lines;
+}
 
 LoadOutcome buildDesiredState(std::vector<Document> documents) {
   return build(std::move(documents), {});

@@ -36,7 +36,8 @@ struct Diagnostic {
   std::string message;
   std::optional<MissingResource> missing;  // set when the problem is only a missing resource
 
-  std::string toString() const;
+  // `label` (e.g. "warning") goes after the position: `FILE:LINE:COL: warning: FIELD: message`.
+  std::string toString(std::string_view label = {}) const;
 };
 
 using Diagnostics = std::vector<Diagnostic>;

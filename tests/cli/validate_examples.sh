@@ -36,6 +36,16 @@ grep -qx "$emptydir: no kthw documents: no \*.yaml or \*.yml file below this dir
 grep -q "^valid" /tmp/kthw-cli-out.$$ && { echo "FAIL: an empty directory is called valid"; failures=$((failures + 1)); }
 rmdir "$emptydir"
 
+# rbac.authorization.k8s.io/v1beta1 is accepted, with a warning at the apiVersion, and read as v1.
+beta=$(mktemp -d)
+sed 's#^apiVersion: rbac.authorization.k8s.io/v1$#apiVersion: rbac.authorization.k8s.io/v1beta1#' \
+  "$src/examples/ha-cluster/rbac.yaml" >"$beta/rbac.yaml"
+check 0 "validate accepts RBAC v1beta1" "$kthw" validate -f "$beta/rbac.yaml"
+line=$(grep -n "^kind: ClusterRoleBinding" "$beta/rbac.yaml" | cut -d: -f1)
+grep -q "^$beta/rbac.yaml:$((line - 1)):13: warning: apiVersion: rbac.authorization.k8s.io/v1beta1 ClusterRoleBinding is deprecated.*; sent as rbac.authorization.k8s.io/v1" /tmp/kthw-cli-out.$$ ||
+  { echo "FAIL: no warning at the v1beta1 apiVersion"; cat /tmp/kthw-cli-out.$$; failures=$((failures + 1)); }
+rm -rf "$beta"
+
 bad=$(mktemp)
 printf 'apiVersion: kthw.dev/v1alpha1\nkind: Host\nmetadata:\n  name: a\nspec:\n  address: 10.0.0.1\n  sshh: {}\n' >"$bad"
 check 1 "invalid document" "$kthw" validate -f "$bad"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes an Ansible inventory and a playbook that checks what `kthw diff` checks on the lab: every
 # file kthw places (content, owner, mode), the directories, the kthw block of /etc/hosts, and
-# that every service is enabled and running. Files come from `kthw render -o`.
+# that every service is enabled and running. Files come from `kthw render --out-dir`.
 #   bench/ansible-playbook.sh KTHW DESIRED... -- OUTDIR
 set -euo pipefail
 kthw=$1
@@ -10,7 +10,7 @@ docs=()
 while [ "$1" != "--" ]; do docs+=(-f "$1"); shift; done
 out=$2
 mkdir -p "$out"
-"$kthw" render "${docs[@]}" -o "$out/files" >/dev/null
+"$kthw" render "${docs[@]}" --out-dir "$out/files" >/dev/null
 python3 - "$out" "$LAB_STATE/hosts.yaml" <<'PY'
 import os, re, sys
 out, hosts_yaml = sys.argv[1], sys.argv[2]

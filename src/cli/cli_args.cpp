@@ -95,7 +95,7 @@ std::optional<size_t> parseCount(const std::string& text, size_t maxDigits) {
 std::optional<ParsedArgs> parseCommand(const std::string& command,
                                        const std::vector<std::string>& args,
                                        const std::vector<OptionSpec>& specs,
-                                       const std::string& help, const std::string& trailer,
+                                       const std::string& help, const std::string& exitStatus,
                                        std::ostream& out, std::ostream& err, int& code) {
   std::string error;
   auto parsed = parseArgs(args, specs, error);
@@ -106,7 +106,7 @@ std::optional<ParsedArgs> parseCommand(const std::string& command,
     return std::nullopt;
   }
   if (parsed->has("--help")) {
-    out << help << formatOptions(specs) << trailer;
+    out << help << formatOptions(specs) << exitStatus;
     code = kExitOk;
     return std::nullopt;
   }

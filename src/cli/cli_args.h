@@ -42,12 +42,13 @@ std::string formatOptions(const std::vector<OptionSpec>& specs);
 std::optional<size_t> parseCount(const std::string& text, size_t maxDigits);
 
 // A command's arguments: on a usage error prints it with a pointer to --help and sets `code` to
-// kExitUsage; on --help prints `help`, the options and `trailer` and sets kExitOk. Either way
-// returns nothing, and the command returns `code`.
+// kExitUsage; on --help prints `help`, the options and `exitStatus` (every exit code the
+// command can return, and what each means) and sets kExitOk. Either way returns nothing, and
+// the command returns `code`.
 std::optional<ParsedArgs> parseCommand(const std::string& command,
                                        const std::vector<std::string>& args,
                                        const std::vector<OptionSpec>& specs,
-                                       const std::string& help, const std::string& trailer,
+                                       const std::string& help, const std::string& exitStatus,
                                        std::ostream& out, std::ostream& err, int& code);
 
 }  // namespace kthw::cli

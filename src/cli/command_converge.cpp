@@ -34,8 +34,6 @@ const std::vector<OptionSpec> kCommonOptions = {
     {"--verbose", "-v", false, false, "", "Log every probe, fetch and action with timings"},
     {"--kubeconfig", "", true, false, "FILE",
      "Reach the API server as this kubeconfig says (default: the desired state's admin)"},
-    {"--api-timeout", "", true, false, "SECONDS",
-     "How long apply waits for the API server to be ready (default 120)"},
 };
 
 std::vector<OptionSpec> diffOptions() {
@@ -43,13 +41,15 @@ std::vector<OptionSpec> diffOptions() {
   o.push_back({"--output", "-o", true, false, "FORMAT", "text (default) or json"});
   o.push_back({"--color", "", true, false, "WHEN", "auto (default), always or never"});
   o.push_back({"--out-plan", "", true, false, "FILE",
-               "Save the plan (actions and hashes, no content) for apply --plan"});
+               "Save this plan (actions and hashes, no content) to review and replay"});
   o.push_back({"--help", "-h", false, false, "", "Show this help"});
   return o;
 }
 
 std::vector<OptionSpec> applyOptions() {
   auto o = kCommonOptions;
+  o.push_back({"--api-timeout", "", true, false, "SECONDS",
+               "How long to wait for the API server to be ready (default 120)"});
   o.push_back({"--lock-wait", "", true, false, "SECONDS",
                "Wait this long for another writer's host lock (default 0: report the holder)"});
   o.push_back({"--plan", "", true, false, "FILE",
@@ -82,7 +82,8 @@ Options:
 
 constexpr const char* kDiffExit = R"(
 Exit status, as kubectl diff: 0 no drift, 1 drift, 2 usage error or invalid
-desired state, 3 a host could not be observed.
+desired state, 3 a host or the API server could not be observed, or the
+secret store could not be read.
 )";
 
 constexpr const char* kApplyHelp = R"(Converge the hosts to the desired state.
@@ -109,10 +110,11 @@ Options:
 )";
 
 constexpr const char* kApplyExit = R"(
-Exit status: 0 every selected host converged, 1 an action failed, a host
-could not be reached or was refused because its plan changed (or the documents
-differ from the saved plan's), 2 usage error, invalid desired state or an
-unreadable plan file.
+Exit status: 0 everything selected converged and Ready, 1 an action failed, a
+host or the API server could not be reached, a resource was left not Ready, the
+secret store could not be used, or a host was refused because its plan changed
+(or the documents differ from the saved plan's), 2 usage error, invalid desired
+state or an unreadable plan file.
 )";
 
 struct Prepared {
@@ -134,6 +136,7 @@ std::optional<int> prepare(const char* command, const ParsedArgs& args, Io io, P
   }
   out.documentsSha256 = documentsSha256(documentsJson);
   out.loaded = resources::buildDesiredState(std::move(documents));
+  for (const std::string& line : out.loaded.warningLines()) io.err << line << "\n";
   if (!out.loaded.ok()) {
     for (const std::string& line : out.loaded.errorLines()) io.err << line << "\n";
     io.err << "kthw " << command << ": the desired state is invalid; nothing was done\n";

@@ -81,6 +81,13 @@ Usage:
 Options:
 )";
 
+constexpr const char* kRunExit = R"(
+Exit status: 0 stopped by SIGTERM or SIGINT, 2 usage error (an -f path that
+cannot be read included), 3 the -f paths cannot be watched or --listen cannot
+be bound. An invalid desired state does not stop it: it is rejected and
+reported while the last good one stays in force.
+)";
+
 const std::vector<OptionSpec> kStatusOptions = {
     {"--server", "-s", true, false, "HOST:PORT", "Where kthw run listens (default 127.0.0.1:9740)"},
     {"--output", "-o", true, false, "FORMAT", "table (default) or json"},
@@ -96,10 +103,13 @@ reachability and drift, from the daemon's /status endpoint.
 Usage:
   kthw status [--server 127.0.0.1:9740] [-o json]
 
-Exit status: 0 every resource Ready, 1 some resource not Ready or a change
-was rejected, 3 the daemon could not be reached.
-
 Options:
+)";
+
+constexpr const char* kStatusExit = R"(
+Exit status: 0 every resource Ready, 1 some resource not Ready or a change
+was rejected, 2 usage error, 3 the daemon could not be reached or did not
+answer with kthw's status.
 )";
 
 std::optional<std::chrono::milliseconds> parseSeconds(const std::string& text) {
@@ -129,7 +139,7 @@ std::string age(const std::string& rfc3339) {
 
 int runRun(const std::vector<std::string>& args, Io io) {
   int code = kExitOk;
-  auto parsed = parseCommand("run", args, kRunOptions, kRunHelp, "", io.out, io.err, code);
+  auto parsed = parseCommand("run", args, kRunOptions, kRunHelp, kRunExit, io.out, io.err, code);
   if (!parsed) return code;
   if (!parsed->has("--filename") || !parsed->positional.empty()) {
     io.err << "kthw run: give the documents with -f PATH\n";
@@ -233,7 +243,8 @@ int runRun(const std::vector<std::string>& args, Io io) {
 
 int runStatus(const std::vector<std::string>& args, Io io) {
   int code = kExitOk;
-  auto parsed = parseCommand("status", args, kStatusOptions, kStatusHelp, "", io.out, io.err, code);
+  auto parsed =
+      parseCommand("status", args, kStatusOptions, kStatusHelp, kStatusExit, io.out, io.err, code);
   if (!parsed) return code;
   const std::string output = parsed->get("--output", "table");
   if (output != "table" && output != "json") {

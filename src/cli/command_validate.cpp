@@ -24,6 +24,8 @@ Documents are checked against the CRD schemas in crds/ (unknown fields, types,
 enums, formats), then against each other: unique names, references between
 resources, host selectors, ${...} substitutions, IP addresses and CIDRs.
 All problems are reported in one run, each as FILE:LINE:COL: FIELD.PATH: message.
+Warnings (FILE:LINE:COL: warning: ...) name what is accepted but should change,
+such as rbac.authorization.k8s.io/v1beta1, which is read and sent as v1.
 
 Usage:
   kthw validate -f PATH [-f PATH...] [-o json]
@@ -35,22 +37,14 @@ constexpr const char* kExitCodes = R"(
 Exit status: 0 valid, 1 invalid (errors on stderr, or as JSON on stdout), 2 usage error.
 )";
 
-void writeJson(const resources::LoadOutcome& outcome, std::ostream& out) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  w.StartObject();
-  w.Key("valid");
-  w.Bool(outcome.ok());
-  w.Key("resources");
-  w.Uint64(outcome.state.resourceCount());
-  w.Key("errorCount");
-  w.Uint64(outcome.errorCount());
-  // The first kMaxPrintedDiagnostics, as on stderr; errorCount says how many there were.
-  w.Key("errors");
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// The first kMaxPrintedDiagnostics, as on stderr.
+void writeDiagnostics(const resources::Diagnostics& diagnostics, JsonWriter& w) {
   w.StartArray();
-  const size_t shown = std::min(outcome.errors.size(), resources::kMaxPrintedDiagnostics);
+  const size_t shown = std::min(diagnostics.size(), resources::kMaxPrintedDiagnostics);
   for (size_t i = 0; i < shown; ++i) {
-    const resources::Diagnostic& d = outcome.errors[i];
+    const resources::Diagnostic& d = diagnostics[i];
     w.StartObject();
     w.Key("file");
     w.String(d.mark.fileName().c_str());
@@ -65,6 +59,22 @@ void writeJson(const resources::LoadOutcome& outcome, std::ostream& out) {
     w.EndObject();
   }
   w.EndArray();
+}
+
+void writeJson(const resources::LoadOutcome& outcome, std::ostream& out) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  w.Key("valid");
+  w.Bool(outcome.ok());
+  w.Key("resources");
+  w.Uint64(outcome.state.resourceCount());
+  w.Key("errorCount");
+  w.Uint64(outcome.errorCount());
+  w.Key("errors");  // errorCount says how many there were
+  writeDiagnostics(outcome.errors, w);
+  w.Key("warnings");
+  writeDiagnostics(outcome.warnings, w);
   w.EndObject();
   out << buffer.GetString() << "\n";
 }
@@ -88,6 +98,7 @@ int runValidate(const std::vector<std::string>& args, Io io) {
   if (output == "json") {
     writeJson(outcome, io.out);
   } else {
+    for (const std::string& line : outcome.warningLines()) io.err << line << "\n";
     for (const std::string& line : outcome.errorLines()) io.err << line << "\n";
     if (outcome.ok()) {
       io.out << "valid: " << outcome.state.resourceCount() << " resources\n";

@@ -122,6 +122,7 @@ void Daemon::reload() {
     metrics_.set("kthw_desired_state_rejected", {}, 1);
     return;
   }
+  for (const std::string& w : outcome.warningLines()) spdlog::warn("{}", w);
   rejected_.reset();
   metrics_.set("kthw_desired_state_rejected", {}, 0);
   if (revision != revision_) {

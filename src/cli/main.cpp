@@ -40,8 +40,68 @@ Examples:
   kthw kubeconfig -f cluster/ --out ~/.kube/kthw
   kthw certs -f cluster/
 
-Run 'kthw COMMAND --help' for the options of a command.
+Exit status: 0 success; 1 findings (validate, render: invalid documents; diff:
+drift; apply, status: something not converged or not Ready); 2 usage error
+(diff, apply: also invalid documents, as kubectl diff); 3 something could not
+be reached, read or written. 'kthw help COMMAND' lists the codes of COMMAND.
+
+Run 'kthw help COMMAND' or 'kthw COMMAND --help' for the options of a command.
 )";
+
+constexpr const char* kHelpHelp = R"(Show help for a command, or the list of commands.
+
+Usage:
+  kthw help [COMMAND]
+
+Exit status: 0 help shown, 2 unknown command.
+)";
+
+using Runner = int (*)(const std::vector<std::string>&, kthw::cli::Io);
+
+struct Command {
+  const char* name;
+  Runner run;
+};
+
+constexpr Command kCommands[] = {
+    {"validate", kthw::cli::runValidate}, {"render", kthw::cli::runRender},
+    {"diff", kthw::cli::runDiff},         {"apply", kthw::cli::runApply},
+    {"run", kthw::cli::runRun},           {"status", kthw::cli::runStatus},
+    {"version", kthw::cli::runVersion},   {"verify", kthw::cli::runVerify},
+    {"kubeconfig", kthw::cli::runKubeconfig}, {"certs", kthw::cli::runCerts},
+};
+
+Runner find(const std::string& name) {
+  for (const Command& c : kCommands) {
+    if (name == c.name) return c.run;
+  }
+  return nullptr;
+}
+
+int unknownCommand(const std::string& name) {
+  std::cerr << "kthw: unknown command \"" << name << "\"\n\n" << kUsage;
+  return kthw::cli::kExitUsage;
+}
+
+// `kthw help`, `kthw help COMMAND`: each command prints its own help, as for COMMAND --help.
+int help(const std::vector<std::string>& args, kthw::cli::Io io) {
+  if (args.empty()) {
+    io.out << kUsage;
+    return kthw::cli::kExitOk;
+  }
+  if (args.size() > 1) {
+    io.err << "kthw help: give one command, e.g. kthw help validate\n";
+    return kthw::cli::kExitUsage;
+  }
+  const std::string& name = args.front();
+  if (name == "help" || name == "--help" || name == "-h") {
+    io.out << kHelpHelp;
+    return kthw::cli::kExitOk;
+  }
+  const Runner run = find(name);
+  if (run == nullptr) return unknownCommand(name);
+  return run({"--help"}, io);
+}
 
 }  // namespace
 
@@ -56,27 +116,9 @@ int main(int argc, char** argv) {
   }
   std::string command = args.front();
   args.erase(args.begin());
-  if (command == "help" || command == "--help" || command == "-h") {
-    if (args.empty()) {
-      std::cout << kUsage;
-      return kthw::cli::kExitOk;
-    }
-    command = args.front();
-    args = {"--help"};
-  }
-  if (command == "version" || command == "--version") {
-    std::cout << "kthw " << KTHW_VERSION << "\n";
-    return kthw::cli::kExitOk;
-  }
-  if (command == "validate") return kthw::cli::runValidate(args, io);
-  if (command == "render") return kthw::cli::runRender(args, io);
-  if (command == "diff") return kthw::cli::runDiff(args, io);
-  if (command == "apply") return kthw::cli::runApply(args, io);
-  if (command == "run") return kthw::cli::runRun(args, io);
-  if (command == "status") return kthw::cli::runStatus(args, io);
-  if (command == "verify") return kthw::cli::runVerify(args, io);
-  if (command == "kubeconfig") return kthw::cli::runKubeconfig(args, io);
-  if (command == "certs") return kthw::cli::runCerts(args, io);
-  std::cerr << "kthw: unknown command \"" << command << "\"\n\n" << kUsage;
-  return kthw::cli::kExitUsage;
+  if (command == "help" || command == "--help" || command == "-h") return help(args, io);
+  if (command == "--version") command = "version";
+  const Runner run = find(command);
+  if (run == nullptr) return unknownCommand(command);
+  return run(args, io);
 }

@@ -123,7 +123,7 @@ std::string apiError(const runtime::HttpResponse& r) {
 std::string jsonToYaml(const std::string& json) { return objectYaml(json); }
 
 StatusOr<std::string> rbacPath(const std::string& kind, const std::string& name) {
-  std::vector<std::string> segments = {"apis", "rbac.authorization.k8s.io", "v1", plural(kind)};
+  std::vector<std::string> segments = {"apis", kRbacGroup, kRbacVersion, plural(kind)};
   if (!name.empty()) segments.push_back(name);
   return runtime::urlPath(segments);
 }
@@ -146,6 +146,13 @@ std::string desiredRbacJson(const resources::RbacObject& object) {
   Document d;
   d.Parse(resources::toJson(object.document).c_str());
   auto& a = d.GetAllocator();
+  // The body says the version of the path it is sent to (rbacPath), whatever version the
+  // document was written in; the desired state reads v1beta1 as v1 already.
+  if (d.HasMember("apiVersion")) {
+    d["apiVersion"].SetString(kRbacApiVersion, a);
+  } else {
+    d.AddMember("apiVersion", Value(kRbacApiVersion, a), a);
+  }
   Value& meta = d["metadata"];
   meta.RemoveMember("namespace");  // cluster-scoped; the seeds write namespace: ""
   if (!meta.HasMember("labels")) meta.AddMember("labels", Value(rapidjson::kObjectType), a);

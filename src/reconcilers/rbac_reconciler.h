@@ -10,6 +10,10 @@
 namespace kthw::reconcilers {
 
 inline constexpr const char* kManagedByLabel = "app.kubernetes.io/managed-by";
+// The one version of the RBAC API kthw talks to: every path and every body it sends.
+inline constexpr const char* kRbacGroup = "rbac.authorization.k8s.io";
+inline constexpr const char* kRbacVersion = "v1";
+inline constexpr const char* kRbacApiVersion = "rbac.authorization.k8s.io/v1";
 
 struct RbacAction {
   enum class Type { kDelete, kCreate, kUpdate, kRecreate };
@@ -25,8 +29,8 @@ struct RbacPlan {
   std::vector<RbacAction> actions;  // deletions first
 };
 
-// The desired object as the API would hold it: the document as JSON, with kthw's managed-by
-// label.
+// The desired object as the API would hold it: the document as JSON, with apiVersion
+// rbac.authorization.k8s.io/v1 and kthw's managed-by label.
 std::string desiredRbacJson(const resources::RbacObject& object);
 
 // Whether `observed` (from the API) serves `desired`: labels and annotations the desired state

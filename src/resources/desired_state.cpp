@@ -1,6 +1,9 @@
 #include "resources/desired_state.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
 
 #include "resources/convert.h"
 #include "resources/schema_registry.h"
@@ -13,7 +16,9 @@ constexpr std::string_view kKthwGroup = "kthw.dev/";
 
 std::string kindList(const SchemaRegistry& registry) {
   std::string out;
-  for (const KindSchema& k : registry.kinds()) out += (out.empty() ? "" : ", ") + k.kind;
+  for (const KindSchema& k : registry.kinds()) {
+    if (k.version == k.storageVersion) out += (out.empty() ? "" : ", ") + k.kind;
+  }
   return out;
 }
 
@@ -48,6 +53,41 @@ const KindSchema* schemaFor(const SchemaRegistry& registry, const Document& doc,
   }
   out.push_back(Diagnostic{apiVersion->mark, "apiVersion", message});
   return nullptr;
+}
+
+// What did not make it into the state, so that a problem that may follow only from that is not
+// reported as one of its own: documents that failed validation, by kind and name (an empty name
+// when they have none), and the kinds of documents the loader could not read.
+struct Unloaded {
+  std::set<std::pair<std::string, std::string>> invalid;
+  std::set<std::string> lostKinds;
+  bool lostUnknownKinds = false;
+
+  explicit Unloaded(const std::vector<UnreadDocuments>& unread) {
+    for (const UnreadDocuments& u : unread) {
+      lostKinds.insert(u.kinds.begin(), u.kinds.end());
+      lostUnknownKinds = lostUnknownKinds || u.unknownKinds;
+    }
+  }
+
+  // Whether a document that did not load may have declared the resource: one of its kind was
+  // lost or has no name, one under its name is invalid, or (for a selector) any of its kind is.
+  bool mayHaveDeclared(const MissingResource& m) const {
+    if (lostUnknownKinds || lostKinds.count(m.kind) > 0 || invalid.count({m.kind, ""}) > 0) {
+      return true;
+    }
+    if (!m.name.empty()) return invalid.count({m.kind, m.name}) > 0;
+    auto it = invalid.lower_bound({m.kind, ""});
+    return it != invalid.end() && it->first == m.kind;
+  }
+};
+
+// metadata.name as written, or nothing when it is missing or not a string.
+const Node* nameNode(const Node& root) {
+  const Node* metadata = root.find("metadata");
+  const Node* name = metadata != nullptr ? metadata->find("name") : nullptr;
+  if (name == nullptr || !name->isScalar() || name->scalar.empty()) return nullptr;
+  return name;
 }
 
 void addTyped(DesiredState& state, const KindSchema& kind, const Document& doc) {
@@ -114,20 +154,63 @@ size_t DesiredState::resourceCount() const {
   return hosts.size() + bundles.size() + services.size() + loadBalancers.size() + rbac.size();
 }
 
-LoadOutcome buildDesiredState(std::vector<Document> documents) {
+namespace {
+
+// A document of a served version that is not the storage one is read as the storage version:
+// the registry serves such versions only where the fields are the same, so the apiVersion is
+// all that changes, and what reaches the API server says the version it is sent to.
+void convertToStorageVersion(const KindSchema& kind, Document& doc, LoadOutcome& outcome) {
+  Node* apiVersion = doc.root.find("apiVersion");
+  outcome.warnings.push_back(Diagnostic{
+      apiVersion->mark, "apiVersion",
+      (kind.deprecationWarning.empty() ? kind.apiVersion() + " is not the version kthw sends"
+                                       : kind.deprecationWarning) +
+          "; sent as " + kind.storageApiVersion() + ", whose fields are the same"});
+  apiVersion->scalar = kind.storageApiVersion();
+  apiVersion->raw = kind.storageApiVersion();
+}
+
+// The kind a document that failed its apiVersion/kind check was meant to be, or "" when unknown.
+std::string intendedKind(const Document& doc) {
+  const Node* kind = doc.root.isMapping() ? doc.root.find("kind") : nullptr;
+  return kind != nullptr && kind->isScalar() ? kind->scalar : "";
+}
+
+LoadOutcome build(std::vector<Document> documents, const std::vector<UnreadDocuments>& unread) {
   const SchemaRegistry& registry = SchemaRegistry::builtin();
   LoadOutcome outcome;
   Diagnostics& errors = outcome.errors;
-  KnownNames invalidNames;
+  Unloaded unloaded(unread);
+  std::map<std::pair<std::string, std::string>, Mark> names;  // (kind, name) -> first name
   for (Document& doc : documents) {
+    const Node* name = nameNode(doc.root);
+    const KindSchema* kind = nullptr;
     if (!doc.root.isMapping()) {
       errors.push_back(Diagnostic{doc.root.mark, "",
                                   "a document must be an object with apiVersion, kind, "
                                   "metadata and spec"});
+    } else {
+      kind = schemaFor(registry, doc, errors);
+    }
+    if (kind == nullptr) {
+      const std::string meant = intendedKind(doc);
+      if (meant.empty()) unloaded.lostUnknownKinds = true;
+      unloaded.invalid.insert({meant, name != nullptr ? name->scalar : ""});
       continue;
     }
-    const KindSchema* kind = schemaFor(registry, doc, errors);
-    if (kind == nullptr) continue;
+    // A name declared twice is reported once, at the second, which is left out: whatever
+    // refers to the name means the first, so nothing else is blamed for the repeat.
+    bool duplicate = false;
+    if (name != nullptr) {
+      auto [first, inserted] = names.emplace(std::pair{kind->kind, name->scalar}, name->mark);
+      if (!inserted) {
+        errors.push_back(Diagnostic{name->mark, "metadata.name",
+                                    "duplicate " + kind->kind + " " + quoteValue(name->scalar) +
+                                        " (first defined at " + first->second.fileName() + ":" +
+                                        std::to_string(first->second.line) + ")"});
+        duplicate = true;
+      }
+    }
     const size_t before = errors.size();
     validateAndDefault(*kind->schema, doc.root, "", errors);
     if (kind->apiVersion().starts_with(kKthwGroup)) {
@@ -143,20 +226,37 @@ LoadOutcome buildDesiredState(std::vector<Document> documents) {
       errors.push_back(Diagnostic{doc.root.mark, "metadata", "required field is missing"});
     }
     if (errors.size() != before) {
-      if (const Node* metadata = doc.root.find("metadata")) {
-        invalidNames.insert({kind->kind, metadata->str("name")});
-      }
+      unloaded.invalid.insert({kind->kind, name != nullptr ? name->scalar : ""});
       continue;
     }
+    if (duplicate) continue;
+    if (kind->version != kind->storageVersion) convertToStorageVersion(*kind, doc, outcome);
     addTyped(outcome.state, *kind, doc);
   }
-  checkDesiredState(outcome.state, invalidNames, errors);
+  Diagnostics checks;
+  checkDesiredState(outcome.state, checks);
+  for (Diagnostic& d : checks) {
+    if (!d.missing || !unloaded.mayHaveDeclared(*d.missing)) errors.push_back(std::move(d));
+  }
   sortDiagnostics(errors);
+  sortDiagnostics(outcome.warnings);
   return outcome;
 }
 
+}  // namespace
+
+std::vector<std::string> LoadOutcome::warningLines() const {
+  std::vector<std::string> lines;
+  for (const Diagnostic& w : warnings) lines.push_back(w.toString("warning"));
+  return lines;
+}
+
+LoadOutcome buildDesiredState(std::vector<Document> documents) {
+  return build(std::move(documents), {});
+}
+
 LoadOutcome buildDesiredState(LoadResult loaded) {
-  LoadOutcome outcome = buildDesiredState(std::move(loaded.documents));
+  LoadOutcome outcome = build(std::move(loaded.documents), loaded.unread);
   outcome.errors.insert(outcome.errors.begin(), std::make_move_iterator(loaded.errors.begin()),
                         std::make_move_iterator(loaded.errors.end()));
   outcome.omittedErrors = loaded.omittedErrors;

@@ -36,10 +36,15 @@ struct LoadOutcome {
   DesiredState state;
   Diagnostics errors;        // sorted by file, line, column; empty when the state is valid
   size_t omittedErrors = 0;  // more errors the loader counted but did not keep
+  // What is accepted but should change, e.g. a deprecated apiVersion converted to the one kthw
+  // sends; sorted like errors. Warnings never make a state invalid.
+  Diagnostics warnings;
 
   bool ok() const { return errors.empty(); }
   // What to print: at most kMaxPrintedDiagnostics lines, then how many more.
   std::vector<std::string> errorLines() const { return diagnosticLines(errors, omittedErrors); }
+  // The warnings as `FILE:LINE:COL: warning: FIELD: message` lines.
+  std::vector<std::string> warningLines() const;
   size_t errorCount() const { return errors.size() + omittedErrors; }
 };
 

@@ -60,9 +60,13 @@ std::string quoteValue(std::string_view value, size_t maxChars) {
   return "\"" + escape(value, maxChars, true) + "\"";
 }
 
-std::string Diagnostic::toString() const {
-  std::string out = escape(mark.fileName(), kMaxFileNameChars, false) + ":" +
-                    std::to_string(mark.line) + ":" + std::to_string(mark.column) + ": ";
+std::string Diagnostic::toString(std::string_view label) const {
+  std::string out = escape(mark.fileName(), kMaxFileNameChars, false) + ":";
+  if (mark.line > 0) {
+    out += std::to_string(mark.line) + ":" + std::to_string(mark.column) + ":";
+  }
+  out += " ";
+  if (!label.empty()) out += std::string(label) + ": ";
   if (!path.empty()) out += escape(path, kMaxPathChars, false) + ": ";
   out += escape(message, kMaxMessageChars, false);
   return out;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,14 +17,27 @@ struct Mark {
   const std::string& fileName() const;
 };
 
-// One problem with the input, printed as `FILE:LINE:COL: FIELD.PATH: message` on one line:
-// control characters anywhere in it are shown escaped, so input cannot forge another line.
+// What a problem is about when all it says is that the state lacks a resource: "no Host named
+// x" (kind Host, name x) or "selector role=a matches no Host" (kind Host, no name). When a
+// document of that kind failed to load, the problem may follow from that failure alone.
+struct MissingResource {
+  std::string kind;
+  std::string name;  // empty for a selector
+
+  bool operator==(const MissingResource&) const = default;
+};
+
+// One problem with the input, printed as `FILE:LINE:COL: FIELD.PATH: message` on one line
+// (`PATH: message` for a problem of a whole file or directory, whose mark has line 0): control
+// characters anywhere in it are shown escaped, so input cannot forge another line.
 struct Diagnostic {
   Mark mark;
   std::string path;  // e.g. spec.ssh.port; empty when the problem is not about one field
   std::string message;
+  std::optional<MissingResource> missing;  // set when the problem is only a missing resource
 
-  std::string toString() const;
+  // `label` (e.g. "warning") goes after the position: `FILE:LINE:COL: warning: FIELD: message`.
+  std::string toString(std::string_view label = {}) const;
 };
 
 using Diagnostics = std::vector<Diagnostic>;

@@ -20,13 +20,35 @@ Status addCrd(const Document& doc, std::vector<KindSchema>& kinds,
   const Node* names = spec != nullptr ? spec->find("names") : nullptr;
   const Node* versions = spec != nullptr ? spec->find("versions") : nullptr;
   if (names == nullptr || versions == nullptr) return fail("spec.names and spec.versions needed");
+  std::string storage;
   for (const Node& v : versions->items) {
+    if (v.find("storage") != nullptr && v.find("storage")->boolean()) storage = v.str("name");
+  }
+  if (storage.empty()) return fail("no version with storage: true");
+  std::vector<KindSchema> found;
+  std::shared_ptr<Schema> storageSchema;
+  for (const Node& v : versions->items) {
+    KindSchema k{spec->str("group"), v.str("name"), names->str("kind"), nullptr, storage, ""};
+    if (v.find("deprecated") != nullptr && v.find("deprecated")->boolean()) {
+      k.deprecationWarning = v.str("deprecationWarning", k.apiVersion() + " is deprecated");
+    }
     const Node* schemaNode = v.find("schema");
     const Node* openApi = schemaNode != nullptr ? schemaNode->find("openAPIV3Schema") : nullptr;
-    if (openApi == nullptr) return fail("version without schema.openAPIV3Schema");
-    auto schema = parseSchema(*openApi);
-    if (!schema.ok()) return schema.status();
-    KindSchema k{spec->str("group"), v.str("name"), names->str("kind"), std::move(*schema)};
+    if (openApi != nullptr) {
+      auto schema = parseSchema(*openApi);
+      if (!schema.ok()) return schema.status();
+      k.schema = std::move(*schema);
+      if (k.version == storage) storageSchema = k.schema;
+    } else if (k.deprecationWarning.empty()) {
+      // Only builtin.yaml leaves a schema out: a deprecated version with the storage
+      // version's fields. The API server needs one per version in the CRDs it installs.
+      return fail("version without schema.openAPIV3Schema");
+    }
+    found.push_back(std::move(k));
+  }
+  for (KindSchema& k : found) {
+    if (!k.schema) k.schema = storageSchema;
+    if (!k.schema) return fail("deprecated version without a schema, and none to share");
     if (k.kind == "ObjectMeta") {
       objectMeta = k.schema;
     } else {
@@ -84,7 +106,7 @@ const KindSchema* SchemaRegistry::find(std::string_view apiVersion, std::string_
 
 const KindSchema* SchemaRegistry::findKind(std::string_view kind) const {
   for (const KindSchema& k : kinds_) {
-    if (k.kind == kind) return &k;
+    if (k.kind == kind && k.version == k.storageVersion) return &k;
   }
   return nullptr;
 }

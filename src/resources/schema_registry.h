@@ -16,8 +16,14 @@ struct KindSchema {
   std::string version;
   std::string kind;
   std::shared_ptr<Schema> schema;
+  // The version objects are sent and kept as (the CRD's storage version). A document of
+  // another served version is converted by rewriting its apiVersion: kthw serves older
+  // versions only where the fields are the same (conversion strategy None).
+  std::string storageVersion;
+  std::string deprecationWarning;  // empty unless the version is deprecated
 
   std::string apiVersion() const { return group + "/" + version; }
+  std::string storageApiVersion() const { return group + "/" + storageVersion; }
 };
 
 // Every kind kthw accepts, read from CRD documents.
@@ -30,7 +36,7 @@ class SchemaRegistry {
       const std::vector<std::pair<std::string, std::string>>& texts);
 
   const KindSchema* find(std::string_view apiVersion, std::string_view kind) const;
-  // Any version of the kind, to explain a wrong apiVersion.
+  // The storage version of the kind, to explain a wrong apiVersion.
   const KindSchema* findKind(std::string_view kind) const;
   // The metadata schema of kthw kinds (names are DNS subdomains).
   const Schema& objectMeta() const { return *objectMeta_; }

@@ -20,8 +20,8 @@ inline std::string at(const Mark& m) { return m.fileName() + ":" + std::to_strin
 
 class Checker {
  public:
-  Checker(const DesiredState& state, const KnownNames& invalid, Diagnostics& out)
-      : state_(state), invalid_(invalid), out_(out), substituter_(state) {
+  Checker(const DesiredState& state, Diagnostics& out)
+      : state_(state), out_(out), substituter_(state) {
     for (const Host& h : state.hosts) hostNames_.insert(h.name());
   }
 
@@ -32,16 +32,14 @@ class Checker {
     out_.push_back(Diagnostic{mark, std::move(path), std::move(message)});
   }
 
-  bool anyInvalidHost() const {
-    return std::any_of(invalid_.begin(), invalid_.end(),
-                       [](const auto& entry) { return entry.first == "Host"; });
+  // A problem that is only that the state lacks a resource (`name` empty for a selector):
+  // buildDesiredState drops it when a document that may have declared it did not load.
+  void failMissing(const Mark& mark, std::string path, std::string message, std::string kind,
+                   std::string name) {
+    out_.push_back(Diagnostic{mark, std::move(path), std::move(message),
+                              MissingResource{std::move(kind), std::move(name)}});
   }
 
-  bool knownInvalid(std::string_view kind, const std::string& name) const {
-    return invalid_.count({std::string(kind), name}) > 0;
-  }
-
-  void checkRbacNames();
   // Reports names and selectors that match no Host; returns the hosts selected.
   std::vector<const Host*> checkTarget(const HostTarget& t);
   void checkBundle(const CertificateBundle& b);
@@ -55,7 +53,6 @@ class Checker {
                  const std::string& fieldPath, const std::string& owner);
 
   const DesiredState& state_;
-  const KnownNames& invalid_;
   Diagnostics& out_;
   Substituter substituter_;
   std::unordered_set<std::string> hostNames_;  // lookups by name stay O(1) with many hosts

@@ -10,29 +10,7 @@
 
 namespace kthw::resources {
 namespace semantic {
-namespace {
-
-template <typename T>
-void checkUniqueNames(const std::vector<T>& items, std::string_view kind, Diagnostics& out) {
-  std::map<std::string, const ObjectMeta*> seen;
-  for (const T& item : items) {
-    auto [it, inserted] = seen.emplace(item.name(), &item.metadata);
-    if (!inserted) {
-      out.push_back(Diagnostic{item.metadata.nameMark, "metadata.name",
-                               "duplicate " + std::string(kind) + " " + quoteValue(item.name()) +
-                                   " (first defined at " + at(it->second->nameMark) + ")"});
-    }
-  }
-}
-
-}  // namespace
-
 void Checker::run() {
-  checkUniqueNames(state_.hosts, "Host", out_);
-  checkUniqueNames(state_.bundles, "CertificateBundle", out_);
-  checkUniqueNames(state_.services, "ControlPlaneService", out_);
-  checkUniqueNames(state_.loadBalancers, "LoadBalancer", out_);
-  checkRbacNames();
   for (const Host& h : state_.hosts) checkHost(h, out_);
   for (const CertificateBundle& b : state_.bundles) checkBundle(b);
   for (const ControlPlaneService& s : state_.services) checkService(s);
@@ -41,33 +19,22 @@ void Checker::run() {
   checkRoleRefs();
 }
 
-void Checker::checkRbacNames() {
-  std::map<std::pair<std::string, std::string>, const RbacObject*> seen;
-  for (const RbacObject& o : state_.rbac) {
-    auto [it, inserted] = seen.emplace(std::make_pair(o.kind, o.name()), &o);
-    if (!inserted) {
-      fail(o.metadata.nameMark, "metadata.name",
-           "duplicate " + o.kind + " " + quoteValue(o.name()) + " (first defined at " +
-               at(it->second->metadata.nameMark) + ")");
-    }
-  }
-}
-
 std::vector<const Host*> Checker::checkTarget(const HostTarget& t) {
   for (size_t i = 0; i < t.names.size(); ++i) {
-    if (hostNames_.count(t.names[i]) == 0 && !knownInvalid("Host", t.names[i])) {
-      fail(i < t.nameMarks.size() ? t.nameMarks[i] : t.mark,
-           t.path + ".names[" + std::to_string(i) + "]", "no Host named " + quoteValue(t.names[i]));
+    if (hostNames_.count(t.names[i]) == 0) {
+      failMissing(i < t.nameMarks.size() ? t.nameMarks[i] : t.mark,
+                  t.path + ".names[" + std::to_string(i) + "]",
+                  "no Host named " + quoteValue(t.names[i]), "Host", t.names[i]);
     }
   }
   auto hosts = state_.select(t);
   if (!t.selector.empty()) {
     HostTarget selectorOnly{t.selector, {}, t.mark, t.path, t.selectorMark, {}};
-    if (state_.select(selectorOnly).empty() && !anyInvalidHost()) {
+    if (state_.select(selectorOnly).empty()) {
       std::string text;
       for (const auto& [k, v] : t.selector) text += (text.empty() ? "" : ",") + k + "=" + v;
-      fail(t.selectorMark, t.path + ".selector",
-           "selector " + escapeValue(text) + " matches no Host");
+      failMissing(t.selectorMark, t.path + ".selector",
+                  "selector " + escapeValue(text) + " matches no Host", "Host", "");
     }
   }
   return hosts;
@@ -186,8 +153,8 @@ void Checker::checkBundleFiles(const CertificateBundle& b) {
 
 }  // namespace semantic
 
-void checkDesiredState(const DesiredState& state, const KnownNames& invalid, Diagnostics& out) {
-  semantic::Checker(state, invalid, out).run();
+void checkDesiredState(const DesiredState& state, Diagnostics& out) {
+  semantic::Checker(state, out).run();
 }
 
 }  // namespace kthw::resources

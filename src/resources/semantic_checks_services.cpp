@@ -18,9 +18,10 @@ void Checker::checkService(const ControlPlaneService& s) {
   }
   if (!s.health.certificateBundle.empty()) {
     const CertificateBundle* b = state_.findBundle(s.health.certificateBundle);
-    if (b == nullptr && !knownInvalid("CertificateBundle", s.health.certificateBundle)) {
-      fail(s.health.marks.of("certificateBundle"), "spec.health.certificateBundle",
-           "no CertificateBundle named " + quoteValue(s.health.certificateBundle));
+    if (b == nullptr) {
+      failMissing(s.health.marks.of("certificateBundle"), "spec.health.certificateBundle",
+                  "no CertificateBundle named " + quoteValue(s.health.certificateBundle),
+                  "CertificateBundle", s.health.certificateBundle);
     }
     auto has = [](const auto& list, const std::string& name) {
       return name.empty() ||
@@ -85,8 +86,8 @@ void Checker::checkServiceOnHost(const ControlPlaneService& s, const Host& h) {
 
 void Checker::checkLoadBalancer(const LoadBalancer& lb) {
   const Host* host = state_.findHost(lb.host);
-  if (host == nullptr && !knownInvalid("Host", lb.host)) {
-    fail(lb.hostMark, "spec.host", "no Host named " + quoteValue(lb.host));
+  if (host == nullptr) {
+    failMissing(lb.hostMark, "spec.host", "no Host named " + quoteValue(lb.host), "Host", lb.host);
   }
   if (host != nullptr) {
     const bool explicitPath = lb.marks.fields.count("configPath") > 0;
@@ -105,18 +106,19 @@ void Checker::checkLoadBalancer(const LoadBalancer& lb) {
            "rotation");
     } else if (std::none_of(
                    state_.services.begin(), state_.services.end(),
-                   [&](const ControlPlaneService& s) { return s.name() == lb.backendService; }) &&
-               !knownInvalid("ControlPlaneService", lb.backendService)) {
-      fail(lb.backendServiceMark, "spec.backends.service",
-           "no ControlPlaneService named " + quoteValue(lb.backendService));
+                   [&](const ControlPlaneService& s) { return s.name() == lb.backendService; })) {
+      failMissing(lb.backendServiceMark, "spec.backends.service",
+                  "no ControlPlaneService named " + quoteValue(lb.backendService),
+                  "ControlPlaneService", lb.backendService);
     }
   }
   if (lb.healthzProxy.enabled) checkTarget(lb.healthzProxy.hosts);
   if (!lb.routeBundle.empty()) {
     const CertificateBundle* b = state_.findBundle(lb.routeBundle);
-    if (b == nullptr && !knownInvalid("CertificateBundle", lb.routeBundle)) {
-      fail(lb.marks.of("routeCheck"), "spec.routeCheck.certificateBundle",
-           "no CertificateBundle named " + quoteValue(lb.routeBundle));
+    if (b == nullptr) {
+      failMissing(lb.marks.of("routeCheck"), "spec.routeCheck.certificateBundle",
+                  "no CertificateBundle named " + quoteValue(lb.routeBundle), "CertificateBundle",
+                  lb.routeBundle);
     } else if (b != nullptr &&
                std::none_of(b->authorities.begin(), b->authorities.end(),
                             [&](const Authority& a) { return a.name == lb.routeAuthority; })) {
@@ -180,13 +182,11 @@ void Checker::checkRoleRefs() {
     if (o.kind != "ClusterRoleBinding") continue;
     const std::string& ref = o.roleRefName;
     const bool declared = roles.count(ref) > 0;
-    if (declared || ref.starts_with("system:") || kDefaultRoles.count(ref) > 0 ||
-        knownInvalid("ClusterRole", ref)) {
-      continue;
-    }
-    fail(o.roleRefMark, "roleRef.name",
-         "no ClusterRole " + quoteValue(ref) +
-             " in the desired state, and it is not a default role");
+    if (declared || ref.starts_with("system:") || kDefaultRoles.count(ref) > 0) continue;
+    failMissing(
+        o.roleRefMark, "roleRef.name",
+        "no ClusterRole " + quoteValue(ref) + " in the desired state, and it is not a default role",
+        "ClusterRole", ref);
   }
 }
 

@@ -17,6 +17,12 @@ std::string tooLarge(std::string_view what) {
          " bytes";
 }
 
+struct Failure {
+  size_t offset;  // into the text value
+  std::string message;
+  std::optional<MissingResource> missing;  // when it fails only for want of a resource
+};
+
 }  // namespace
 
 // What does not depend on the host being rendered, computed once: host selections by selector,
@@ -24,19 +30,12 @@ std::string tooLarge(std::string_view what) {
 struct SubstitutionCache {
   std::mutex mu;
   std::map<std::map<std::string, std::string>, std::vector<const Host*>> selections;
-  std::map<std::pair<std::string, size_t>,
-           std::variant<std::vector<std::string>, std::pair<size_t, std::string>>>
-      joins;
+  std::map<std::pair<std::string, size_t>, std::variant<std::vector<std::string>, Failure>> joins;
 };
 
 namespace {
 
 constexpr std::string_view kHostFields = "name, address, internalIP, hostname, labels.KEY";
-
-struct Failure {
-  size_t offset;  // into the text value
-  std::string message;
-};
 
 // Start offsets of the "${" of each expression ("$${" is an escape, not an expression).
 std::vector<size_t> expressionStarts(std::string_view s) {
@@ -131,7 +130,8 @@ class Evaluator {
     if (hosts.empty()) {
       std::string text;
       for (const auto& [k, v] : *sel) text += (text.empty() ? "" : ",") + k + "=" + v;
-      return Failure{at, "selector " + escapeValue(text) + " matches no Host"};
+      return Failure{at, "selector " + escapeValue(text) + " matches no Host",
+                     MissingResource{"Host", ""}};
     }
     return hosts;
   }
@@ -171,16 +171,14 @@ class Evaluator {
     {
       std::lock_guard<std::mutex> lock(cache_.mu);
       if (auto it = cache_.joins.find(key); it != cache_.joins.end()) {
-        if (const auto* f = std::get_if<std::pair<size_t, std::string>>(&it->second)) {
-          return Failure{f->first, f->second};
-        }
+        if (const auto* f = std::get_if<Failure>(&it->second)) return *f;
         return Value{std::get<std::vector<std::string>>(it->second), false};
       }
     }
     auto v = computeJoin(p, start);
     std::lock_guard<std::mutex> lock(cache_.mu);
     if (const auto* f = std::get_if<Failure>(&v)) {
-      cache_.joins.emplace(key, std::make_pair(f->offset, f->message));
+      cache_.joins.emplace(key, *f);
     } else {
       cache_.joins.emplace(key, std::get<Value>(v).items);
     }
@@ -252,7 +250,10 @@ class Evaluator {
     const std::string name = rest.substr(0, dot);
     const std::string field = rest.substr(dot + 1);
     const LoadBalancer* lb = state_.findLoadBalancer(name);
-    if (lb == nullptr) return Failure{start, "no LoadBalancer named " + quoteValue(name)};
+    if (lb == nullptr) {
+      return Failure{start, "no LoadBalancer named " + quoteValue(name),
+                     MissingResource{"LoadBalancer", name}};
+    }
     if (field == "address") return Value{{lb->frontendAddress}, false};
     if (field == "port") return Value{{std::to_string(lb->frontendPort)}, false};
     return Failure{start,
@@ -300,7 +301,7 @@ std::optional<Failure> scan(const std::string& s, Literal onLiteral, Expr onExpr
 }
 
 void report(const Text& text, const Failure& f, Diagnostics& out) {
-  out.push_back(Diagnostic{markAt(text, f.offset), text.path, f.message});
+  out.push_back(Diagnostic{markAt(text, f.offset), text.path, f.message, f.missing});
 }
 
 }  // namespace

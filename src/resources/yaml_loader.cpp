@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "resources/yaml_recovery.h"
+
 namespace kthw::resources {
 namespace {
 
@@ -37,10 +39,13 @@ class TreeBuilder {
     switch (event.type) {
       case YAML_DOCUMENT_START_EVENT:
         documentMark_ = markOf(event.start_mark);
+        unreadFrom_ = event.start_mark.index;
         root_.reset();
         return true;
       case YAML_DOCUMENT_END_EVENT:
-        return finishDocument();
+        if (!finishDocument()) return false;
+        unreadFrom_ = event.end_mark.index;
+        return true;
       case YAML_SCALAR_EVENT:
         return scalar(event);
       case YAML_ALIAS_EVENT:
@@ -75,6 +80,12 @@ class TreeBuilder {
     std::string path = currentPath();
     if (path.size() > 80) path = path.substr(0, 80) + "...";
     result_.errors.push_back(Diagnostic{markOf(m), std::move(path), std::move(message)});
+  }
+
+  // Reading stopped before the end of the text: the document under way and the rest are lost.
+  void stoppedAt(const yaml_mark_t& m) {
+    const std::string_view rest = unreadFrom_ < text_.size() ? text_.substr(unreadFrom_) : "";
+    result_.unread.push_back(scanUnread(rest, markOf(m)));
   }
 
   // Whether one more error is kept; past the limit it is counted instead, before anything
@@ -195,6 +206,12 @@ class TreeBuilder {
     }
     auto [key, keyMark] = std::move(*top.pendingKey);
     top.pendingKey.reset();
+    // The root's repeated keys are kept: finishDocument tells a key written twice from
+    // documents joined without "---".
+    if (stack_.size() == 1) {
+      top.node.entries.push_back(MapEntry{std::move(key), std::move(keyMark), std::move(n)});
+      return true;
+    }
     auto [first, inserted] = top.keyLines.emplace(key, keyMark.line);
     if (!inserted) {
       if (recording()) {
@@ -210,15 +227,23 @@ class TreeBuilder {
   }
 
   bool finishDocument() {
-    if (root_ && root_->type != NodeType::kNull) {
+    if (!root_ || root_->type == NodeType::kNull) {
+      root_.reset();
+      return true;
+    }
+    std::vector<Node> documents = splitAtRepeatedKeys(std::move(*root_), [this](Diagnostic d) {
+      if (recording()) result_.errors.push_back(std::move(d));
+    });
+    root_.reset();
+    for (size_t i = 0; i < documents.size(); ++i) {
       if (result_.documents.size() >= limits_.maxDocuments) {
         result_.errors.push_back(Diagnostic{
             documentMark_, "", "more than " + std::to_string(limits_.maxDocuments) + " documents"});
         return false;
       }
-      result_.documents.push_back(Document{std::move(*root_), documentMark_});
+      const Mark mark = i == 0 ? documentMark_ : documents[i].mark;
+      result_.documents.push_back(Document{std::move(documents[i]), mark});
     }
-    root_.reset();
     return true;
   }
 
@@ -229,6 +254,7 @@ class TreeBuilder {
   std::vector<Frame> stack_;
   std::optional<Node> root_;
   Mark documentMark_;
+  size_t unreadFrom_ = 0;  // where the text not yet made into documents starts
   size_t nodes_ = 0;
 };
 
@@ -246,6 +272,7 @@ void parseInto(std::string_view text, const std::string& fileName, const LoadLim
     result.errors.push_back(
         Diagnostic{Mark{file, 1, 1}, "",
                    "file larger than " + std::to_string(limits.maxFileBytes) + " bytes"});
+    result.unread.push_back(UnreadDocuments{Mark{file, 1, 1}, {}, true});
     return;
   }
   std::unique_ptr<yaml_parser_t, ParserDeleter> parser(new yaml_parser_t);
@@ -260,18 +287,28 @@ void parseInto(std::string_view text, const std::string& fileName, const LoadLim
     yaml_event_t event;
     if (yaml_parser_parse(parser.get(), &event) == 0) {
       std::string message = "invalid YAML";
-      if (parser->problem != nullptr) message += ": " + std::string(parser->problem);
+      const std::string problem = parser->problem != nullptr ? parser->problem : "";
+      if (!problem.empty()) message += ": " + problem;
       if (parser->context != nullptr) {
         message += " " + std::string(parser->context) + " that starts at line " +
                    std::to_string(parser->context_mark.line + 1) + ", column " +
                    std::to_string(parser->context_mark.column + 1);
       }
+      const size_t at = parser->problem_mark.index;
+      if (problem.find("tab character") != std::string::npos ||
+          (at < text.size() && text[at] == '\t')) {
+        message += "; YAML indents with spaces, never tabs";
+      }
+      message += "; the rest of the file is not read";
       builder.fatal(parser->problem_mark, message);
+      builder.stoppedAt(parser->problem_mark);
       return;
     }
     const bool done = event.type == YAML_STREAM_END_EVENT;
     const bool keepGoing = builder.handle(event);
+    const yaml_mark_t at = event.start_mark;
     yaml_event_delete(&event);
+    if (!done && !keepGoing) builder.stoppedAt(at);
     if (done || !keepGoing) return;
   }
 }
@@ -303,60 +340,91 @@ LoadResult parseYaml(std::string_view text, const std::string& fileName, const L
 LoadResult loadPaths(const std::vector<std::string>& paths, std::istream& standardInput,
                      const LoadLimits& limits) {
   LoadResult result;
-  auto fileError = [&](const std::string& name, std::string message) {
-    result.errors.push_back(
-        Diagnostic{Mark{std::make_shared<const std::string>(name), 1, 1}, "", std::move(message)});
+  // Errors about a path as a whole carry no line ("PATH: message"); whatever documents the path
+  // holds are lost to the checks.
+  auto pathError = [&](const std::string& name, std::string message) {
+    const Mark at{std::make_shared<const std::string>(name), 0, 0};
+    result.errors.push_back(Diagnostic{at, "", std::move(message)});
+    result.unread.push_back(UnreadDocuments{at, {}, true});
   };
-  std::vector<std::string> files;
+  struct Source {
+    std::string path;
+    bool directory = false;
+    std::vector<std::string> files;
+  };
+  std::vector<Source> sources;
+  size_t fileCount = 0;
   for (const std::string& p : paths) {
     if (p == "-") {
-      files.push_back(p);
+      sources.push_back({p, false, {p}});
+      ++fileCount;
       continue;
     }
     std::error_code ec;
     const fs::file_status st = fs::status(p, ec);
     if (ec || !fs::exists(st)) {
-      fileError(p, "no such file or directory");
+      pathError(p, "no such file or directory");
       continue;
     }
     if (!fs::is_directory(st)) {
-      files.push_back(p);
+      sources.push_back({p, false, {p}});
+      ++fileCount;
       continue;
     }
-    std::vector<std::string> found;
+    Source dir{p, true, {}};
     for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::end(it);
          it.increment(ec)) {
-      if (it->is_regular_file(ec) && isYamlFile(it->path())) found.push_back(it->path().string());
-      if (found.size() > limits.maxFiles) break;
+      if (it->is_regular_file(ec) && isYamlFile(it->path()))
+        dir.files.push_back(it->path().string());
+      if (dir.files.size() > limits.maxFiles) break;
     }
-    if (ec) fileError(p, "cannot list directory: " + ec.message());
-    std::sort(found.begin(), found.end());
-    files.insert(files.end(), found.begin(), found.end());
+    if (ec) pathError(p, "cannot list directory: " + ec.message());
+    std::sort(dir.files.begin(), dir.files.end());
+    fileCount += dir.files.size();
+    sources.push_back(std::move(dir));
   }
-  if (files.size() > limits.maxFiles) {
-    fileError(paths.empty() ? "<input>" : paths.front(),
+  if (fileCount > limits.maxFiles) {
+    pathError(paths.empty() ? "<input>" : paths.front(),
               "more than " + std::to_string(limits.maxFiles) + " files");
     return result;
   }
   size_t total = 0;
-  for (const std::string& name : files) {
-    std::string text;
-    if (name == "-") {
-      text = readBounded(standardInput, limits.maxFileBytes);
-    } else {
-      std::ifstream in(name, std::ios::binary);
-      if (!in) {
-        fileError(name, "cannot read file");
-        continue;
+  for (const Source& source : sources) {
+    const size_t documentsBefore = result.documents.size();
+    const size_t errorsBefore = result.errors.size() + result.omittedErrors;
+    for (const std::string& name : source.files) {
+      std::string text;
+      if (name == "-") {
+        text = readBounded(standardInput, limits.maxFileBytes);
+      } else {
+        std::ifstream in(name, std::ios::binary);
+        if (!in) {
+          pathError(name, "cannot read file");
+          continue;
+        }
+        text = readBounded(in, limits.maxFileBytes);
       }
-      text = readBounded(in, limits.maxFileBytes);
+      total += text.size();
+      if (total > limits.maxTotalBytes) {
+        pathError(name, "input larger than " + std::to_string(limits.maxTotalBytes) + " bytes");
+        return result;
+      }
+      parseInto(text, name == "-" ? "<stdin>" : name, limits, result);
     }
-    total += text.size();
-    if (total > limits.maxTotalBytes) {
-      fileError(name, "input larger than " + std::to_string(limits.maxTotalBytes) + " bytes");
-      return result;
+    // A path that yields nothing is a mistake (a wrong directory, an empty file), not an empty
+    // desired state; a path whose files failed to load has said why already.
+    if (result.documents.size() != documentsBefore ||
+        result.errors.size() + result.omittedErrors != errorsBefore) {
+      continue;
     }
-    parseInto(text, name == "-" ? "<stdin>" : name, limits, result);
+    if (!source.directory) {
+      pathError(source.path == "-" ? "<stdin>" : source.path, "no kthw documents in it");
+    } else if (source.files.empty()) {
+      pathError(source.path, "no kthw documents: no *.yaml or *.yml file below this directory");
+    } else {
+      pathError(source.path, "no kthw documents: the " + std::to_string(source.files.size()) +
+                                 " YAML file(s) below this directory hold none");
+    }
   }
   return result;
 }

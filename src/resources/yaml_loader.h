@@ -29,14 +29,27 @@ struct Document {
   Mark mark;  // where the document starts
 };
 
+// Documents the loader could not read. A YAML error stops its file: the document it is in and
+// every later one of that file are lost. A file that cannot be read is lost whole. What they
+// declare is unknown, so a reference to a resource of one of their kinds that the state lacks
+// may follow from this error alone.
+struct UnreadDocuments {
+  Mark at;                         // the error that stopped reading
+  std::vector<std::string> kinds;  // what their `kind:` lines say
+  bool unknownKinds = false;       // one of them has no `kind:` line kthw could find
+};
+
 struct LoadResult {
   std::vector<Document> documents;
   Diagnostics errors;
   size_t omittedErrors = 0;  // found past LoadLimits::maxRecordedErrors: counted, not kept
+  std::vector<UnreadDocuments> unread;
 };
 
 // Parses one buffer of multi-document YAML. Empty documents are skipped. Aliases, unknown tags,
-// non-scalar keys and duplicate keys are errors.
+// non-scalar keys and duplicate keys are errors. A top-level key that repeats hints at a missing
+// "---"; when every run of keys up to a repeat has its own apiVersion and kind, documents were
+// joined without one, and each run is read as a document of its own.
 LoadResult parseYaml(std::string_view text, const std::string& fileName,
                      const LoadLimits& limits = {});
 

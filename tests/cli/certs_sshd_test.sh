@@ -87,7 +87,7 @@ expect_line "absent on the host" "^sshd-0 +/etc/kthw-certs-test/ca.pem +pki/ca +
 [ -e "$tmp/store" ] && fail "certs created the secret store"
 
 # Issue offline and install sshd-0's files as apply would have.
-check 0 "render -o issues the bundles" "$kthw" render -f "$tmp/state.yaml" -o "$tmp/rendered"
+check 0 "render --out-dir issues the bundles" "$kthw" render -f "$tmp/state.yaml" --out-dir "$tmp/rendered"
 mkdir -p "$installed"
 cp "$tmp/rendered/sshd-0/etc/kthw-certs-test/"* "$installed/"
 store_before=$(find "$tmp/store" -type f ! -name .lock -exec sha256sum {} + | sort)

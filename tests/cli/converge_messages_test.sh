@@ -83,7 +83,7 @@ EOF
 # the material is to be issued (drift, exit 1), not a load balancer that "does not route" and
 # not an unreachable host (exit 3).
 write_state "$work/state" "$port" "$work/store"
-"$kthw" render -f "$work/state" -o "$work/rendered" >/dev/null
+"$kthw" render -f "$work/state" --out-dir "$work/rendered" >/dev/null
 mkdir -p "$work/sshd/etc/haproxy"
 cp "$work/rendered/sshd-0/etc/haproxy/haproxy.cfg" "$work/sshd/etc/haproxy/haproxy.cfg"
 rm -rf "$work/store"

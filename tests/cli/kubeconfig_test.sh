@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# kthw kubeconfig against a secret store filled by kthw itself (render -o issues offline): the
+# kthw kubeconfig against a secret store filled by kthw itself (render --out-dir issues offline): the
 # kubeconfig parses, embeds exactly the store's CA, certificate and key, points at the load
 # balancer, is written 0600, and nothing new is ever issued.
 set -u
@@ -37,7 +37,7 @@ grep -q "run kthw apply first" "$tmp/err" || fail "no hint to run kthw apply: $(
 [ -s "$tmp/out" ] && fail "printed something without a certificate"
 [ -e "$tmp/state/kthw" ] && fail "kubeconfig created the secret store"
 
-check 0 "render -o issues the bundle into the store" "$kthw" render -f "$example" -o "$tmp/rendered"
+check 0 "render --out-dir issues the bundle into the store" "$kthw" render -f "$example" --out-dir "$tmp/rendered"
 before=$(cd "$store" && find . -type f ! -name .lock -exec sha256sum {} + | sort)
 
 check 0 "kubeconfig to stdout" "$kthw" kubeconfig -f "$example"

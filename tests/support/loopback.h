@@ -41,6 +41,12 @@ class LoopbackListener {
   int port_ = 0;
 };
 
+// A port on 127.0.0.1 that was free a moment ago, for a server that binds it itself.
+inline int freeLoopbackPort() {
+  LoopbackListener probe;
+  return probe.port();
+}
+
 // A client socket connected to 127.0.0.1:port, or -1.
 inline int connectLoopback(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -12,7 +12,8 @@ const std::vector<BadInput>& schemaCases() {
        "kind: Host\n"  // line 3
        "metadata: {name: h}\n"
        "spec: {address: 10.0.1.10, ssh: {identityFile: /k}}\n",
-       "bad.yaml:3:1: kind: duplicate key \"kind\" (first at line 2)"},
+       "bad.yaml:3:1: kind: duplicate key \"kind\" (first at line 2); if a new document "
+       "starts here, a \"---\" line is missing before it"},
       {"Alias",
        service("etcd",
                "  binary: {path: /usr/bin/etcd}\n"
@@ -67,12 +68,12 @@ const std::vector<BadInput>& schemaCases() {
        "spec: {address: 10.0.1.10, ssh: {identityFile: /k}}\n",
        "bad.yaml:1:13: apiVersion: \"kthw.dev/v1\" is not served for Host; use kthw.dev/v1alpha1"},
       {"RemovedRbacVersion",
-       "apiVersion: rbac.authorization.k8s.io/v1beta1\n"  // line 1
+       "apiVersion: rbac.authorization.k8s.io/v1alpha1\n"  // line 1
        "kind: ClusterRole\n"
        "metadata: {name: r}\n"
        "rules: []\n",
-       "bad.yaml:1:13: apiVersion: \"rbac.authorization.k8s.io/v1beta1\" is not served for "
-       "ClusterRole; use rbac.authorization.k8s.io/v1 (rbac.authorization.k8s.io/v1beta1 was "
+       "bad.yaml:1:13: apiVersion: \"rbac.authorization.k8s.io/v1alpha1\" is not served for "
+       "ClusterRole; use rbac.authorization.k8s.io/v1 (rbac.authorization.k8s.io/v1alpha1 was "
        "removed in Kubernetes 1.22)"},
       {"StatusInDesiredState", host("") + "status: {ready: true}\n",  // line 9
        "bad.yaml:9:1: status: status is reported by kthw, not read from the desired state; "

@@ -28,6 +28,48 @@ TEST(DesiredState, LoadsTheHaClusterExample) {
   EXPECT_EQ(o.state.select(controllers).size(), 3u);
 }
 
+TEST(DesiredState, ReadsRbacV1beta1AsV1WithAWarningAtTheApiVersion) {
+  const std::string yaml = R"(apiVersion: rbac.authorization.k8s.io/v1beta1
+kind: ClusterRole
+metadata: {name: r}
+rules: [{apiGroups: [""], resources: [nodes/proxy], verbs: ["*"]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1beta1
+kind: ClusterRoleBinding
+metadata: {name: b, namespace: ""}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: r}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: kubernetes}]
+)";
+  LoadOutcome o = testing::loadText(yaml, "rbac.yaml");
+  ASSERT_TRUE(o.ok()) << joinErrors(o);
+  ASSERT_EQ(o.state.rbac.size(), 2u);
+  for (const RbacObject& r : o.state.rbac) {
+    EXPECT_EQ(r.document.str("apiVersion"), "rbac.authorization.k8s.io/v1") << r.kind;
+  }
+  const auto w = o.warningLines();
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(w[0],
+            "rbac.yaml:1:13: warning: apiVersion: rbac.authorization.k8s.io/v1beta1 ClusterRole is "
+            "deprecated in v1.17+, unavailable in v1.22+; use rbac.authorization.k8s.io/v1 "
+            "ClusterRole; sent as rbac.authorization.k8s.io/v1, whose fields are the same");
+  EXPECT_TRUE(
+      w[1].starts_with("rbac.yaml:6:13: warning: apiVersion: "
+                       "rbac.authorization.k8s.io/v1beta1 ClusterRoleBinding is "
+                       "deprecated"))
+      << w[1];
+}
+
+TEST(DesiredState, ChecksRbacV1beta1AgainstTheSchemaOfV1) {
+  LoadOutcome o = testing::loadText(R"(apiVersion: rbac.authorization.k8s.io/v1beta1
+kind: ClusterRole
+metadata: {name: r}
+rules: [{resources: [nodes]}]
+)",
+                                    "rbac.yaml");
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(joinErrors(o), "rbac.yaml:4:9: rules[0].verbs: required field is missing\n");
+}
+
 TEST(DesiredState, ParsesServicesInFlagOrder) {
   LoadOutcome o = loadExample("ha-cluster");
   ASSERT_TRUE(o.ok()) << joinErrors(o);

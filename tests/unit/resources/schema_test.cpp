@@ -146,7 +146,62 @@ TEST(SchemaRegistry, HoldsEveryKind) {
   }
   EXPECT_NE(r.find("rbac.authorization.k8s.io/v1", "ClusterRole"), nullptr);
   EXPECT_NE(r.find("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"), nullptr);
-  EXPECT_EQ(r.find("rbac.authorization.k8s.io/v1beta1", "ClusterRole"), nullptr);
+  EXPECT_EQ(r.find("rbac.authorization.k8s.io/v1alpha1", "ClusterRole"), nullptr);
+}
+
+TEST(SchemaRegistry, ServesRbacV1beta1AsADeprecatedVersionWithTheFieldsOfV1) {
+  const SchemaRegistry& r = SchemaRegistry::builtin();
+  for (const char* kind : {"ClusterRole", "ClusterRoleBinding"}) {
+    const KindSchema* beta = r.find("rbac.authorization.k8s.io/v1beta1", kind);
+    const KindSchema* v1 = r.find("rbac.authorization.k8s.io/v1", kind);
+    ASSERT_NE(beta, nullptr) << kind;
+    ASSERT_NE(v1, nullptr) << kind;
+    EXPECT_EQ(beta->schema, v1->schema) << kind;
+    EXPECT_EQ(beta->storageApiVersion(), "rbac.authorization.k8s.io/v1") << kind;
+    EXPECT_NE(beta->deprecationWarning.find("deprecated"), std::string::npos) << kind;
+    EXPECT_TRUE(v1->deprecationWarning.empty()) << kind;
+    EXPECT_EQ(r.findKind(kind), v1) << kind;  // what "use ..." messages name
+  }
+}
+
+// The API server needs a schema for every version of a CRD it installs: only a deprecated
+// version (builtin.yaml's RBAC v1beta1) may share the storage version's.
+TEST(SchemaRegistry, RefusesAVersionWithoutSchemaUnlessItIsDeprecated) {
+  const std::string crd = R"(apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: things.kthw.dev}
+spec:
+  group: kthw.dev
+  names: {kind: Thing}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema: {openAPIV3Schema: {type: object}}
+    - name: v1beta1
+      served: true
+      storage: false
+)";
+  const std::string meta = R"(apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: objectmeta.kthw.dev}
+spec:
+  group: kthw.dev
+  names: {kind: ObjectMeta}
+  versions: [{name: v1alpha1, served: false, storage: true, schema: {openAPIV3Schema: {type: object}}}]
+)";
+  auto refused = SchemaRegistry::fromCrdTexts({{"meta.yaml", meta}, {"crd.yaml", crd}});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("version without schema.openAPIV3Schema"),
+            std::string::npos)
+      << refused.status().message();
+  auto shared = SchemaRegistry::fromCrdTexts(
+      {{"meta.yaml", meta}, {"crd.yaml", crd + "      deprecated: true\n"}});
+  ASSERT_TRUE(shared.ok()) << shared.status().message();
+  const KindSchema* beta = shared->find("kthw.dev/v1beta1", "Thing");
+  ASSERT_NE(beta, nullptr);
+  EXPECT_EQ(beta->schema, shared->find("kthw.dev/v1", "Thing")->schema);
+  EXPECT_EQ(beta->deprecationWarning, "kthw.dev/v1beta1 is deprecated");
 }
 
 TEST(SchemaRegistry, CrdsOnDiskParseAsStructuralCustomResourceDefinitions) {
@@ -163,10 +218,11 @@ TEST(SchemaRegistry, CrdsOnDiskParseAsStructuralCustomResourceDefinitions) {
   texts.emplace_back("builtin.yaml", ss.str());
   auto registry = SchemaRegistry::fromCrdTexts(texts);
   ASSERT_TRUE(registry.ok()) << registry.status().message();
-  EXPECT_EQ(registry->kinds().size(), 6u);
+  EXPECT_EQ(registry->kinds().size(), 8u);  // RBAC in v1 and v1beta1
   for (const KindSchema& k : registry->kinds()) {
     if (k.group != "kthw.dev") continue;
     EXPECT_EQ(k.version, "v1alpha1");
+    EXPECT_TRUE(k.deprecationWarning.empty()) << k.kind;
     EXPECT_NE(k.schema->property("status"), nullptr) << k.kind;
   }
 }

@@ -1,5 +1,5 @@
-// render -o: every file lands beneath the output directory, never in a git work tree, never
-// through a symlink.
+// render --out-dir: every file lands beneath the output directory, never in a git work tree,
+// never through a symlink.
 #include "runtime/output_tree.h"
 
 #include <gtest/gtest.h>

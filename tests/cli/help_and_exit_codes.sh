@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Every command answers `kthw help COMMAND` and `kthw COMMAND --help` with the same text, and
+# every exit code a command returns is listed in its help. Each code is produced for real: a
+# state with a local Host (read only: its one directory exists as declared) for "no drift", a
+# missing directory for drift, and an ssh Host on a closed loopback port for "unreachable".
+set -u
+kthw=$1
+src=$2
+work=$(mktemp -d /tmp/kthw-cli-help-XXXXXX)
+daemon=
+cleanup() {
+  [ -n "$daemon" ] && kill -TERM "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+export XDG_STATE_HOME=$work/state
+failures=0
+fail() {
+  echo "FAIL: $*"
+  failures=$((failures + 1))
+}
+
+commands="validate render diff apply run status version help"
+for c in $commands; do
+  before=$failures
+  "$kthw" help "$c" >"$work/help.$c" 2>"$work/err"
+  rc=$?
+  [ "$rc" -eq 0 ] || fail "kthw help $c: exit $rc: $(cat "$work/err")"
+  "$kthw" "$c" --help >"$work/dash" 2>&1
+  cmp -s "$work/help.$c" "$work/dash" || fail "kthw help $c and kthw $c --help differ"
+  grep -q "kthw $c" "$work/help.$c" || fail "the help of $c has no usage line naming it"
+  grep -q "^Exit status" "$work/help.$c" || fail "the help of $c lists no exit status"
+  [ "$failures" -eq "$before" ] && echo "ok: kthw help $c"
+done
+grep -q "^kthw [0-9]" "$work/help.version" && fail "kthw help version printed the version"
+# What diff's options say is about diff: --api-timeout (apply's wait) is apply's alone.
+sed -n '/^Options:/,/^$/p' "$work/help.diff" | grep -i "apply" &&
+  fail "an option of diff describes apply"
+
+# The text after "Exit status" up to the next blank line, on one line.
+exitParagraph() { sed -n '/^Exit status/,/^$/p' "$work/help.$1" | tr '\n' ' '; }
+# expect CODE COMMAND ARGS...: the command exits with CODE and its help lists CODE.
+expect() {
+  local want=$1 cmd=$2 before=$failures
+  shift 2
+  "$kthw" "$cmd" "$@" >"$work/out" 2>&1 </dev/null
+  local got=$?
+  if [ "$got" -ne "$want" ]; then
+    fail "kthw $cmd $*: exit $got, want $want"
+    sed 's/^/    /' "$work/out"
+  fi
+  if ! exitParagraph "$cmd" | grep -Eq "(^|[^0-9])$want [a-z]"; then
+    fail "kthw help $cmd does not list exit code $want"
+  fi
+  [ "$failures" -eq "$before" ] && echo "ok: kthw $cmd exits $want"
+}
+
+mkdir -m 0755 "$work/present"
+cat >"$work/here.yaml" <<YAML
+apiVersion: kthw.dev/v1alpha1
+kind: Host
+metadata: {name: here}
+spec:
+  address: 127.0.0.1
+  transport: local
+  directories:
+    - path: $work/present
+YAML
+sed "s#$work/present#$work/absent#" "$work/here.yaml" >"$work/drift.yaml"
+cat >"$work/far.yaml" <<'YAML'
+apiVersion: kthw.dev/v1alpha1
+kind: Host
+metadata: {name: far}
+spec:
+  address: 127.0.0.1
+  ssh: {port: 1, identityFile: /nonexistent/key, connectTimeoutSeconds: 2}
+YAML
+printf 'apiVersion: kthw.dev/v1alpha1\nkind: Host\nmetadata: {name: bad}\nspec: {adress: x}\n' \
+  >"$work/bad.yaml"
+touch "$work/file"
+
+expect 0 validate -f "$src/examples/ha-cluster"
+expect 1 validate -f "$work/bad.yaml"
+expect 2 validate
+
+expect 0 render -f "$src/examples/ha-cluster"
+expect 1 render -f "$work/bad.yaml"
+expect 2 render
+expect 3 render -f "$src/examples/ha-cluster" --out-dir "$work/file/out"
+
+expect 0 diff -f "$work/here.yaml"
+expect 1 diff -f "$work/drift.yaml"
+expect 2 diff -f "$work/bad.yaml"
+expect 3 diff -f "$work/far.yaml"
+
+expect 0 apply -f "$work/here.yaml"
+expect 1 apply -f "$work/far.yaml"
+expect 2 apply
+
+expect 2 run
+expect 3 run -f "$work/far.yaml" --listen 10.255.255.1:9740
+
+expect 2 status -o yaml
+expect 3 status --server 127.0.0.1:1
+
+expect 0 version
+expect 2 version extra
+
+expect 0 help
+expect 2 help no-such-command
+
+# run until SIGTERM (exit 0), and status against it: 1 while a Host is unreachable, 0 once every
+# resource is Ready.
+startDaemon() {
+  "$kthw" run -f "$1" --listen 127.0.0.1:0 --interval 3600 >"$work/run.log" 2>&1 &
+  daemon=$!
+  server=
+  for _ in $(seq 50); do
+    server=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/run.log" | head -1 | sed 's#http://##')
+    [ -n "$server" ] && break
+    sleep 0.1
+  done
+  [ -n "$server" ] || fail "kthw run did not start: $(cat "$work/run.log")"
+}
+stopDaemon() {
+  kill -TERM "$daemon"
+  wait "$daemon"
+  local got=$?
+  daemon=
+  [ "$got" -eq 0 ] || fail "kthw run: exit $got after SIGTERM, want 0"
+  exitParagraph run | grep -Eq "(^|[^0-9])0 [a-z]" || fail "kthw help run does not list exit code 0"
+}
+# Polls status until it exits `want` (the first pass takes a moment).
+awaitStatus() {
+  local want=$1 got before=$failures
+  for _ in $(seq 50); do
+    "$kthw" status --server "$server" >"$work/out" 2>&1
+    got=$?
+    [ "$got" -eq "$want" ] && break
+    sleep 0.2
+  done
+  [ "$got" -eq "$want" ] || { fail "kthw status: exit $got, want $want"; sed 's/^/    /' "$work/out"; }
+  exitParagraph status | grep -Eq "(^|[^0-9])$want [a-z]" ||
+    fail "kthw help status does not list exit code $want"
+  [ "$failures" -eq "$before" ] && echo "ok: kthw status exits $want"
+}
+startDaemon "$work/far.yaml"
+awaitStatus 1
+stopDaemon
+startDaemon "$work/here.yaml"
+awaitStatus 0
+before=$failures
+stopDaemon
+[ "$failures" -eq "$before" ] && echo "ok: kthw run exits 0 on SIGTERM"
+
+echo "$failures failure(s)"
+[ "$failures" -eq 0 ]

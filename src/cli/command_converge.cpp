@@ -52,8 +52,9 @@ std::vector<OptionSpec> applyOptions() {
                "How long to wait for the API server to be ready (default 120)"});
   o.push_back({"--lock-wait", "", true, false, "SECONDS",
                "Wait this long for another writer's host lock (default 0: report the holder)"});
-  o.push_back({"--plan", "", true, false, "FILE",
-               "Apply only what this saved plan (diff --out-plan) shows; changed hosts are refused"});
+  o.push_back(
+      {"--plan", "", true, false, "FILE",
+       "Apply only what this saved plan (diff --out-plan) shows; changed hosts are refused"});
   o.push_back({"--help", "-h", false, false, "", "Show this help"});
   return o;
 }

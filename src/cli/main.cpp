@@ -64,11 +64,16 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"validate", kthw::cli::runValidate}, {"render", kthw::cli::runRender},
-    {"diff", kthw::cli::runDiff},         {"apply", kthw::cli::runApply},
-    {"run", kthw::cli::runRun},           {"status", kthw::cli::runStatus},
-    {"version", kthw::cli::runVersion},   {"verify", kthw::cli::runVerify},
-    {"kubeconfig", kthw::cli::runKubeconfig}, {"certs", kthw::cli::runCerts},
+    {"validate", kthw::cli::runValidate},
+    {"render", kthw::cli::runRender},
+    {"diff", kthw::cli::runDiff},
+    {"apply", kthw::cli::runApply},
+    {"run", kthw::cli::runRun},
+    {"status", kthw::cli::runStatus},
+    {"version", kthw::cli::runVersion},
+    {"verify", kthw::cli::runVerify},
+    {"kubeconfig", kthw::cli::runKubeconfig},
+    {"certs", kthw::cli::runCerts},
 };
 
 Runner find(const std::string& name) {

@@ -80,8 +80,8 @@ bool sameKey(const PlannedAction& a, const PlannedAction& b) {
 std::vector<std::string> actionChanges(const PlannedAction& saved, const PlannedAction& now) {
   std::vector<std::string> out;
   if (saved.ifCurrentSha256 != now.ifCurrentSha256) {
-    out.push_back(now.target + " changed since the plan (sha256 " + shortSha(saved.ifCurrentSha256) +
-                  " now " + shortSha(now.ifCurrentSha256) + ")");
+    out.push_back(now.target + " changed since the plan (sha256 " +
+                  shortSha(saved.ifCurrentSha256) + " now " + shortSha(now.ifCurrentSha256) + ")");
   }
   if (saved.contentSha256 != now.contentSha256) {
     out.push_back("what " + now.summary + " would write changed since the plan (sha256 " +
@@ -215,9 +215,9 @@ StatusOr<SavedPlan> parseSavedPlan(std::string_view json) {
       host.reachable = !h.IsObject() || !h.HasMember("reachable") || h["reachable"].IsTrue();
       if (h.IsObject() && h.HasMember("actions") && h["actions"].IsArray()) {
         for (const auto& a : h["actions"].GetArray()) {
-          PlannedAction p{str(a, "type"),    str(a, "resource"), str(a, "target"),
-                          str(a, "summary"), str(a, "reason"),   str(a, "rollout"),
-                          str(a, "attributes"), std::nullopt,    str(a, "contentSha256")};
+          PlannedAction p{str(a, "type"),       str(a, "resource"), str(a, "target"),
+                          str(a, "summary"),    str(a, "reason"),   str(a, "rollout"),
+                          str(a, "attributes"), std::nullopt,       str(a, "contentSha256")};
           if (a.IsObject() && a.HasMember("ifCurrentSha256") && a["ifCurrentSha256"].IsString()) {
             p.ifCurrentSha256 = a["ifCurrentSha256"].GetString();
           }

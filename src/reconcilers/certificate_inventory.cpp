@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "reconcilers/bundle_material.h"
+#include "reconcilers/host_pass.h"
 
 namespace kthw::reconcilers {
 namespace {
@@ -33,18 +34,6 @@ std::vector<const resources::Host*> sortedHosts(const resources::DesiredState& s
   std::sort(out.begin(), out.end(),
             [](const auto* a, const auto* b) { return a->name() < b->name(); });
   return out;
-}
-
-void runParallel(size_t count, size_t parallelism, const std::function<void(size_t)>& work) {
-  std::atomic<size_t> next{0};
-  std::vector<std::thread> workers;
-  const size_t n = std::max<size_t>(1, std::min(parallelism, count));
-  for (size_t w = 0; w < n; ++w) {
-    workers.emplace_back([&] {
-      for (size_t i = next++; i < count; i = next++) work(i);
-    });
-  }
-  for (std::thread& t : workers) t.join();
 }
 
 // "30d", "36h" or "90m": how a renew-before window is shown.

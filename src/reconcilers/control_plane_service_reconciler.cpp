@@ -224,8 +224,8 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
   // A write that only fixes owner or mode leaves what the service reads as it was: no restart.
   for (size_t i = 0; i < before; ++i) {
     const Action& a = plan.actions[i];
-    const bool sameContent = !a.contentFile && a.ifCurrentSha256 &&
-                             *a.ifCurrentSha256 == runtime::sha256Hex(a.content);
+    const bool sameContent =
+        !a.contentFile && a.ifCurrentSha256 && *a.ifCurrentSha256 == runtime::sha256Hex(a.content);
     if (a.type == ActionType::kWriteFile && !sameContent &&
         referencing.find(a.target) != std::string::npos) {
       restartBecause.push_back(a.target);

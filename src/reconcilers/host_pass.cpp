@@ -18,18 +18,6 @@ bool selected(const std::vector<std::string>& filter, const std::string& value) 
   return filter.empty() || std::find(filter.begin(), filter.end(), value) != filter.end();
 }
 
-void runParallel(size_t count, size_t parallelism, const std::function<void(size_t)>& work) {
-  std::atomic<size_t> next{0};
-  std::vector<std::thread> workers;
-  const size_t n = std::max<size_t>(1, std::min(parallelism, count));
-  for (size_t w = 0; w < n; ++w) {
-    workers.emplace_back([&] {
-      for (size_t i = next++; i < count; i = next++) work(i);
-    });
-  }
-  for (std::thread& t : workers) t.join();
-}
-
 void planOne(const resources::Host& host,
              const std::vector<const HostScopedReconciler*>& reconcilers, runtime::HostOps& ops,
              const PassOptions& options, bool apply, HostOutcome& out) {
@@ -387,6 +375,18 @@ std::vector<HostOutcome> applyHosts(const resources::DesiredState& state,
                                     const HostOpsFactory& connect, const PassOptions& options,
                                     const ProgressFn& progress) {
   return pass(state, reconcilers, connect, options, true, progress);
+}
+
+void runParallel(size_t count, size_t parallelism, const std::function<void(size_t)>& work) {
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> workers;
+  const size_t n = std::max<size_t>(1, std::min(parallelism, count));
+  for (size_t w = 0; w < n; ++w) {
+    workers.emplace_back([&] {
+      for (size_t i = next++; i < count; i = next++) work(i);
+    });
+  }
+  for (std::thread& t : workers) t.join();
 }
 
 std::shared_ptr<runtime::HostOps> connectHost(const resources::Host& host) {

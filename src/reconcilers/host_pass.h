@@ -73,6 +73,9 @@ std::vector<HostOutcome> applyHosts(const resources::DesiredState& state,
                                     const HostOpsFactory& connect, const PassOptions& options,
                                     const ProgressFn& progress = nullptr);
 
+// Runs work(0..count-1) on at most `parallelism` threads (at least one), and waits for all.
+void runParallel(size_t count, size_t parallelism, const std::function<void(size_t)>& work);
+
 // The default factory: SSH or local transport from the Host spec.
 std::shared_ptr<runtime::HostOps> connectHost(const resources::Host& host);
 

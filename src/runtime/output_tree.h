@@ -7,8 +7,8 @@
 
 namespace kthw::runtime {
 
-// Where `render --out-dir` puts a host's file: root/host/target, normalised. InvalidArgument when that
-// is not strictly beneath root/host (a relative target, or ".." in the host or the target).
+// Where `render --out-dir` puts a host's file: root/host/target, normalised. InvalidArgument when
+// that is not strictly beneath root/host (a relative target, or ".." in the host or the target).
 StatusOr<std::filesystem::path> pathBeneath(const std::filesystem::path& root,
                                             const std::string& host, const std::string& target);
 

@@ -55,8 +55,8 @@ TEST(SavedPlan, HoldsHashesAndNeverTheContent) {
 }
 
 TEST(SavedPlan, RoundTripsThroughAFileOfMode0600) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("kthw-saved-plan-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("kthw-saved-plan-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string path = (dir / "plan.json").string();
   {

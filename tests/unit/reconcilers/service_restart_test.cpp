@@ -28,8 +28,9 @@ class ServiceRestart : public ::testing::Test {
     r.diff(*host_, observed_, first);
     for (const Action& a : first.actions) {
       if (a.type != ActionType::kWriteFile || a.contentFile) continue;
-      observed_.files[a.target] = {runtime::FileType::kFile, a.file.mode, a.file.owner,
-                                   a.file.group, a.content.size(), runtime::sha256Hex(a.content)};
+      observed_.files[a.target] = {
+          runtime::FileType::kFile,     a.file.mode, a.file.owner, a.file.group, a.content.size(),
+          runtime::sha256Hex(a.content)};
     }
   }
 

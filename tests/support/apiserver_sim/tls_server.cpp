@@ -1,9 +1,11 @@
 #include "tls_server.h"
 
+#include <openssl/crypto.h>
 #include <openssl/x509.h>
 #include <pthread.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -50,6 +52,8 @@ Caller callerOf(SSL* ssl) {
   return c;
 }
 
+std::atomic<int> gOpenConnections{0};
+
 void serveConnection(tcp::socket socket, ssl::context& ctx, const Handler& handler) {
   beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), ctx);
   beast::error_code ec;
@@ -80,6 +84,17 @@ void serveConnection(tcp::socket socket, ssl::context& ctx, const Handler& handl
 }
 
 }  // namespace
+
+int openConnections() { return gOpenConnections.load(); }
+
+bool awaitNoOpenConnections(std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (openConnections() > 0) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
 
 void serveTls(const TlsServerConfig& config, const Handler& handler) {
   // Only the shutdown thread below takes SIGTERM; every thread inherits this mask.
@@ -123,8 +138,11 @@ void serveTls(const TlsServerConfig& config, const Handler& handler) {
       std::this_thread::sleep_for(std::chrono::seconds(5));  // shutting down
       continue;
     }
+    ++gOpenConnections;
     std::thread([s = std::move(socket), &ctx, &handler]() mutable {
       serveConnection(std::move(s), ctx, handler);
+      OPENSSL_thread_stop();  // this thread's OpenSSL state, before it counts as closed
+      --gOpenConnections;
     }).detach();
   }
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -37,6 +38,13 @@ struct TlsServerConfig {
   std::string keyFile;
   std::string clientCaFile;  // empty: no client certificates asked for
 };
+
+// Connections being served at this moment. A test process waits for none before it exits:
+// LeakSanitizer reports what a connection thread still holds at exit as leaked.
+int openConnections();
+
+// Waits up to `limit` for openConnections() to reach zero; whether it did.
+bool awaitNoOpenConnections(std::chrono::milliseconds limit = std::chrono::seconds(10));
 
 // A small HTTPS server: one thread per connection, keep-alive, client certificates verified
 // against the client CA when one is given (but not required, as anonymous requests to

@@ -73,6 +73,8 @@ class FetchBinariesTest : public ::testing::Test {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
 
+  static void TearDownTestSuite() { EXPECT_TRUE(sim::awaitNoOpenConnections()); }
+
   resources::LoadOutcome state(const std::string& binary) {
     const std::string yaml =
         std::string(resources::testing::kMinimalHosts) +

@@ -145,8 +145,18 @@ class RbacAgainstApiServer : public ::testing::Test {
       cfg.keyFile = dir + "/server.key";
       sim::serveTls(cfg, handle);
     }).detach();
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // Until it accepts connections: a loaded machine may take a while to start it.
+    for (int i = 0; i < 200; ++i) {
+      const int fd = kthw::testing::connectLoopback(port_);
+      if (fd >= 0) {
+        ::close(fd);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   }
+
+  static void TearDownTestSuite() { EXPECT_TRUE(sim::awaitNoOpenConnections()); }
 
   void SetUp() override {
     std::lock_guard<std::mutex> lock(mu_);

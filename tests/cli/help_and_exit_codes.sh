@@ -20,7 +20,7 @@ fail() {
   failures=$((failures + 1))
 }
 
-commands="validate render diff apply run status version help"
+commands="validate render diff apply run status verify kubeconfig certs version help"
 for c in $commands; do
   before=$failures
   "$kthw" help "$c" >"$work/help.$c" 2>"$work/err"
@@ -78,6 +78,27 @@ YAML
 printf 'apiVersion: kthw.dev/v1alpha1\nkind: Host\nmetadata: {name: bad}\nspec: {adress: x}\n' \
   >"$work/bad.yaml"
 touch "$work/file"
+# A bundle whose one file goes to the unreachable host; its authority is not issued yet.
+{
+  cat "$work/far.yaml"
+  cat <<'YAML'
+---
+apiVersion: kthw.dev/v1alpha1
+kind: CertificateBundle
+metadata: {name: pki}
+spec:
+  clusterName: cli-test
+  authorities: [{name: ca, commonName: test-ca}]
+YAML
+} >"$work/pki.yaml"
+sed -n '/^kind: CertificateBundle/,$p' "$work/pki.yaml" | sed '1i apiVersion: kthw.dev/v1alpha1' \
+  >"$work/pki-alone.yaml"
+cat >>"$work/pki.yaml" <<'YAML'
+  files:
+    - path: /etc/ca.pem
+      hosts: {names: [far]}
+      content: {certificate: ca}
+YAML
 
 expect 0 validate -f "$src/examples/ha-cluster"
 expect 1 validate -f "$work/bad.yaml"
@@ -102,6 +123,17 @@ expect 3 run -f "$work/far.yaml" --listen 10.255.255.1:9740
 
 expect 2 status -o yaml
 expect 3 status --server 127.0.0.1:1
+
+expect 1 verify -f "$work/far.yaml"
+expect 2 verify
+
+# Nothing issued yet: a secret store of its own (render above issued into $XDG_STATE_HOME).
+XDG_STATE_HOME=$work/fresh-state expect 1 kubeconfig -f "$src/examples/ha-cluster"
+expect 2 kubeconfig -f "$work/far.yaml"
+
+expect 1 certs -f "$work/pki-alone.yaml"
+expect 2 certs
+expect 3 certs -f "$work/pki.yaml"
 
 expect 0 version
 expect 2 version extra

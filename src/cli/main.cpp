@@ -41,9 +41,11 @@ Examples:
   kthw certs -f cluster/
 
 Exit status: 0 success; 1 findings (validate, render: invalid documents; diff:
-drift; apply, status: something not converged or not Ready); 2 usage error
-(diff, apply: also invalid documents, as kubectl diff); 3 something could not
-be reached, read or written. 'kthw help COMMAND' lists the codes of COMMAND.
+drift; apply, status: something not converged or not Ready; verify: a failed
+check; certs: a certificate finding; kubeconfig: nothing issued yet); 2 usage
+error (diff, apply, verify, kubeconfig, certs: also invalid documents, as
+kubectl diff); 3 something could not be reached, read or written.
+'kthw help COMMAND' lists the codes of COMMAND.
 
 Run 'kthw help COMMAND' or 'kthw COMMAND --help' for the options of a command.
 )";

@@ -36,6 +36,15 @@ grep -qx "$emptydir: no kthw documents: no \*.yaml or \*.yml file below this dir
 grep -q "^valid" /tmp/kthw-cli-out.$$ && { echo "FAIL: an empty directory is called valid"; failures=$((failures + 1)); }
 rmdir "$emptydir"
 
+# One broken document gives its own error, not one per resource that refers to what it declares.
+tabbed=$(mktemp -d)
+cp "$src"/examples/ha-cluster/*.yaml "$tabbed/"
+sed -i '0,/^  internalIP:/s//\tinternalIP:/' "$tabbed/hosts.yaml"
+check 1 "a tab in hosts.yaml" "$kthw" validate -f "$tabbed"
+[ "$(grep -c "" /tmp/kthw-cli-out.$$)" -eq 2 ] && grep -q "^$tabbed/hosts.yaml:[0-9]*:1: .*never tabs" /tmp/kthw-cli-out.$$ ||
+  { echo "FAIL: a tab in hosts.yaml does not give exactly its own error"; cat /tmp/kthw-cli-out.$$; failures=$((failures + 1)); }
+rm -rf "$tabbed"
+
 # rbac.authorization.k8s.io/v1beta1 is accepted, with a warning at the apiVersion, and read as v1.
 beta=$(mktemp -d)
 sed 's#^apiVersion: rbac.authorization.k8s.io/v1$#apiVersion: rbac.authorization.k8s.io/v1beta1#' \

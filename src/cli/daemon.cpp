@@ -46,7 +46,8 @@ std::string connectionKey(const resources::Host& h) {
   return h.address + "|" + std::to_string(h.ssh.port) + "|" + h.ssh.user + "|" +
          h.ssh.identityFile + "|" + h.ssh.hostKey + "|" + h.ssh.knownHostsFile + "|" +
          (h.transport == resources::TransportKind::kLocal ? "local" : "ssh") + "|" +
-         (h.ssh.sudo ? "sudo" : "");
+         (h.ssh.sudo ? "sudo" : "") + "|" +
+         (h.ssh.proxyJump && h.ssh.proxyJump->via ? connectionKey(*h.ssh.proxyJump->via) : "");
 }
 
 }  // namespace

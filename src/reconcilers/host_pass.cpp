@@ -389,12 +389,9 @@ void runParallel(size_t count, size_t parallelism, const std::function<void(size
   for (std::thread& t : workers) t.join();
 }
 
-std::shared_ptr<runtime::HostOps> connectHost(const resources::Host& host) {
-  const std::chrono::seconds timeout(host.ssh.commandTimeoutSeconds);
-  if (host.transport == resources::TransportKind::kLocal) {
-    return std::make_shared<runtime::ShellHostOps>(
-        std::make_shared<runtime::LocalTransport>(host.ssh.sudo), timeout);
-  }
+namespace {
+
+runtime::SshOptions sshOptions(const resources::Host& host) {
   runtime::SshOptions o;
   o.host = host.address;
   o.port = host.ssh.port;
@@ -409,6 +406,25 @@ std::shared_ptr<runtime::HostOps> connectHost(const resources::Host& host) {
   o.sudo = host.ssh.sudo;
   o.connectTimeout = std::chrono::seconds(host.ssh.connectTimeoutSeconds);
   o.keepaliveSeconds = host.ssh.keepaliveSeconds;
+  return o;
+}
+
+}  // namespace
+
+std::shared_ptr<runtime::HostOps> connectHost(const resources::Host& host) {
+  const std::chrono::seconds timeout(host.ssh.commandTimeoutSeconds);
+  if (host.transport == resources::TransportKind::kLocal) {
+    return std::make_shared<runtime::ShellHostOps>(
+        std::make_shared<runtime::LocalTransport>(host.ssh.sudo), timeout);
+  }
+  runtime::SshOptions o = sshOptions(host);
+  if (host.ssh.proxyJump && host.ssh.proxyJump->via) {
+    auto jump = std::make_shared<runtime::SshOptions>(sshOptions(*host.ssh.proxyJump->via));
+    jump->hostKeyField = host.ssh.proxyJump->host.empty()
+                             ? "spec.ssh.proxyJump.hostKey"
+                             : "spec.ssh.hostKey of Host " + host.ssh.proxyJump->host;
+    o.jump = std::move(jump);
+  }
   return std::make_shared<runtime::ShellHostOps>(std::make_shared<runtime::SshTransport>(o),
                                                  timeout);
 }

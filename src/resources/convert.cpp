@@ -117,6 +117,10 @@ Host toHost(const Node& doc, ObjectMeta meta) {
   h.ssh.connectTimeoutSeconds = integerOr(child(ssh, "connectTimeoutSeconds"), 10);
   h.ssh.commandTimeoutSeconds = integerOr(child(ssh, "commandTimeoutSeconds"), 120);
   h.ssh.keepaliveSeconds = integerOr(child(ssh, "keepaliveSeconds"), 15);
+  if (const Node& jump = child(ssh, "proxyJump"); jump.isMapping()) {
+    h.ssh.proxyJump =
+        ProxyJump{jump.str("host"), jump.str("address"), jump.str("hostKey"), marksOf(jump), {}};
+  }
   for (const Node& e : child(spec, "etcHosts").items) {
     h.etcHosts.push_back(EtcHostsEntry{e.str("ip"), strings(child(e, "names")), marksOf(e)});
   }

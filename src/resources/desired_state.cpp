@@ -176,6 +176,37 @@ std::string intendedKind(const Document& doc) {
   return kind != nullptr && kind->isScalar() ? kind->scalar : "";
 }
 
+// Sets ProxyJump::via of every host reached through a bastion (see host.h).
+void resolveProxyJumps(DesiredState& state) {
+  for (Host& h : state.hosts) {
+    if (!h.ssh.proxyJump) continue;
+    ProxyJump& j = *h.ssh.proxyJump;
+    if (!j.host.empty()) {
+      if (const Host* named = state.findHost(j.host)) j.via = std::make_shared<const Host>(*named);
+      continue;
+    }
+    auto via = std::make_shared<Host>();
+    std::string rest = j.address;
+    via->ssh = h.ssh;  // this host's credentials and timeouts
+    via->ssh.proxyJump.reset();
+    via->ssh.knownHostsFile.clear();
+    via->ssh.hostKeyPolicy = HostKeyPolicy::kStrict;
+    via->ssh.port = 22;
+    if (const size_t at = rest.find('@'); at != std::string::npos) {
+      via->ssh.user = rest.substr(0, at);
+      rest = rest.substr(at + 1);
+    }
+    if (const size_t colon = rest.rfind(':'); colon != std::string::npos) {
+      via->ssh.port = std::stoi(rest.substr(colon + 1));
+      rest = rest.substr(0, colon);
+    }
+    via->address = rest;
+    via->ssh.hostKey = j.hostKey;
+    via->metadata.name = j.address;
+    j.via = std::move(via);
+  }
+}
+
 LoadOutcome build(std::vector<Document> documents, const std::vector<UnreadDocuments>& unread) {
   const SchemaRegistry& registry = SchemaRegistry::builtin();
   LoadOutcome outcome;
@@ -235,6 +266,7 @@ LoadOutcome build(std::vector<Document> documents, const std::vector<UnreadDocum
   }
   Diagnostics checks;
   checkDesiredState(outcome.state, checks);
+  resolveProxyJumps(outcome.state);
   for (Diagnostic& d : checks) {
     if (!d.missing || !unloaded.mayHaveDeclared(*d.missing)) errors.push_back(std::move(d));
   }

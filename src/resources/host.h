@@ -1,6 +1,8 @@
 #pragma once
 
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +12,19 @@ namespace kthw::resources {
 
 enum class HostKeyPolicy { kStrict, kAcceptNew };
 enum class TransportKind { kSsh, kLocal };
+
+struct Host;
+
+// spec.ssh.proxyJump: a bastion the host is reached through.
+struct ProxyJump {
+  std::string host;     // a Host document to jump through
+  std::string address;  // or "[user@]host[:port]" of a bastion that is not one
+  std::string hostKey;  // the pinned key of `address`
+  FieldMarks marks;
+  // How to reach the bastion, set when the desired state is built: the Host named by `host`, or
+  // one made of `address` with this host's credentials.
+  std::shared_ptr<const Host> via;
+};
 
 struct SshSettings {
   std::string user = "root";
@@ -23,6 +38,7 @@ struct SshSettings {
   int connectTimeoutSeconds = 10;
   int commandTimeoutSeconds = 120;
   int keepaliveSeconds = 15;
+  std::optional<ProxyJump> proxyJump;
 };
 
 struct EtcHostsEntry {

@@ -42,6 +42,7 @@ class Checker {
 
   // Reports names and selectors that match no Host; returns the hosts selected.
   std::vector<const Host*> checkTarget(const HostTarget& t);
+  void checkProxyJump(const Host& h);
   void checkBundle(const CertificateBundle& b);
   void checkBundleFiles(const CertificateBundle& b);
   void checkService(const ControlPlaneService& s);

@@ -11,12 +11,67 @@
 namespace kthw::resources {
 namespace semantic {
 void Checker::run() {
-  for (const Host& h : state_.hosts) checkHost(h, out_);
+  for (const Host& h : state_.hosts) {
+    checkHost(h, out_);
+    checkProxyJump(h);
+  }
   for (const CertificateBundle& b : state_.bundles) checkBundle(b);
   for (const ControlPlaneService& s : state_.services) checkService(s);
   for (const LoadBalancer& lb : state_.loadBalancers) checkLoadBalancer(lb);
   checkClusterCidrs();
   checkRoleRefs();
+}
+
+void Checker::checkProxyJump(const Host& h) {
+  if (!h.ssh.proxyJump) return;
+  const ProxyJump& j = *h.ssh.proxyJump;
+  const std::string path = "spec.ssh.proxyJump";
+  if (h.transport == TransportKind::kLocal) {
+    fail(j.marks.self, path,
+         "a host with transport: local is not reached over SSH; remove proxyJump");
+    return;
+  }
+  if (j.host.empty() == j.address.empty()) {
+    fail(j.marks.self, path,
+         "set host (a Host to jump through) or address ([user@]host[:port] with hostKey), not " +
+             std::string(j.host.empty() ? "neither" : "both"));
+    return;
+  }
+  if (!j.address.empty()) {
+    if (j.hostKey.empty()) {
+      fail(j.marks.self, path + ".hostKey",
+           "required with address: the bastion's host key is pinned like the host's own");
+    }
+    const size_t colon = j.address.rfind(':');
+    if (colon != std::string::npos) {
+      const int port = std::stoi(j.address.substr(colon + 1));
+      if (port < 1 || port > 65535) {
+        fail(j.marks.of("address"), path + ".address",
+             "port " + std::to_string(port) + " is not between 1 and 65535");
+      }
+    }
+    return;
+  }
+  if (!j.hostKey.empty()) {
+    fail(j.marks.of("hostKey"), path + ".hostKey",
+         "the key of Host " + quoteValue(j.host) + " is its own spec.ssh.hostKey; remove this");
+  }
+  if (j.host == h.name()) {
+    fail(j.marks.of("host"), path + ".host", "a host cannot be its own jump host");
+    return;
+  }
+  const Host* via = state_.findHost(j.host);
+  if (via == nullptr) {
+    failMissing(j.marks.of("host"), path + ".host", "no Host named " + quoteValue(j.host), "Host",
+                j.host);
+  } else if (via->transport == TransportKind::kLocal) {
+    fail(j.marks.of("host"), path + ".host",
+         "Host " + quoteValue(j.host) + " has transport: local; a jump host is reached over SSH");
+  } else if (via->ssh.proxyJump) {
+    fail(j.marks.of("host"), path + ".host",
+         "Host " + quoteValue(j.host) +
+             " is itself reached through a jump host; kthw jumps through one bastion only");
+  }
 }
 
 std::vector<const Host*> Checker::checkTarget(const HostTarget& t) {

@@ -77,7 +77,7 @@ Status verifyHostKey(LIBSSH2_SESSION* s, const SshOptions& o, const std::string&
       return okStatus();
     }
     return permissionDenied("host key mismatch for " + o.host + ": the server offers " + offered +
-                            ", but spec.ssh.hostKey pins " + pinnedType + " " +
+                            ", but " + o.hostKeyField + " pins " + pinnedType + " " +
                             fingerprintOfKeyText(o.pinnedHostKey) + "; refusing to authenticate");
   }
   const std::string file =

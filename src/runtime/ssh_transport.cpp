@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "runtime/base64.h"
@@ -69,6 +70,8 @@ std::string shellQuote(const std::string& word) {
 struct SshTransport::Session {
   int sock = -1;
   LIBSSH2_SESSION* session = nullptr;
+  // The channel through a jump host this session runs over; closed after the session.
+  std::unique_ptr<Tunnel> tunnel;
 
   ~Session() {
     if (session != nullptr) {
@@ -92,31 +95,12 @@ struct SshTransport::Session {
     const int rc = ::poll(&pfd, 1, static_cast<int>(std::min<long>(left, 1000)));
     return rc >= 0 || errno == EINTR;
   }
+
+  // Handshake, host key check and user authentication on the connected `sock`, all within
+  // `deadline`; `fingerprint` gets the server's key fingerprint.
+  Status login(const SshOptions& o, Clock::time_point deadline, std::string& fingerprint,
+               std::atomic<uint64_t>& roundTrips);
 };
-
-SshTransport::SshTransport(SshOptions options) : options_(std::move(options)) { initLibssh2Once(); }
-
-SshTransport::~SshTransport() = default;
-
-std::string SshTransport::describe() const {
-  return "ssh " + options_.user + "@" + options_.host + ":" + std::to_string(options_.port);
-}
-
-std::string SshTransport::hostKeyFingerprint() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return fingerprint_;
-}
-
-Status SshTransport::connect() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (session_) return okStatus();
-  return connectLocked();
-}
-
-void SshTransport::disconnect() {
-  std::lock_guard<std::mutex> lock(mu_);
-  session_.reset();
-}
 
 namespace {
 
@@ -162,46 +146,47 @@ StatusOr<int> openSocket(const SshOptions& o, Clock::time_point deadline) {
   return unavailable("cannot connect to " + o.host + ":" + port + ": " + lastProblem);
 }
 
+std::string endpoint(const SshOptions& o) {
+  return o.user + "@" + o.host + ":" + std::to_string(o.port);
+}
+
+// The same status with its message behind `context`.
+Status within(const std::string& context, const Status& s) {
+  return Status(s.code(), context + s.message());
+}
+
 }  // namespace
 
-Status SshTransport::connectLocked() {
-  session_.reset();
-  const auto deadline = Clock::now() + options_.connectTimeout;
-  auto sock = openSocket(options_, deadline);
-  if (!sock.ok()) return sock.status();
-  ++roundTrips_;  // TCP handshake
-  auto s = std::make_unique<Session>();
-  s->sock = *sock;
-  s->session = libssh2_session_init();
-  if (s->session == nullptr) return internalError("libssh2_session_init failed");
-  libssh2_session_set_blocking(s->session, 0);
+Status SshTransport::Session::login(const SshOptions& o, Clock::time_point deadline,
+                                    std::string& fingerprint, std::atomic<uint64_t>& roundTrips) {
+  session = libssh2_session_init();
+  if (session == nullptr) return internalError("libssh2_session_init failed");
+  libssh2_session_set_blocking(session, 0);
   int rc = 0;
-  while ((rc = libssh2_session_handshake(s->session, s->sock)) == LIBSSH2_ERROR_EAGAIN) {
-    if (!s->wait(deadline))
-      return deadlineExceeded("SSH handshake with " + options_.host + " timed out");
+  while ((rc = libssh2_session_handshake(session, sock)) == LIBSSH2_ERROR_EAGAIN) {
+    if (!wait(deadline)) return deadlineExceeded("SSH handshake with " + o.host + " timed out");
   }
   if (rc != 0) {
-    return unavailable("SSH handshake with " + options_.host + " failed: " + lastError(s->session));
+    return unavailable("SSH handshake with " + o.host + " failed: " + lastError(session));
   }
-  ++roundTrips_;
-  const char* hash = libssh2_hostkey_hash(s->session, LIBSSH2_HOSTKEY_HASH_SHA256);
+  ++roundTrips;
+  const char* hash = libssh2_hostkey_hash(session, LIBSSH2_HOSTKEY_HASH_SHA256);
   std::string fp = hash == nullptr ? "" : base64Encode(std::string_view(hash, 32));
   while (!fp.empty() && fp.back() == '=') fp.pop_back();
-  fingerprint_ = "SHA256:" + fp;
-  if (Status st = verifyHostKey(s->session, options_, fingerprint_); !st.ok()) return st;
+  fingerprint = "SHA256:" + fp;
+  if (Status st = verifyHostKey(session, o, fingerprint); !st.ok()) return st;
 
   bool authenticated = false;
   std::string problem;
-  if (!options_.identityFile.empty()) {
-    const std::string key = expandHome(options_.identityFile);
-    while ((rc = libssh2_userauth_publickey_fromfile(s->session, options_.user.c_str(), nullptr,
-                                                     key.c_str(), nullptr)) ==
-           LIBSSH2_ERROR_EAGAIN) {
-      if (!s->wait(deadline)) return deadlineExceeded("SSH authentication timed out");
+  if (!o.identityFile.empty()) {
+    const std::string key = expandHome(o.identityFile);
+    while ((rc = libssh2_userauth_publickey_fromfile(session, o.user.c_str(), nullptr, key.c_str(),
+                                                     nullptr)) == LIBSSH2_ERROR_EAGAIN) {
+      if (!wait(deadline)) return deadlineExceeded("SSH authentication timed out");
     }
     authenticated = rc == 0;
     if (!authenticated) {
-      problem = "key " + key + ": " + lastError(s->session);
+      problem = "key " + key + ": " + lastError(session);
       if (isRsaKey(key)) {
         problem +=
             "; note: RSA keys sign with ssh-rsa (SHA-1) here, which OpenSSH 8.8 and later refuse "
@@ -209,20 +194,20 @@ Status SshTransport::connectLocked() {
       }
     }
   }
-  if (!authenticated && options_.useAgent) {
+  if (!authenticated && o.useAgent) {
     // The agent API blocks; libssh2's session timeout keeps a server that stops answering
     // within the connect deadline.
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    libssh2_session_set_timeout(s->session, std::max<long>(1, left));
-    libssh2_session_set_blocking(s->session, 1);
-    LIBSSH2_AGENT* agent = libssh2_agent_init(s->session);
+    libssh2_session_set_timeout(session, std::max<long>(1, left));
+    libssh2_session_set_blocking(session, 1);
+    LIBSSH2_AGENT* agent = libssh2_agent_init(session);
     if (agent != nullptr && libssh2_agent_connect(agent) == 0 &&
         libssh2_agent_list_identities(agent) == 0) {
       libssh2_agent_publickey* identity = nullptr;
       libssh2_agent_publickey* previous = nullptr;
       while (!authenticated && libssh2_agent_get_identity(agent, &identity, previous) == 0) {
-        authenticated = libssh2_agent_userauth(agent, options_.user.c_str(), identity) == 0;
+        authenticated = libssh2_agent_userauth(agent, o.user.c_str(), identity) == 0;
         previous = identity;
       }
       libssh2_agent_disconnect(agent);
@@ -230,19 +215,189 @@ Status SshTransport::connectLocked() {
       problem += (problem.empty() ? "" : "; ") + std::string("no ssh-agent reachable");
     }
     if (agent != nullptr) libssh2_agent_free(agent);
-    libssh2_session_set_blocking(s->session, 0);
-    libssh2_session_set_timeout(s->session, 0);
+    libssh2_session_set_blocking(session, 0);
+    libssh2_session_set_timeout(session, 0);
     if (!authenticated && Clock::now() >= deadline) {
-      return deadlineExceeded("SSH authentication with " + options_.host + " timed out");
+      return deadlineExceeded("SSH authentication with " + o.host + " timed out");
     }
   }
   if (!authenticated) {
-    return permissionDenied("SSH authentication as " + options_.user + "@" + options_.host +
-                            " failed (" + problem + ")");
+    return permissionDenied("SSH authentication as " + o.user + "@" + o.host + " failed (" +
+                            problem + ")");
   }
-  ++roundTrips_;
-  if (options_.keepaliveSeconds > 0) {
-    libssh2_keepalive_config(s->session, 1, static_cast<unsigned>(options_.keepaliveSeconds));
+  ++roundTrips;
+  if (o.keepaliveSeconds > 0) {
+    libssh2_keepalive_config(session, 1, static_cast<unsigned>(o.keepaliveSeconds));
+  }
+  return okStatus();
+}
+
+// A direct-tcpip channel through a jump host, and a thread that copies bytes between it and one
+// end of a socket pair; the session to the target runs on the other end, unaware of the jump.
+class SshTransport::Tunnel {
+ public:
+  // Logs in to `jump`, opens a channel to host:port and returns the tunnel with `inner`, the
+  // socket for the target's session (non-blocking, owned by the caller).
+  static StatusOr<std::unique_ptr<Tunnel>> open(const SshOptions& jump, const std::string& host,
+                                                int port, Clock::time_point deadline, int& inner,
+                                                std::atomic<uint64_t>& roundTrips) {
+    auto t = std::unique_ptr<Tunnel>(new Tunnel(jump.keepaliveSeconds));
+    auto sock = openSocket(jump, deadline);
+    if (!sock.ok()) return sock.status();
+    ++roundTrips;
+    t->bastion_.sock = *sock;
+    std::string fingerprint;
+    if (Status st = t->bastion_.login(jump, deadline, fingerprint, roundTrips); !st.ok()) return st;
+    LIBSSH2_SESSION* s = t->bastion_.session;
+    while ((t->channel_ = libssh2_channel_direct_tcpip_ex(s, host.c_str(), port, "127.0.0.1", 0)) ==
+           nullptr) {
+      if (libssh2_session_last_errno(s) != LIBSSH2_ERROR_EAGAIN) {
+        return unavailable("it cannot reach " + host + ":" + std::to_string(port) + " (" +
+                           lastError(s) + ")");
+      }
+      if (!t->bastion_.wait(deadline)) {
+        return deadlineExceeded("opening a channel to " + host + ":" + std::to_string(port) +
+                                " timed out");
+      }
+    }
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) != 0) {
+      return internalError(std::string("socketpair: ") + std::strerror(errno));
+    }
+    t->outer_ = pair[0];
+    inner = pair[1];
+    t->thread_ = std::thread([raw = t.get()] { raw->pump(); });
+    return t;
+  }
+
+  ~Tunnel() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    if (channel_ != nullptr) libssh2_channel_free(channel_);
+    if (outer_ >= 0) ::close(outer_);
+  }
+
+ private:
+  explicit Tunnel(int keepaliveSeconds) : keepaliveSeconds_(keepaliveSeconds) {}
+
+  // Until either side closes or the tunnel is destroyed. On the way out the socket pair is shut
+  // down, so the session on it sees a lost connection and reconnects.
+  void pump() {
+    std::string up;    // from the target's session, for the channel
+    std::string down;  // from the channel, for the target's session
+    size_t upDone = 0;
+    size_t downDone = 0;
+    char buf[32768];
+    LIBSSH2_SESSION* s = bastion_.session;
+    while (!stop_) {
+      bool progressed = false;
+      if (upDone == up.size()) {
+        const ssize_t n = ::read(outer_, buf, sizeof buf);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) break;  // session closed
+        if (n > 0) {
+          up.assign(buf, static_cast<size_t>(n));
+          upDone = 0;
+          progressed = true;
+        }
+      }
+      while (upDone < up.size()) {
+        const ssize_t n = libssh2_channel_write(channel_, up.data() + upDone, up.size() - upDone);
+        if (n == LIBSSH2_ERROR_EAGAIN) break;
+        if (n < 0) goto closed;
+        upDone += static_cast<size_t>(n);
+        progressed = true;
+      }
+      if (downDone == down.size()) {
+        const ssize_t n = libssh2_channel_read(channel_, buf, sizeof buf);
+        if (n > 0) {
+          down.assign(buf, static_cast<size_t>(n));
+          downDone = 0;
+          progressed = true;
+        } else if ((n < 0 && n != LIBSSH2_ERROR_EAGAIN) || libssh2_channel_eof(channel_) != 0) {
+          break;  // the target or the bastion closed the connection
+        }
+      }
+      while (downDone < down.size()) {
+        const ssize_t n =
+            ::send(outer_, down.data() + downDone, down.size() - downDone, MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+        if (n <= 0) goto closed;
+        downDone += static_cast<size_t>(n);
+        progressed = true;
+      }
+      if (keepaliveSeconds_ > 0) {
+        int next = 0;
+        if (libssh2_keepalive_send(s, &next) != 0 &&
+            libssh2_session_last_errno(s) != LIBSSH2_ERROR_EAGAIN) {
+          break;
+        }
+      }
+      if (!progressed) {
+        const int dir = libssh2_session_block_directions(s);
+        pollfd pfd[2] = {{outer_, 0, 0}, {bastion_.sock, POLLIN, 0}};
+        if (upDone == up.size()) pfd[0].events |= POLLIN;
+        if (downDone < down.size()) pfd[0].events |= POLLOUT;
+        if ((dir & LIBSSH2_SESSION_BLOCK_OUTBOUND) != 0) pfd[1].events |= POLLOUT;
+        ::poll(pfd, 2, 200);
+      }
+    }
+  closed:
+    ::shutdown(outer_, SHUT_RDWR);
+  }
+
+  Session bastion_;
+  LIBSSH2_CHANNEL* channel_ = nullptr;
+  int outer_ = -1;
+  int keepaliveSeconds_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+SshTransport::SshTransport(SshOptions options) : options_(std::move(options)) { initLibssh2Once(); }
+
+SshTransport::~SshTransport() = default;
+
+std::string SshTransport::describe() const {
+  std::string d = "ssh " + endpoint(options_);
+  if (options_.jump) d += " via " + endpoint(*options_.jump);
+  return d;
+}
+
+std::string SshTransport::hostKeyFingerprint() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return fingerprint_;
+}
+
+Status SshTransport::connect() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (session_) return okStatus();
+  return connectLocked();
+}
+
+void SshTransport::disconnect() {
+  std::lock_guard<std::mutex> lock(mu_);
+  session_.reset();
+}
+
+Status SshTransport::connectLocked() {
+  session_.reset();
+  const auto deadline = Clock::now() + options_.connectTimeout;
+  auto s = std::make_unique<Session>();
+  if (options_.jump) {
+    auto tunnel =
+        Tunnel::open(*options_.jump, options_.host, options_.port, deadline, s->sock, roundTrips_);
+    if (!tunnel.ok()) {
+      return within("jump host " + endpoint(*options_.jump) + ": ", tunnel.status());
+    }
+    s->tunnel = std::move(*tunnel);
+  } else {
+    auto sock = openSocket(options_, deadline);
+    if (!sock.ok()) return sock.status();
+    s->sock = *sock;
+  }
+  ++roundTrips_;  // TCP handshake, or the channel through the jump host
+  if (Status st = s->login(options_, deadline, fingerprint_, roundTrips_); !st.ok()) {
+    return options_.jump ? within("via jump host " + endpoint(*options_.jump) + ": ", st) : st;
   }
   session_ = std::move(s);
   return okStatus();

@@ -16,14 +16,19 @@ struct SshOptions {
   std::string host;  // address to connect to
   int port = 22;
   std::string user = "root";
-  std::string identityFile;    // private key; "~" expands to $HOME
-  bool useAgent = false;       // try ssh-agent identities
-  std::string pinnedHostKey;   // "ssh-ed25519 AAAA..." — wins over known_hosts when set
-  std::string knownHostsFile;  // used when no key is pinned
+  std::string identityFile;   // private key; "~" expands to $HOME
+  bool useAgent = false;      // try ssh-agent identities
+  std::string pinnedHostKey;  // "ssh-ed25519 AAAA..." — wins over known_hosts when set
+  std::string hostKeyField = "spec.ssh.hostKey";  // where the pinned key is set, for messages
+  std::string knownHostsFile;                     // used when no key is pinned
   HostKeyCheck hostKeyCheck = HostKeyCheck::kStrict;
   bool sudo = false;
   std::chrono::seconds connectTimeout{10};
   int keepaliveSeconds = 15;
+  // A bastion to reach `host` through, as OpenSSH's ProxyJump: kthw logs in to the bastion (its
+  // own host key verified as above) and opens a direct-tcpip channel to host:port, over which
+  // this session runs; both host keys are verified. The bastion's `sudo` and `jump` are unused.
+  std::shared_ptr<const SshOptions> jump;
 };
 
 // HostTransport over SSH with libssh2: public-key auth (file or agent), host key verified before
@@ -50,6 +55,7 @@ class SshTransport : public HostTransport {
 
  private:
   struct Session;
+  class Tunnel;
 
   Status connectLocked();
   StatusOr<ExecResult> execLocked(const std::string& command, ExecInput& input,

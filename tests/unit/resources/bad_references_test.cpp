@@ -221,6 +221,78 @@ const std::vector<BadInput>& referenceCases() {
        "  ssh: {user: admin}\n",  // line 6
        "bad.yaml:6:8: spec.ssh: set identityFile or useAgent: true so that kthw can "
        "authenticate"},
+      {"ProxyJumpNeitherHostNorAddress",
+       "apiVersion: kthw.dev/v1alpha1\n"
+       "kind: Host\n"
+       "metadata: {name: h}\n"
+       "spec:\n"
+       "  address: 10.0.1.10\n"
+       "  ssh:\n"
+       "    identityFile: /k\n"
+       "    proxyJump: {hostKey: ssh-ed25519 AAAA}\n",  // line 8
+       "bad.yaml:8:16: spec.ssh.proxyJump: set host (a Host to jump through) or address "
+       "([user@]host[:port] with hostKey), not neither"},
+      {"ProxyJumpNamesNoHost",
+       "apiVersion: kthw.dev/v1alpha1\n"
+       "kind: Host\n"
+       "metadata: {name: h}\n"
+       "spec:\n"
+       "  address: 10.0.1.10\n"
+       "  ssh:\n"
+       "    identityFile: /k\n"
+       "    proxyJump: {host: lb-9}\n",  // line 8
+       "bad.yaml:8:23: spec.ssh.proxyJump.host: no Host named \"lb-9\""},
+      {"ProxyJumpAddressWithoutHostKey",
+       "apiVersion: kthw.dev/v1alpha1\n"
+       "kind: Host\n"
+       "metadata: {name: h}\n"
+       "spec:\n"
+       "  address: 10.0.1.10\n"
+       "  ssh:\n"
+       "    identityFile: /k\n"
+       "    proxyJump: {address: \"jump@bastion.example:2222\"}\n",  // line 8
+       "bad.yaml:8:16: spec.ssh.proxyJump.hostKey: required with address: the bastion's host key "
+       "is pinned like the host's own"},
+      {"ProxyJumpThroughItself",
+       "apiVersion: kthw.dev/v1alpha1\n"
+       "kind: Host\n"
+       "metadata: {name: h}\n"
+       "spec:\n"
+       "  address: 10.0.1.10\n"
+       "  ssh:\n"
+       "    identityFile: /k\n"
+       "    proxyJump: {host: h}\n",  // line 8
+       "bad.yaml:8:23: spec.ssh.proxyJump.host: a host cannot be its own jump host"},
+      {"ProxyJumpChain",
+       "apiVersion: kthw.dev/v1alpha1\n"
+       "kind: Host\n"
+       "metadata: {name: x}\n"
+       "spec:\n"
+       "  address: 10.0.1.11\n"
+       "  ssh:\n"
+       "    identityFile: /k\n"
+       "    proxyJump: {host: h}\n"  // line 8
+       "---\n"
+       "apiVersion: kthw.dev/v1alpha1\n"
+       "kind: Host\n"
+       "metadata: {name: h}\n"
+       "spec:\n"
+       "  address: 10.0.1.10\n"
+       "  ssh: {identityFile: /k, proxyJump: {address: bastion, hostKey: ssh-ed25519 AAAA}}\n",
+       "bad.yaml:8:23: spec.ssh.proxyJump.host: Host \"h\" is itself reached through a jump host; "
+       "kthw jumps through one bastion only"},
+      {"ProxyJumpHostWithItsOwnKey",
+       "apiVersion: kthw.dev/v1alpha1\n"
+       "kind: Host\n"
+       "metadata: {name: x}\n"
+       "spec:\n"
+       "  address: 10.0.1.11\n"
+       "  ssh:\n"
+       "    identityFile: /k\n"
+       "    proxyJump: {host: h, hostKey: ssh-ed25519 AAAA}\n" +  // line 8
+           std::string(kHostH),
+       "bad.yaml:8:35: spec.ssh.proxyJump.hostKey: the key of Host \"h\" is its own "
+       "spec.ssh.hostKey; remove this"},
       {"DuplicateEtcHostsEntry",
        host("  etcHosts:\n"
             "    - {ip: 10.0.1.20, names: [a]}\n"

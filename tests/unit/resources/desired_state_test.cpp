@@ -59,6 +59,60 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: kubernetes}]
       << w[1];
 }
 
+TEST(DesiredState, ResolvesProxyJumpsToTheBastionToLogInTo) {
+  const std::string yaml = R"(apiVersion: kthw.dev/v1alpha1
+kind: Host
+metadata: {name: lb-0}
+spec: {address: 10.77.0.30, ssh: {user: ops, port: 2200, identityFile: /lb-key, hostKey: ssh-ed25519 AAAALB}}
+---
+apiVersion: kthw.dev/v1alpha1
+kind: Host
+metadata: {name: c0}
+spec: {address: 10.77.0.10, ssh: {identityFile: /c0-key, proxyJump: {host: lb-0}}}
+---
+apiVersion: kthw.dev/v1alpha1
+kind: Host
+metadata: {name: c1}
+spec:
+  address: 10.77.0.11
+  ssh:
+    user: admin
+    identityFile: /c1-key
+    connectTimeoutSeconds: 3
+    proxyJump: {address: "jump@bastion.example:2222", hostKey: ssh-ed25519 AAAAJ}
+---
+apiVersion: kthw.dev/v1alpha1
+kind: Host
+metadata: {name: c2}
+spec: {address: 10.77.0.12, ssh: {user: admin, useAgent: true, proxyJump: {address: bastion.example, hostKey: ssh-ed25519 AAAAJ}}}
+)";
+  LoadOutcome o = testing::loadText(yaml, "hosts.yaml");
+  ASSERT_TRUE(o.ok()) << joinErrors(o);
+  // Through a Host: that Host's own address and credentials.
+  const ProxyJump& j0 = *o.state.findHost("c0")->ssh.proxyJump;
+  ASSERT_NE(j0.via, nullptr);
+  EXPECT_EQ(j0.via->address, "10.77.0.30");
+  EXPECT_EQ(j0.via->ssh.user, "ops");
+  EXPECT_EQ(j0.via->ssh.port, 2200);
+  EXPECT_EQ(j0.via->ssh.identityFile, "/lb-key");
+  EXPECT_EQ(j0.via->ssh.hostKey, "ssh-ed25519 AAAALB");
+  // Through an address: its user and port, the jumping host's credentials, the pinned key.
+  const ProxyJump& j1 = *o.state.findHost("c1")->ssh.proxyJump;
+  ASSERT_NE(j1.via, nullptr);
+  EXPECT_EQ(j1.via->address, "bastion.example");
+  EXPECT_EQ(j1.via->ssh.user, "jump");
+  EXPECT_EQ(j1.via->ssh.port, 2222);
+  EXPECT_EQ(j1.via->ssh.identityFile, "/c1-key");
+  EXPECT_EQ(j1.via->ssh.connectTimeoutSeconds, 3);
+  EXPECT_EQ(j1.via->ssh.hostKey, "ssh-ed25519 AAAAJ");
+  EXPECT_FALSE(j1.via->ssh.proxyJump.has_value());
+  const ProxyJump& j2 = *o.state.findHost("c2")->ssh.proxyJump;
+  ASSERT_NE(j2.via, nullptr);
+  EXPECT_EQ(j2.via->ssh.user, "admin");  // the jumping host's user when the address has none
+  EXPECT_EQ(j2.via->ssh.port, 22);
+  EXPECT_TRUE(j2.via->ssh.useAgent);
+}
+
 TEST(DesiredState, ChecksRbacV1beta1AgainstTheSchemaOfV1) {
   LoadOutcome o = testing::loadText(R"(apiVersion: rbac.authorization.k8s.io/v1beta1
 kind: ClusterRole

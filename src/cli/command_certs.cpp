@@ -6,13 +6,11 @@
 #include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "cli/pass_context.h"
-#include "reconcilers/bundle_material.h"
 #include "reconcilers/certificate_inventory.h"
 #include "reconcilers/host_pass.h"
 #include "resources/desired_state.h"
 #include "resources/diagnostic.h"
 #include "runtime/logging.h"
-#include "runtime/secret_store.h"
 
 namespace kthw::cli {
 namespace {
@@ -76,33 +74,6 @@ std::string day(std::chrono::system_clock::time_point t) {
   char buf[16];
   std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
   return buf;
-}
-
-// What the secret stores hold; a store that does not exist yet holds nothing.
-StatusOr<reconcilers::StoredCertificates> readStores(const resources::DesiredState& state) {
-  reconcilers::StoredCertificates stored;
-  std::map<std::string, std::unique_ptr<runtime::SecretStore>> open;
-  for (const resources::CertificateBundle& b : state.bundles) {
-    const std::string dir = secretStoreDir(b);
-    if (open.count(dir) == 0) {
-      auto store = runtime::SecretStore::open(dir, runtime::SecretStore::Mode::kRead);
-      if (!store.ok() && store.status().code() != StatusCode::kNotFound) {
-        return Status(store.status().code(),
-                      "CertificateBundle/" + b.name() + ": " + store.status().message());
-      }
-      open[dir] = store.ok() ? std::move(*store) : nullptr;
-    }
-    const runtime::SecretStore* store = open[dir].get();
-    if (store == nullptr) continue;
-    auto keep = [&](const std::string& name) {
-      if (auto pem = reconcilers::storedCertificatePem(b, *store, name)) {
-        stored[b.name()][name] = std::move(*pem);
-      }
-    };
-    for (const auto& a : b.authorities) keep(a.name);
-    for (const auto& c : b.certificates) keep(c.name);
-  }
-  return stored;
 }
 
 // Left-aligned columns; the last one is not padded.
@@ -227,7 +198,7 @@ int runCerts(const std::vector<std::string>& args, Io io) {
     }
   }
   runtime::initLogging(runtime::Verbosity::kNormal);
-  auto stored = readStores(loaded.state);
+  auto stored = readStoredCertificates(loaded.state);
   if (!stored.ok()) {
     io.err << "kthw certs: " << stored.status().message() << "\n";
     return kExitError;

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cli/api_access.h"
+#include "cli/apply_output.h"
 #include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "cli/pass_context.h"
@@ -52,6 +53,8 @@ std::vector<OptionSpec> applyOptions() {
                "How long to wait for the API server to be ready (default 120)"});
   o.push_back({"--lock-wait", "", true, false, "SECONDS",
                "Wait this long for another writer's host lock (default 0: report the holder)"});
+  o.push_back({"--output", "-o", true, false, "FORMAT",
+               "text (default) or json: the results as one JSON document, progress on stderr"});
   o.push_back(
       {"--plan", "", true, false, "FILE",
        "Apply only what this saved plan (diff --out-plan) shows; changed hosts are refused"});
@@ -100,7 +103,15 @@ stale and taken over). When another apply or `kthw run` holds it, the host is
 left unchanged and the holder is reported, or apply waits --lock-wait seconds.
 
 Usage:
-  kthw apply -f PATH [--host NAME] [--kind KIND] [--plan FILE]
+  kthw apply -f PATH [--host NAME] [--kind KIND] [--plan FILE] [-o json]
+
+With -o json, the results are one JSON document on stdout once apply ends:
+per host whether it was reached, and every action (type, resource, target,
+summary, reason as diff -o json gives them) with its outcome (done, failed,
+skipped, or not-run on a refused or locked host) and error; the hosts --plan
+refused, problems, certificates issued, the RBAC API writes, the load
+balancers' routes, each resource's conditions, and the totals. No content is
+ever shown. The progress lines go to stderr; the exit status is the same.
 
 With --plan FILE (saved by `kthw diff --out-plan FILE`), apply plans again and
 changes a host only when its actions and their hashes are those of the saved
@@ -226,35 +237,49 @@ std::string refusal(const std::vector<std::string>& changes) {
 }
 
 // Posts the RBAC objects once the API server is ready; a conflict is retried with a fresh read.
-Status applyRbacObjects(const Prepared& prepared, PassContext& ctx, const std::string& kubeconfig,
-                        std::chrono::seconds timeout, const SavedPlan* saved, Io io) {
+// Progress lines go to `human`.
+RbacOutcome applyRbacObjects(const Prepared& prepared, PassContext& ctx,
+                             const std::string& kubeconfig, std::chrono::seconds timeout,
+                             const SavedPlan* saved, std::ostream& human) {
+  RbacOutcome outcome;
   auto creds = apiCredentials(prepared.loaded.state, ctx.material(), kubeconfig);
-  if (!creds.ok()) return creds.status();
+  if (!creds.ok()) {
+    outcome.status = creds.status();
+    return outcome;
+  }
+  outcome.server = creds->server;
+  outcome.identity = creds->source;
   runtime::ApiClient api(*creds);
   Status ready = waitForApiServer(api, timeout, [&](const Status& s, std::chrono::milliseconds d) {
-    io.out << "RBAC: WaitingForAPIServer at " << creds->server << " (" << s.message()
-           << "); retrying in " << d.count() << " ms\n";
-    io.out.flush();
+    human << "RBAC: WaitingForAPIServer at " << creds->server << " (" << s.message()
+          << "); retrying in " << d.count() << " ms\n";
+    human.flush();
   });
-  if (!ready.ok()) return ready;
-  auto plan = reconcilers::planRbac(prepared.loaded.state, api);
-  if (!plan.ok()) return plan.status();
+  auto plan = ready.ok() ? reconcilers::planRbac(prepared.loaded.state, api)
+                         : StatusOr<reconcilers::RbacPlan>(ready);
+  if (!plan.ok()) {
+    outcome.status = plan.status();
+    return outcome;
+  }
   if (saved != nullptr) {
     const auto changes = rbacPlanChanges(saved->rbac, plannedRbac(*plan));
-    if (!changes.empty()) return failedPrecondition(refusal(changes));
+    if (!changes.empty()) {
+      outcome.status = failedPrecondition(refusal(changes));
+      return outcome;
+    }
   }
   const auto results = reconcilers::applyRbac(*plan, api);
-  Status first;
   for (size_t i = 0; i < results.size(); ++i) {
     const auto& a = plan->actions[i];
-    io.out << "RBAC: " << (results[i].ok() ? "done " : "FAILED ")
-           << reconcilers::rbacActionName(a.type) << " " << a.kind << "/" << a.name
-           << (results[i].ok() ? "" : ": " + results[i].message()) << "\n";
-    if (!results[i].ok() && first.ok()) first = results[i];
+    outcome.writes.push_back({reconcilers::rbacActionName(a.type), a.kind, a.name, results[i]});
+    human << "RBAC: " << (results[i].ok() ? "done " : "FAILED ")
+          << reconcilers::rbacActionName(a.type) << " " << a.kind << "/" << a.name
+          << (results[i].ok() ? "" : ": " + results[i].message()) << "\n";
+    if (!results[i].ok() && outcome.status.ok()) outcome.status = results[i];
   }
-  io.out << "RBAC: " << plan->actions.size() << " API write(s) planned against " << creds->server
-         << " as " << creds->source << "\n";
-  return first;
+  human << "RBAC: " << plan->actions.size() << " API write(s) planned against " << creds->server
+        << " as " << creds->source << "\n";
+  return outcome;
 }
 
 // Before the first apply (or with an emptied secret store) certificates are still to be issued:
@@ -301,6 +326,54 @@ RbacDiff diffRbac(const resources::DesiredState& state, const runtime::ApiCreden
   }
   if (print) printRbacPlan(*plan, creds.server, style, io.out);
   return {true, !plan->actions.empty(), *plan};
+}
+
+// One line per host as its pass starts (r null), and one per action run.
+void printProgress(const reconcilers::HostOutcome& o, const reconcilers::ActionResult* r,
+                   std::ostream& out) {
+  const std::string& host = o.host->name();
+  if (r == nullptr) {
+    if (!o.reach.ok()) {
+      out << host << ": unreachable: " << o.reach.message() << "\n";
+    } else if (!o.refused.empty()) {
+      out << host << ": REFUSED, nothing changed: " << o.refused << "\n";
+    } else if (!o.lockedBy.empty()) {
+      out << host << ": " << o.plan.actions.size()
+          << " change(s) NOT made: the kthw lock is held by " << o.lockedBy << "\n";
+    } else if (o.plan.actions.empty()) {
+      out << host << ": up to date\n";
+    } else {
+      out << host << ": " << o.plan.actions.size() << " change(s)\n";
+    }
+    for (const std::string& p : o.plan.problems) out << host << ": problem: " << p << "\n";
+  } else if (r->skipped) {
+    // The status names the step that failed and why.
+    out << host << ": skipped " << r->action.summary << ": " << r->status.message() << "\n";
+  } else if (r->status.ok()) {
+    out << host << ": done " << r->action.summary << "\n";
+  } else {
+    out << host << ": FAILED " << r->action.summary << ": " << r->status.message() << "\n";
+  }
+  out.flush();
+}
+
+// Each resource's Ready condition, and Degraded's message when it is set; whether all are Ready.
+// A resource a problem keeps from Ready (flags its binary refuses) fails the apply too.
+bool printConditions(const std::map<std::string, reconcilers::ConditionSet>& conditions,
+                     std::ostream& out) {
+  bool allReady = true;
+  for (const auto& [resource, set] : conditions) {
+    const reconcilers::Condition* ready = set.get("Ready");
+    const reconcilers::Condition* degraded = set.get("Degraded");
+    allReady = allReady && ready->status == reconcilers::ConditionStatus::kTrue;
+    out << "  " << resource << ": Ready=" << reconcilers::conditionStatusName(ready->status) << " ("
+        << ready->reason << ")";
+    if (degraded != nullptr && degraded->status == reconcilers::ConditionStatus::kTrue) {
+      out << ", Degraded: " << degraded->message;
+    }
+    out << "\n";
+  }
+  return allReady;
 }
 
 }  // namespace
@@ -378,6 +451,13 @@ int runApply(const std::vector<std::string>& args, Io io) {
   int code = kExitOk;
   auto parsed = parseCommand("apply", args, specs, kApplyHelp, kApplyExit, io.out, io.err, code);
   if (!parsed) return code;
+  const std::string output = parsed->get("--output", "text");
+  if (output != "text" && output != "json") {
+    io.err << "kthw apply: --output is text or json\n";
+    return kExitUsage;
+  }
+  // Beside the JSON document on stdout, the progress lines go to stderr.
+  std::ostream& human = output == "json" ? io.err : io.out;
   Prepared prepared;
   if (auto exit = prepare("apply", *parsed, io, prepared)) return *exit;
   const auto lockWait = parseCount(parsed->get("--lock-wait", "0"), 6);
@@ -410,64 +490,33 @@ int runApply(const std::vector<std::string>& args, Io io) {
   std::mutex printing;
   auto progress = [&](const reconcilers::HostOutcome& o, const reconcilers::ActionResult* r) {
     std::lock_guard<std::mutex> lock(printing);
-    const std::string& host = o.host->name();
-    if (r == nullptr) {
-      if (!o.reach.ok()) {
-        io.out << host << ": unreachable: " << o.reach.message() << "\n";
-      } else if (!o.refused.empty()) {
-        io.out << host << ": REFUSED, nothing changed: " << o.refused << "\n";
-      } else if (!o.lockedBy.empty()) {
-        io.out << host << ": " << o.plan.actions.size()
-               << " change(s) NOT made: the kthw lock is held by " << o.lockedBy << "\n";
-      } else if (o.plan.actions.empty()) {
-        io.out << host << ": up to date\n";
-      } else {
-        io.out << host << ": " << o.plan.actions.size() << " change(s)\n";
-      }
-      for (const std::string& p : o.plan.problems) io.out << host << ": problem: " << p << "\n";
-    } else if (r->skipped) {
-      // The status names the step that failed and why.
-      io.out << host << ": skipped " << r->action.summary << ": " << r->status.message() << "\n";
-    } else if (r->status.ok()) {
-      io.out << host << ": done " << r->action.summary << "\n";
-    } else {
-      io.out << host << ": FAILED " << r->action.summary << ": " << r->status.message() << "\n";
-    }
-    io.out.flush();
+    printProgress(o, r, human);
   };
   auto ctx = context("apply", prepared, true, io);
   if (!ctx) return kExitFindings;
+  ApplyReport report;
   for (const auto& [bundle, material] : ctx->material()) {
     for (const auto& [name, reason] : material.reasons) {
-      io.out << "CertificateBundle/" << bundle << ": issued " << name << " (" << reason << ")\n";
+      human << "CertificateBundle/" << bundle << ": issued " << name << " (" << reason << ")\n";
+      report.issued.push_back({bundle, name, reason});
     }
   }
-  std::vector<reconcilers::HostOutcome> outcomes;
   if (wantsHosts(prepared.options)) {
-    outcomes = reconcilers::applyHosts(prepared.loaded.state, ctx->reconcilers(),
-                                       reconcilers::connectHost, prepared.options, progress);
+    report.hosts = reconcilers::applyHosts(prepared.loaded.state, ctx->reconcilers(),
+                                           reconcilers::connectHost, prepared.options, progress);
   }
-  size_t changed = 0;
-  size_t failedHosts = 0;
+  const auto& outcomes = report.hosts;
+  const ApplyTotals totals = applyTotals(outcomes);
+  size_t failed = totals.notConverged.size();
+  human << "\napply: " << totals.hosts << " host(s), " << totals.changed << " changed, "
+        << totals.done << " action(s) done, " << totals.failed + totals.skipped << " failed";
+  if (!totals.notConverged.empty()) {
+    human << "; not converged:";
+    for (const std::string& h : totals.notConverged) human << " " << h;
+  }
+  human << "\n";
   const bool everyHost = prepared.options.hosts.empty() && prepared.options.kinds.empty();
-  size_t actions = 0;
-  size_t failedActions = 0;
-  for (const auto& o : outcomes) {
-    if (o.failed()) ++failedHosts;
-    if (!o.results.empty()) ++changed;
-    actions += o.results.size();
-    for (const auto& r : o.results) failedActions += (r.skipped || !r.status.ok()) ? 1 : 0;
-  }
-  io.out << "\napply: " << outcomes.size() << " host(s), " << changed << " changed, "
-         << actions - failedActions << " action(s) done, " << failedActions << " failed";
-  if (failedHosts > 0) {
-    io.out << "; not converged:";
-    for (const auto& o : outcomes) {
-      if (o.failed()) io.out << " " << o.host->name();
-    }
-  }
-  io.out << "\n";
-  if (failedHosts == 0 && everyHost) {
+  if (failed == 0 && everyHost) {
     if (Status s = ctx->recordDistributed(prepared.loaded.state); !s.ok()) {
       io.err << "kthw apply: " << s.message() << "\n";
     }
@@ -476,48 +525,34 @@ int runApply(const std::vector<std::string>& args, Io io) {
     const std::string timeout = parsed->get("--api-timeout", "120");
     std::chrono::seconds wait(std::atoi(timeout.c_str()));
     if (const ApiWaitPlan plan = planApiWait(prepared.loaded.state, outcomes); plan.checkOnce) {
-      io.out << "RBAC: " << plan.reason
-             << ": checking the API server once instead of waiting up to " << wait.count() << "s\n";
+      human << "RBAC: " << plan.reason << ": checking the API server once instead of waiting up to "
+            << wait.count() << "s\n";
       wait = std::chrono::seconds(0);
     }
-    if (Status s = applyRbacObjects(prepared, *ctx, parsed->get("--kubeconfig"), wait,
-                                    saved ? &*saved : nullptr, io);
-        !s.ok()) {
-      io.out << "  RBAC: FAILED: " << s.message() << "\n";
-      ++failedHosts;
+    report.rbac = applyRbacObjects(prepared, *ctx, parsed->get("--kubeconfig"), wait,
+                                   saved ? &*saved : nullptr, human);
+    if (!report.rbac->status.ok()) {
+      human << "  RBAC: FAILED: " << report.rbac->status.message() << "\n";
+      ++failed;
     }
   }
   // A load balancer that was just (re)configured, or whose backends were, needs its health
   // checks to rise before it routes; when this apply changed nothing, one check says it all.
-  const bool anyChange = std::any_of(outcomes.begin(), outcomes.end(),
-                                     [](const auto& o) { return !o.results.empty(); });
-  const std::map<std::string, Status> noRoutes;
-  const auto& routes =
-      wantsRoutes(prepared.options)
-          ? ctx->checkRoutes(prepared.loaded.state, std::chrono::seconds(anyChange ? 30 : 0))
-          : noRoutes;
-  for (const auto& [lb, route] : routes) {
-    io.out << "  LoadBalancer/" << lb << ": route through the frontend "
-           << (route.ok() ? "answers" : "FAILS: " + route.message()) << "\n";
-    if (!route.ok()) ++failedHosts;
+  if (wantsRoutes(prepared.options)) {
+    report.routes =
+        ctx->checkRoutes(prepared.loaded.state, std::chrono::seconds(totals.changed > 0 ? 30 : 0));
   }
-  std::map<std::string, reconcilers::ConditionSet> conditions;
+  for (const auto& [lb, route] : report.routes) {
+    human << "  LoadBalancer/" << lb << ": route through the frontend "
+          << (route.ok() ? "answers" : "FAILS: " + route.message()) << "\n";
+    if (!route.ok()) ++failed;
+  }
   const auto now = std::chrono::system_clock::now();
-  for (const auto& o : outcomes) reconcilers::recordConditions(o, true, 0, now, conditions);
-  bool allReady = true;
-  for (const auto& [resource, set] : conditions) {
-    const reconcilers::Condition* ready = set.get("Ready");
-    const reconcilers::Condition* degraded = set.get("Degraded");
-    // A resource a problem keeps from Ready (flags its binary refuses) fails the apply too.
-    allReady = allReady && ready->status == reconcilers::ConditionStatus::kTrue;
-    io.out << "  " << resource << ": Ready=" << reconcilers::conditionStatusName(ready->status)
-           << " (" << ready->reason << ")";
-    if (degraded != nullptr && degraded->status == reconcilers::ConditionStatus::kTrue) {
-      io.out << ", Degraded: " << degraded->message;
-    }
-    io.out << "\n";
-  }
-  return failedHosts > 0 || !allReady ? kExitFindings : kExitOk;
+  for (const auto& o : outcomes) reconcilers::recordConditions(o, true, 0, now, report.conditions);
+  const bool allReady = printConditions(report.conditions, human);
+  report.exitCode = failed > 0 || !allReady ? kExitFindings : kExitOk;
+  if (output == "json") io.out << applyJson(report);
+  return report.exitCode;
 }
 
 }  // namespace kthw::cli

@@ -63,6 +63,11 @@ Every check runs against what is running, not against files:
                       kube-system held and renewed within the last 60s
   kubelet API access  a SubjectAccessReview: the user of the apiserver's
                       --kubelet-client-certificate may get nodes/proxy
+  certificates        per host, every certificate file installed there (as
+                      kthw certs reads them: certificates only, never keys)
+                      chains to its authority in the secret store, is the
+                      store's copy, and is not within its renew-before window
+                      (an authority: 30 days); the soonest expiry is shown
 
 A check that does not apply to the desired state is shown as skip, with why.
 
@@ -505,6 +510,39 @@ class Verifier {
   std::vector<Check> checks_;
 };
 
+// One row per host that gets certificate files: every installed certificate chains to the
+// store's authority, is the store's copy, and is outside its renewal window (as kthw certs
+// judges them).
+std::vector<Check> certificateChecks(const resources::DesiredState& state,
+                                     const std::vector<std::string>& hosts) {
+  auto stored = readStoredCertificates(state);
+  if (!stored.ok()) return {fail("certificates", "-", stored.status().message())};
+  const auto installed = reconcilers::fetchInstalledCertificates(
+      state, hosts, reconcilers::connectHost, hosts.empty() ? state.hosts.size() : hosts.size());
+  const auto inventory = reconcilers::buildInventory(state, *stored, installed, hosts,
+                                                     std::chrono::system_clock::now());
+  std::vector<Check> out;
+  for (const reconcilers::HostCertificates& h : reconcilers::certificatesByHost(inventory)) {
+    if (!h.reach.ok()) {
+      out.push_back(fail("certificates", h.host, h.reach.message()));
+      continue;
+    }
+    std::string detail = std::to_string(h.chained) + " of " + std::to_string(h.installed) +
+                         " certificates chain to their authority";
+    if (h.soonestDaysLeft) {
+      detail += ", soonest expiry " + std::to_string(*h.soonestDaysLeft) + " days (" +
+                h.soonestPath + ")";
+    }
+    if (h.findings.empty()) {
+      out.push_back(pass("certificates", h.host, detail));
+      continue;
+    }
+    for (const std::string& f : h.findings) detail += "; " + f;
+    out.push_back(fail("certificates", h.host, detail));
+  }
+  return out;
+}
+
 void printTable(const std::vector<Check>& checks, std::ostream& out) {
   size_t nameWidth = 5;
   size_t targetWidth = 6;
@@ -584,7 +622,10 @@ int runVerify(const std::vector<std::string>& args, Io io) {
   Verifier verifier(loaded.state, parsed->all("--host"));
   verifier.hostChecks();
   verifier.apiChecks(parsed->get("--kubeconfig"), **context);
-  const auto& checks = verifier.checks();
+  std::vector<Check> checks = verifier.checks();
+  for (Check& c : certificateChecks(loaded.state, parsed->all("--host"))) {
+    checks.push_back(std::move(c));
+  }
   if (output == "json") {
     printJson(checks, io.out);
   } else {

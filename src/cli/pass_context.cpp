@@ -156,4 +156,31 @@ Status PassContext::recordDistributed(const resources::DesiredState& state) {
   return okStatus();
 }
 
+StatusOr<reconcilers::StoredCertificates> readStoredCertificates(
+    const resources::DesiredState& state) {
+  reconcilers::StoredCertificates stored;
+  std::map<std::string, std::unique_ptr<runtime::SecretStore>> open;
+  for (const resources::CertificateBundle& b : state.bundles) {
+    const std::string dir = secretStoreDir(b);
+    if (open.count(dir) == 0) {
+      auto store = runtime::SecretStore::open(dir, runtime::SecretStore::Mode::kRead);
+      if (!store.ok() && store.status().code() != StatusCode::kNotFound) {
+        return Status(store.status().code(),
+                      "CertificateBundle/" + b.name() + ": " + store.status().message());
+      }
+      open[dir] = store.ok() ? std::move(*store) : nullptr;
+    }
+    const runtime::SecretStore* store = open[dir].get();
+    if (store == nullptr) continue;
+    auto keep = [&](const std::string& name) {
+      if (auto pem = reconcilers::storedCertificatePem(b, *store, name)) {
+        stored[b.name()][name] = std::move(*pem);
+      }
+    };
+    for (const auto& a : b.authorities) keep(a.name);
+    for (const auto& c : b.certificates) keep(c.name);
+  }
+  return stored;
+}
+
 }  // namespace kthw::cli

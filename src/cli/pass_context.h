@@ -9,6 +9,7 @@
 #include "common/status.h"
 #include "reconcilers/bundle_files.h"
 #include "reconcilers/bundle_material.h"
+#include "reconcilers/certificate_inventory.h"
 #include "reconcilers/control_plane_service_reconciler.h"
 #include "reconcilers/host_reconciler.h"
 #include "reconcilers/load_balancer_reconciler.h"
@@ -77,5 +78,10 @@ const std::vector<std::string>& hostKinds();
 
 // The secret store directory of a bundle: spec.secretStore (with ~ expanded) or the default.
 std::string secretStoreDir(const resources::CertificateBundle& bundle);
+
+// The certificates the secret stores hold (what kthw certs and verify judge), read-only; a store
+// that does not exist yet holds nothing.
+StatusOr<reconcilers::StoredCertificates> readStoredCertificates(
+    const resources::DesiredState& state);
 
 }  // namespace kthw::cli

@@ -1,7 +1,5 @@
 #include "cli/plan_output.h"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -80,9 +78,48 @@ void printPlans(const std::vector<reconcilers::HostOutcome>& outcomes, const Sty
       << " unreachable\n";
 }
 
+void writeHostFieldsJson(const reconcilers::HostOutcome& o, JsonWriter& w) {
+  const reconcilers::HostPlan& p = o.plan;
+  w.Key("name");
+  w.String(p.host.c_str());
+  w.Key("transport");
+  w.String(p.transport.c_str());
+  w.Key("reachable");
+  w.Bool(o.reach.ok());
+  if (!o.reach.ok()) {
+    w.Key("error");
+    w.String(o.reach.message().c_str());
+  }
+  w.Key("os");
+  w.String(p.osRelease.c_str());
+  w.Key("kernel");
+  w.String(p.kernel.c_str());
+  w.Key("hostKey");
+  w.String(p.hostKeyFingerprint.c_str());
+  w.Key("roundTrips");
+  w.Uint64(o.roundTrips);
+}
+
+void writeActionFieldsJson(const reconcilers::Action& a, bool withDiff, JsonWriter& w) {
+  w.Key("type");
+  w.String(std::string(reconcilers::actionTypeName(a.type)).c_str());
+  w.Key("resource");
+  w.String(a.resource.c_str());
+  w.Key("target");
+  w.String(a.target.c_str());
+  w.Key("summary");
+  w.String(a.summary.c_str());
+  w.Key("reason");
+  w.String(a.reason.c_str());
+  if (withDiff && !a.diff.empty()) {
+    w.Key("diff");
+    w.String(a.diff.c_str());
+  }
+}
+
 void printPlansJson(const std::vector<reconcilers::HostOutcome>& outcomes, std::ostream& out) {
   rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  JsonWriter w(buffer);
   bool drift = false;
   for (const auto& o : outcomes) drift = drift || (o.reach.ok() && !o.plan.converged());
   w.StartObject();
@@ -91,50 +128,19 @@ void printPlansJson(const std::vector<reconcilers::HostOutcome>& outcomes, std::
   w.Key("hosts");
   w.StartArray();
   for (const reconcilers::HostOutcome& o : outcomes) {
-    const reconcilers::HostPlan& p = o.plan;
     w.StartObject();
-    w.Key("name");
-    w.String(p.host.c_str());
-    w.Key("transport");
-    w.String(p.transport.c_str());
-    w.Key("reachable");
-    w.Bool(o.reach.ok());
-    if (!o.reach.ok()) {
-      w.Key("error");
-      w.String(o.reach.message().c_str());
-    }
-    w.Key("os");
-    w.String(p.osRelease.c_str());
-    w.Key("kernel");
-    w.String(p.kernel.c_str());
-    w.Key("hostKey");
-    w.String(p.hostKeyFingerprint.c_str());
-    w.Key("roundTrips");
-    w.Uint64(o.roundTrips);
+    writeHostFieldsJson(o, w);
     w.Key("actions");
     w.StartArray();
-    for (const reconcilers::Action& a : p.actions) {
+    for (const reconcilers::Action& a : o.plan.actions) {
       w.StartObject();
-      w.Key("type");
-      w.String(std::string(reconcilers::actionTypeName(a.type)).c_str());
-      w.Key("resource");
-      w.String(a.resource.c_str());
-      w.Key("target");
-      w.String(a.target.c_str());
-      w.Key("summary");
-      w.String(a.summary.c_str());
-      w.Key("reason");
-      w.String(a.reason.c_str());
-      if (!a.diff.empty()) {
-        w.Key("diff");
-        w.String(a.diff.c_str());
-      }
+      writeActionFieldsJson(a, true, w);
       w.EndObject();
     }
     w.EndArray();
     w.Key("problems");
     w.StartArray();
-    for (const std::string& problem : p.problems) w.String(problem.c_str());
+    for (const std::string& problem : o.plan.problems) w.String(problem.c_str());
     w.EndArray();
     w.EndObject();
   }

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <iosfwd>
 #include <vector>
 
@@ -24,5 +27,15 @@ void printPlans(const std::vector<reconcilers::HostOutcome>& outcomes, const Sty
                 std::ostream& out);
 // The same as JSON: {"drift": bool, "hosts": [...]}.
 void printPlansJson(const std::vector<reconcilers::HostOutcome>& outcomes, std::ostream& out);
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// The keys diff -o json and apply -o json both give a host, inside an object the caller opened:
+// name, transport, reachable, error (when unreachable), os, kernel, hostKey, roundTrips.
+void writeHostFieldsJson(const reconcilers::HostOutcome& outcome, JsonWriter& w);
+
+// The keys both give an action, inside an object the caller opened: type, resource, target,
+// summary, reason, and the diff when `withDiff` and there is one. Never the content written.
+void writeActionFieldsJson(const reconcilers::Action& action, bool withDiff, JsonWriter& w);
 
 }  // namespace kthw::cli

@@ -340,6 +340,29 @@ std::string copyStatus(const CertificateEntry& e, const InstalledCopy& c) {
   return "unknown";
 }
 
+std::vector<HostCertificates> certificatesByHost(const CertificateInventory& inventory) {
+  std::map<std::string, HostCertificates> byHost;
+  for (const auto& [host, reach] : inventory.hosts) byHost[host] = {host, reach, 0, 0, {}, {}, {}};
+  for (const CertificateEntry& e : inventory.entries) {
+    for (const InstalledCopy& c : e.copies) {
+      auto it = byHost.find(c.host);
+      if (it == byHost.end() || c.state == CopyState::kUnreachable) continue;
+      HostCertificates& h = it->second;
+      if (c.finding()) h.findings.push_back(c.path + ": " + copyStatus(e, c));
+      if (!c.check) continue;
+      ++h.installed;
+      h.chained += c.check->chain.ok() ? 1 : 0;
+      if (!h.soonestDaysLeft || c.check->daysLeft < *h.soonestDaysLeft) {
+        h.soonestDaysLeft = c.check->daysLeft;
+        h.soonestPath = c.path;
+      }
+    }
+  }
+  std::vector<HostCertificates> out;
+  for (auto& [host, h] : byHost) out.push_back(std::move(h));
+  return out;
+}
+
 std::string inventoryJson(const CertificateInventory& inventory) {
   rapidjson::StringBuffer buffer;
   Json w(buffer);

@@ -92,6 +92,21 @@ CertificateInventory buildInventory(const resources::DesiredState& state,
 std::string entryStatus(const CertificateEntry& e);
 std::string copyStatus(const CertificateEntry& e, const InstalledCopy& c);
 
+// What one host has installed, summed up (kthw verify's certificates row).
+struct HostCertificates {
+  std::string host;
+  Status reach;
+  size_t installed = 0;  // copies read and parsed
+  size_t chained = 0;    // of those, how many chain to their authority in the store
+  std::optional<int64_t> soonestDaysLeft;
+  std::string soonestPath;
+  std::vector<std::string> findings;  // "PATH: what is wrong" for each copy with a finding
+};
+
+// Per host read, sorted by name: its copies' chains, the soonest expiry, and every copy that is
+// absent, unreadable, differs from the store's, does not chain, or is within its renewal window.
+std::vector<HostCertificates> certificatesByHost(const CertificateInventory& inventory);
+
 // The inventory as one JSON object (see the README's `kthw certs` section for its fields).
 std::string inventoryJson(const CertificateInventory& inventory);
 

@@ -117,6 +117,36 @@ expect 3 diff -f "$work/far.yaml"
 expect 0 apply -f "$work/here.yaml"
 expect 1 apply -f "$work/far.yaml"
 expect 2 apply
+expect 2 apply -f "$work/here.yaml" -o yaml
+
+# apply -o json: the results as one document on stdout, the progress lines on stderr. The
+# drifted state's directory is created once; the second apply has nothing to do.
+applyJson() {  # want-actions-done
+  "$kthw" apply -f "$work/drift.yaml" -o json >"$work/apply.json" 2>"$work/apply.err"
+  local rc=$?
+  [ "$rc" -eq 0 ] || fail "kthw apply -o json: exit $rc: $(cat "$work/apply.err")"
+  python3 - "$work/apply.json" "$work/absent" "$1" <<'PY' ||
+import json, sys
+d = json.load(open(sys.argv[1]))
+(h,) = d["hosts"]
+assert h["name"] == "here" and h["reachable"] and not h["failed"], h
+want = int(sys.argv[3])
+assert len(h["actions"]) == want, h["actions"]
+for a in h["actions"]:
+    assert a["outcome"] == "done" and a["target"] == sys.argv[2], a
+    assert a["resource"] == "Host/here" and a["summary"] and "diff" not in a, a
+assert d["totals"]["actionsDone"] == want and d["exitCode"] == 0, d
+assert [c["ready"] for c in d["conditions"]] == [True], d["conditions"]
+PY
+    fail "kthw apply -o json (want $1 action(s)): $(cat "$work/apply.json")"
+}
+before=$failures
+applyJson 1
+[ -d "$work/absent" ] || fail "kthw apply -o json did not create $work/absent"
+grep -q "^here: done " "$work/apply.err" || fail "kthw apply -o json: no progress on stderr"
+applyJson 0
+grep -q "^here: up to date" "$work/apply.err" || fail "kthw apply -o json: no progress on stderr"
+[ "$failures" -eq "$before" ] && echo "ok: kthw apply -o json"
 
 expect 2 run
 expect 3 run -f "$work/far.yaml" --listen 10.255.255.1:9740

@@ -96,6 +96,11 @@ for want in "etcd members  *controller-1 etcd  *pass  *3 members: controller-0, 
   "service health  *controller-0 kube-apiserver  *pass"; do
   grep -q "^$want" "$work/out" && echo "ok: verify: $want" || fail "verify did not say: $want"
 done
+# The certificates row: what kthw certs reads on each controller chains and is not due.
+for host in controller-0 controller-1 controller-2; do
+  grep -q "^certificates  *$host  *pass  *\([0-9]*\) of \1 certificates chain to their authority, soonest expiry [0-9]* days" "$work/out" &&
+    echo "ok: verify: certificates on $host" || fail "verify: no passing certificates row for $host"
+done
 grep -q "s3cr3t" "$work/out" && fail "verify showed a Secret's value"
 run 0 "kthw verify -o json" "$kthw" verify -f "$d" -o json
 grep -q '"failed":0' "$work/out" || fail "verify -o json: $(head -c 300 "$work/out")"
@@ -104,6 +109,71 @@ run 1 "kthw verify with a scheduler stopped" "$kthw" verify -f "$d"
 grep -q "^service health  *controller-1 kube-scheduler  *fail" "$work/out" &&
   echo "ok: verify names the stopped scheduler" || { fail "verify did not name the stopped scheduler"; cat "$work/out"; }
 run 0 "apply starts it again" "$kthw" apply -f "$d"
+
+# The operator's kubeconfig: through the load balancer, and written 0600 with --out.
+"$kthw" kubeconfig -f "$d" >"$work/op.kubeconfig" 2>"$work/err" || fail "kthw kubeconfig: $(cat "$work/err")"
+server=$(kubectl config view --kubeconfig "$work/op.kubeconfig" -o jsonpath='{.clusters[0].cluster.server}')
+[ "$server" = https://10.77.0.30:6443 ] || fail "the kubeconfig names $server, not the LB's frontend"
+run 0 "kubectl get --raw /version with kthw kubeconfig" kubectl --kubeconfig "$work/op.kubeconfig" get --raw /version
+grep -q '"gitVersion": *"v1.36.3"' "$work/out" || fail "/version through the LB: $(cat "$work/out")"
+run 0 "kthw kubeconfig --out" "$kthw" kubeconfig -f "$d" --out "$work/op-out.kubeconfig"
+[ "$(stat -c %a "$work/op-out.kubeconfig")" = 600 ] && echo "ok: kthw kubeconfig --out writes mode 0600" ||
+  fail "kthw kubeconfig --out: mode $(stat -c %a "$work/op-out.kubeconfig"), want 600"
+
+# kthw certs: a row per controller's installed certificates, and JSON that names the hosts.
+run 0 "kthw certs" "$kthw" certs -f "$d"
+for host in controller-0 controller-1 controller-2; do
+  grep -q "^$host  */var/lib/kubernetes/kubernetes.pem  *lab-pki/kubernetes  *same  " "$work/out" &&
+    echo "ok: kthw certs: $host has the store's certificate" || fail "kthw certs: no row for $host"
+done
+"$kthw" certs -f "$d" -o json >"$work/certs.json" 2>"$work/err" || fail "kthw certs -o json: $(cat "$work/err")"
+python3 - "$work/certs.json" <<'PY' && echo "ok: kthw certs -o json names controller-0..2" || fail "kthw certs -o json"
+import json, sys
+d = json.load(open(sys.argv[1]))
+hosts = {h["name"] for h in d["hosts"] if h["reachable"]}
+assert {"controller-0", "controller-1", "controller-2"} <= hosts, hosts
+installed = {c["host"] for e in d["certificates"] for c in e["installed"]}
+assert {"controller-0", "controller-1", "controller-2"} <= installed, installed
+assert d["certificatesWithFindings"] == 0, d["certificatesWithFindings"]
+PY
+
+# A reviewed plan, applied as reviewed: a hand chmod is saved by diff --out-plan and repaired by
+# apply --plan.
+key=/var/lib/kubernetes/kubernetes-key.pem
+"$lab" ssh controller-1 "chmod 0644 $key"
+run 1 "diff --out-plan after a hand chmod" "$kthw" diff -f "$d" --out-plan "$work/plan.json"
+grep -q "$key" "$work/out" || fail "diff does not name $key"
+run 0 "apply --plan" "$kthw" apply -f "$d" --plan "$work/plan.json"
+[ "$("$lab" ssh controller-1 "stat -c %a $key")" = 600 ] && echo "ok: apply --plan made $key 0600 again" ||
+  fail "apply --plan: $key is $("$lab" ssh controller-1 "stat -c %a $key")"
+# A file changed again after the plan was saved: that host is refused and left as it is.
+kc=/root/admin.kubeconfig
+"$lab" ssh controller-1 "chmod 0644 $kc"
+run 1 "diff --out-plan after a second hand chmod" "$kthw" diff -f "$d" --out-plan "$work/plan2.json"
+"$lab" ssh controller-1 "echo '# edited after the plan' >>$kc"
+before=$("$lab" ssh controller-1 "stat -c %a $kc; sha256sum $kc")
+run 1 "apply --plan refuses a host changed since the plan" "$kthw" apply -f "$d" --plan "$work/plan2.json"
+grep -q "^controller-1: REFUSED, nothing changed: .*$kc" "$work/out" &&
+  echo "ok: apply --plan names the file changed since the plan" || { fail "apply --plan did not refuse controller-1 naming $kc"; cat "$work/out"; }
+[ "$("$lab" ssh controller-1 "stat -c %a $kc; sha256sum $kc")" = "$before" ] &&
+  echo "ok: the refused host was left unchanged" || fail "apply --plan changed $kc on a refused host"
+run 0 "a normal apply reconverges" "$kthw" apply -f "$d"
+[ "$("$lab" ssh controller-1 "stat -c %a $kc")" = 600 ] && ! "$lab" ssh controller-1 "grep -q 'edited after the plan' $kc" &&
+  echo "ok: $kc is the desired one again" || fail "apply did not restore $kc"
+
+# apply -o json on the converged cluster: one JSON document on stdout, nothing to do.
+"$kthw" apply -f "$d" -o json >"$work/apply.json" 2>"$work/err" || fail "apply -o json: exit $?: $(tail -5 "$work/err")"
+python3 - "$work/apply.json" <<'PY' && echo "ok: apply -o json: no actions on the converged cluster" || fail "apply -o json: $(head -c 400 "$work/apply.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["exitCode"] == 0, d["exitCode"]
+assert d["totals"]["actionsDone"] == 0 and d["totals"]["changed"] == 0, d["totals"]
+assert all(h["reachable"] and h["actions"] == [] for h in d["hosts"]), d["hosts"]
+assert {"controller-0", "controller-1", "controller-2"} <= {h["name"] for h in d["hosts"]}
+assert d["rbac"]["ok"] and d["rbac"]["writes"] == [], d["rbac"]
+assert all(c["ready"] for c in d["conditions"]), d["conditions"]
+PY
+grep -q "apply: .* 0 changed, 0 action(s) done" "$work/err" || fail "apply -o json: no progress lines on stderr"
 
 # kthw's CRDs are structural schemas the real API server accepts, and their resources work.
 run 0 "kubectl apply -f crds/" kube apply -f "$root/crds/"

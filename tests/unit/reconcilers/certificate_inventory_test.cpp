@@ -269,5 +269,52 @@ TEST_F(CertificateInventoryTest, JsonOfANotIssuedCertificateHasNullStored) {
   EXPECT_EQ(d["unreachableHosts"].GetUint64(), 2u);
 }
 
+TEST_F(CertificateInventoryTest, ByHostCountsChainsAndFindsTheSoonestExpiry) {
+  const auto byHost = certificatesByHost(inventory(now_));
+  ASSERT_EQ(byHost.size(), 2u);
+  EXPECT_EQ(byHost[0].host, "controller-0");
+  EXPECT_EQ(byHost[0].installed, 3u);  // ca, kubernetes, admin
+  EXPECT_EQ(byHost[0].chained, 3u);
+  EXPECT_EQ(byHost[0].soonestDaysLeft, 30);  // kubernetes: validity 720h
+  EXPECT_EQ(byHost[0].soonestPath, "/var/lib/kubernetes/kubernetes.pem");
+  EXPECT_TRUE(byHost[0].findings.empty());
+  EXPECT_EQ(byHost[1].installed, 2u);
+}
+
+TEST_F(CertificateInventoryTest, ByHostNamesEachFileThatDiffersOrIsDue) {
+  hosts_["controller-1"]->files["/var/lib/kubernetes/kubernetes.pem"].content =
+      foreignCertificate("kubernetes");
+  hosts_["controller-0"]->files.erase("/var/lib/kubernetes/admin.pem");
+  auto byHost = certificatesByHost(inventory(now_));
+  ASSERT_EQ(byHost.size(), 2u);
+  ASSERT_EQ(byHost[0].findings.size(), 1u);
+  EXPECT_EQ(byHost[0].findings[0],
+            "/var/lib/kubernetes/admin.pem: absent (kthw apply installs it)");
+  EXPECT_EQ(byHost[0].installed, 2u);
+  ASSERT_EQ(byHost[1].findings.size(), 1u);
+  EXPECT_EQ(byHost[1].findings[0].rfind("/var/lib/kubernetes/kubernetes.pem: differs from the "
+                                        "store; untrusted",
+                                        0),
+            0u)
+      << byHost[1].findings[0];
+  EXPECT_EQ(byHost[1].chained, 1u);  // ca.pem only
+  // Within the kubernetes certificate's 48h renewBefore: due on both hosts.
+  byHost = certificatesByHost(inventory(now_ + hours(24 * 29)));
+  ASSERT_EQ(byHost[0].findings.size(), 2u);
+  EXPECT_EQ(byHost[0].findings[0],
+            "/var/lib/kubernetes/kubernetes.pem: renew-due (expires within 2d)");
+  EXPECT_EQ(byHost[0].soonestDaysLeft, 1);
+}
+
+TEST_F(CertificateInventoryTest, ByHostKeepsAnUnreachableHostWithWhy) {
+  hosts_["controller-1"]->unreachable = true;
+  const auto byHost = certificatesByHost(inventory(now_));
+  ASSERT_EQ(byHost.size(), 2u);
+  EXPECT_TRUE(byHost[0].reach.ok());
+  EXPECT_EQ(byHost[1].reach.message(), "fake host is down");
+  EXPECT_EQ(byHost[1].installed, 0u);
+  EXPECT_TRUE(byHost[1].findings.empty());
+}
+
 }  // namespace
 }  // namespace kthw::reconcilers

@@ -85,9 +85,17 @@ void addDrains(const resources::DesiredState& state, const resources::ControlPla
   }
 }
 
-// A binary the host's package manager installs (spec.binary names neither url nor file).
-bool fromPackage(const resources::ControlPlaneService& s) {
-  return s.binary.url.empty() && s.binary.file.empty();
+// etcd from the distribution's package (etcd-server): spec.binary names neither url nor file,
+// and its path is where the package puts it.
+bool etcdFromPackage(const resources::ControlPlaneService& s) {
+  const std::filesystem::path path(s.binary.path);
+  return s.component == "etcd" && s.binary.url.empty() && s.binary.file.empty() &&
+         (path.parent_path() == "/usr/bin" || path.parent_path() == "/usr/sbin");
+}
+
+bool commandMissing(const runtime::ProbeResult& observed, const std::string& command) {
+  auto it = observed.commands.find(command);
+  return it != observed.commands.end() && !it->second;
 }
 
 // Preflight problems of the service on this host; returns whether one of its ports is held by
@@ -102,8 +110,8 @@ bool preflight(const resources::ControlPlaneService& s, const resources::Host& h
   if (!s.health.url.value.empty()) {
     add(commandProblem(resource, "curl", "the health check uses it", "install curl", observed));
   }
-  if (s.component == "etcd" && fromPackage(s)) {
-    add(commandProblem(resource, "etcd", "it is to come from a package, and kthw installs no etcd",
+  if (etcdFromPackage(s)) {
+    add(commandProblem(resource, "etcd", "spec.binary names the package's " + s.binary.path,
                        "install the etcd-server package, or give spec.binary a url or file",
                        observed));
   }
@@ -135,7 +143,7 @@ void ControlPlaneServiceReconciler::observe(const resources::Host& host,
     request.addUnit(s.unit.name);
     if (!s.flags.empty()) request.flagChecks.push_back(flagCheck(s));
     if (!s.health.url.value.empty()) request.addCommand("curl");
-    if (s.component == "etcd" && fromPackage(s)) request.addCommand("etcd");
+    if (etcdFromPackage(s)) request.addCommand("etcd");
     for (int port : servicePorts(s, host, resources::Substituter(state_))) request.addPort(port);
     request.swap = request.swap || runsKubelet(s);
   }
@@ -220,7 +228,8 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
     plan.problems.push_back(resource + ": " + s.binary.path + " has sha256 " +
                             (bin.sha256.empty() ? "(absent)" : bin.sha256) + ", want " +
                             s.binary.sha256 + ", and kthw has no copy to install");
-  } else if (bin.type == FileType::kAbsent) {
+  } else if (bin.type == FileType::kAbsent &&
+             !(etcdFromPackage(s) && commandMissing(observed, "etcd"))) {  // preflight says it
     plan.problems.push_back(resource + ": " + s.binary.path +
                             " is absent and spec.binary names no url or file to install");
   }

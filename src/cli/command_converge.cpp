@@ -35,6 +35,8 @@ const std::vector<OptionSpec> kCommonOptions = {
     {"--verbose", "-v", false, false, "", "Log every probe, fetch and action with timings"},
     {"--kubeconfig", "", true, false, "FILE",
      "Reach the API server as this kubeconfig says (default: the desired state's admin)"},
+    {"--max-clock-skew", "", true, false, "SECONDS",
+     "A host clock further than this from this machine's is a problem (default 30)"},
 };
 
 std::vector<OptionSpec> diffOptions() {
@@ -177,6 +179,12 @@ std::optional<int> prepare(const char* command, const ParsedArgs& args, Io io, P
     return kExitUsage;
   }
   out.options.parallelism = *parallel;
+  const auto skew = parseCount(args.get("--max-clock-skew", "30"), 6);
+  if (!skew) {
+    io.err << "kthw " << command << ": --max-clock-skew needs a number of seconds\n";
+    return kExitUsage;
+  }
+  out.options.maxClockSkew = std::chrono::seconds(*skew);
   runtime::initLogging(args.has("--verbose") ? runtime::Verbosity::kDebug
                                              : runtime::Verbosity::kNormal);
   return std::nullopt;

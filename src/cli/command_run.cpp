@@ -31,6 +31,8 @@ const std::vector<OptionSpec> kRunOptions = {
      "First retry delay of a failing resource; doubles per failure (default 1)"},
     {"--backoff-max", "", true, false, "SECONDS", "Longest retry delay (default 300)"},
     {"--parallel", "", true, false, "N", "Hosts handled at once (default 32)"},
+    {"--max-clock-skew", "", true, false, "SECONDS",
+     "A host clock further than this from this machine's is a problem (default 30)"},
     {"--kubeconfig", "", true, false, "FILE",
      "Reach the API server as this kubeconfig says (default: the desired state's admin)"},
     {"--verbose", "-v", false, false, "", "Log every probe, fetch and action with timings"},
@@ -172,6 +174,12 @@ int runRun(const std::vector<std::string>& args, Io io) {
     io.err << "kthw run: --parallel needs a positive number\n";
     return kExitUsage;
   }
+  const auto skew = parseCount(parsed->get("--max-clock-skew", "30"), 6);
+  if (!skew) {
+    io.err << "kthw run: --max-clock-skew needs a number of seconds\n";
+    return kExitUsage;
+  }
+  options.maxClockSkew = std::chrono::seconds(*skew);
   options.interval = *interval;
   options.backoff = {*base, *cap, 0.2};
   options.parallelism = *parallel;

@@ -291,6 +291,7 @@ void Daemon::reconcileHosts(const std::vector<std::string>& keys, const Snapshot
   reconcilers::PassOptions options;
   options.kinds.assign(kinds.begin(), kinds.end());
   options.parallelism = options_.parallelism;
+  options.maxClockSkew = options_.maxClockSkew;
   if (options_.repair) options.lockOwner = lockOwner("run");
   options.cancel = &stopping_;
   auto progress = [](const reconcilers::HostOutcome& o, const reconcilers::ActionResult* r) {

@@ -27,6 +27,7 @@ struct DaemonOptions {
   std::chrono::milliseconds interval{std::chrono::minutes(3)};
   runtime::BackoffPolicy backoff;
   size_t parallelism = 32;
+  std::chrono::seconds maxClockSkew = reconcilers::kDefaultMaxClockSkew;
   std::string kubeconfig;
   std::chrono::seconds routePatience{20};
   // false: observe and report drift (conditions, /status, /metrics), change nothing anywhere.

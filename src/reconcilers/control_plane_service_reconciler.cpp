@@ -5,6 +5,7 @@
 
 #include "reconcilers/bundle_files.h"
 #include "reconcilers/load_balancer_config.h"
+#include "reconcilers/preflight.h"
 #include "reconcilers/unit_renderer.h"
 #include "resources/substitution.h"
 #include "runtime/binary_flags.h"
@@ -84,6 +85,45 @@ void addDrains(const resources::DesiredState& state, const resources::ControlPla
   }
 }
 
+// etcd from the distribution's package (etcd-server): spec.binary names neither url nor file,
+// and its path is where the package puts it.
+bool etcdFromPackage(const resources::ControlPlaneService& s) {
+  const std::filesystem::path path(s.binary.path);
+  return s.component == "etcd" && s.binary.url.empty() && s.binary.file.empty() &&
+         (path.parent_path() == "/usr/bin" || path.parent_path() == "/usr/sbin");
+}
+
+bool commandMissing(const runtime::ProbeResult& observed, const std::string& command) {
+  auto it = observed.commands.find(command);
+  return it != observed.commands.end() && !it->second;
+}
+
+// Preflight problems of the service on this host; returns whether one of its ports is held by
+// another process (then starting or restarting it cannot work).
+bool preflight(const resources::ControlPlaneService& s, const resources::Host& host,
+               const resources::Substituter& sub, const runtime::ProbeResult& observed,
+               HostPlan& plan) {
+  const std::string resource = "ControlPlaneService/" + s.name();
+  auto add = [&](std::optional<std::string> problem) {
+    if (problem) plan.problems.push_back(std::move(*problem));
+  };
+  if (!s.health.url.value.empty()) {
+    add(commandProblem(resource, "curl", "the health check uses it", "install curl", observed));
+  }
+  if (etcdFromPackage(s)) {
+    add(commandProblem(resource, "etcd", "spec.binary names the package's " + s.binary.path,
+                       "install the etcd-server package, or give spec.binary a url or file",
+                       observed));
+  }
+  if (runsKubelet(s)) add(swapProblem(resource, observed));
+  auto unit = observed.units.find(s.unit.name);
+  const bool running = unit != observed.units.end() && unit->second.activeState == "active";
+  const auto held =
+      portProblems(resource, servicePorts(s, host, sub), {s.unit.name}, running, observed);
+  plan.problems.insert(plan.problems.end(), held.begin(), held.end());
+  return !held.empty();
+}
+
 }  // namespace
 
 int componentOrder(const std::string& component) {
@@ -102,6 +142,10 @@ void ControlPlaneServiceReconciler::observe(const resources::Host& host,
     for (const auto& f : s.configFiles) request.addPath(f.path);
     request.addUnit(s.unit.name);
     if (!s.flags.empty()) request.flagChecks.push_back(flagCheck(s));
+    if (!s.health.url.value.empty()) request.addCommand("curl");
+    if (etcdFromPackage(s)) request.addCommand("etcd");
+    for (int port : servicePorts(s, host, resources::Substituter(state_))) request.addPort(port);
+    request.swap = request.swap || runsKubelet(s);
   }
 }
 
@@ -184,13 +228,15 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
     plan.problems.push_back(resource + ": " + s.binary.path + " has sha256 " +
                             (bin.sha256.empty() ? "(absent)" : bin.sha256) + ", want " +
                             s.binary.sha256 + ", and kthw has no copy to install");
-  } else if (bin.type == FileType::kAbsent) {
+  } else if (bin.type == FileType::kAbsent &&
+             !(etcdFromPackage(s) && commandMissing(observed, "etcd"))) {  // preflight says it
     plan.problems.push_back(resource + ": " + s.binary.path +
                             " is absent and spec.binary names no url or file to install");
   }
 
   // Config files and the unit, rendered for this host.
   resources::Substituter sub(state_);
+  const bool portHeld = preflight(s, host, sub, observed, plan);
   resources::Diagnostics problems;
   std::string referencing;  // everything that may name an input file
   for (const auto& f : s.configFiles) {
@@ -233,7 +279,9 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
   }
 
   if (!observed.systemctlAvailable) {
-    plan.problems.push_back(resource + ": systemctl is not available on this host");
+    plan.problems.push_back(resource +
+                            ": preflight: systemctl is missing (kthw runs the service as a systemd "
+                            "unit); use a host that boots with systemd");
     return;
   }
   auto it = observed.units.find(s.unit.name);
@@ -246,7 +294,9 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
     plan.actions.push_back(std::move(a));
   }
   Action service;
-  if (state.activeState != "active") {
+  if (portHeld) {
+    // Started, it could not bind its port: the files are in place, the start waits for the port.
+  } else if (state.activeState != "active") {
     service = makeAction(ActionType::kRunCommand, resource, s.unit.name, "start " + s.unit.name,
                          state.activeState.empty() ? "not running" : state.activeState);
     service.command = "systemctl start " + runtime::shellQuote(s.unit.name);

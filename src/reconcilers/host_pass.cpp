@@ -43,6 +43,9 @@ void planOne(const resources::Host& host,
   out.plan.kernel = observed->kernel;
   out.plan.hostKeyFingerprint = ops.hostKeyFingerprint();
   for (const HostScopedReconciler* r : reconcilers) r->diff(host, *observed, out.plan);
+  if (auto skew = clockSkewProblem(*observed, options.maxClockSkew)) {
+    out.plan.problems.push_back(std::move(*skew));
+  }
   if (!options.fetchDiffContent) return;
   std::vector<std::string> paths;
   for (const Action& a : out.plan.actions) {

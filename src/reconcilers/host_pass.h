@@ -10,6 +10,7 @@
 #include "common/status.h"
 #include "reconcilers/host_reconciler.h"
 #include "reconcilers/plan.h"
+#include "reconcilers/preflight.h"
 #include "resources/desired_state.h"
 #include "runtime/host_ops.h"
 
@@ -35,6 +36,8 @@ struct PassOptions {
   // answer leaves the host unchanged, its message in HostOutcome::refused (apply --plan: only
   // the plan that was reviewed is applied).
   std::function<Status(const HostPlan&)> admit;
+  // A host whose clock is further than this from this machine's has a preflight problem.
+  std::chrono::seconds maxClockSkew = kDefaultMaxClockSkew;
 };
 
 struct ActionResult {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "reconcilers/load_balancer_config.h"
+#include "reconcilers/preflight.h"
 #include "runtime/digest.h"
 #include "runtime/https_client.h"
 #include "runtime/ssh_transport.h"
@@ -48,9 +49,44 @@ bool writeChecked(const std::string& resource, const std::string& path, const st
   return true;
 }
 
-// Enable the unit, then reload it when its config changed (start it when it is down).
+std::vector<int> frontendPorts(const resources::LoadBalancer& lb) {
+  std::vector<int> ports = {lb.frontendPort};
+  ports.insert(ports.end(), lb.extraPorts.begin(), lb.extraPorts.end());
+  return ports;
+}
+
+bool active(const runtime::ProbeResult& observed, const std::string& unit) {
+  auto it = observed.units.find(unit);
+  return it != observed.units.end() && it->second.activeState == "active";
+}
+
+// Preflight problems of `implementation` serving `ports` as `unit` (which, with `alsoOwners`,
+// may hold them); returns whether a port is held by another process.
+bool preflight(const std::string& resource, const std::string& implementation,
+               const std::vector<int>& ports, std::vector<std::string> owners,
+               const runtime::ProbeResult& observed, HostPlan& plan) {
+  const std::string unit = unitOf(implementation);
+  for (const auto& [command, fix] :
+       {std::pair<std::string, std::string>{implementation,
+                                            "install the " + implementation + " package"},
+        {"systemctl", "use a host that boots with systemd"}}) {
+    // The frontend and the /healthz proxy on one host both need nginx: said once.
+    auto p =
+        commandProblem(resource, command, "it runs the load balancer as " + unit, fix, observed);
+    if (p && std::find(plan.problems.begin(), plan.problems.end(), *p) == plan.problems.end()) {
+      plan.problems.push_back(std::move(*p));
+    }
+  }
+  owners.push_back(unit);
+  const auto held = portProblems(resource, ports, owners, active(observed, unit), observed);
+  plan.problems.insert(plan.problems.end(), held.begin(), held.end());
+  return !held.empty();
+}
+
+// Enable the unit, then reload it when its config changed (start it when it is down, unless
+// its port is held by another process: then it could not bind it).
 void serviceActions(const std::string& resource, const std::string& unit, bool changed,
-                    const runtime::ProbeResult& observed, HostPlan& plan) {
+                    bool portHeld, const runtime::ProbeResult& observed, HostPlan& plan) {
   auto it = observed.units.find(unit);
   const runtime::UnitState none;
   const runtime::UnitState& u = it == observed.units.end() ? none : it->second;
@@ -61,6 +97,7 @@ void serviceActions(const std::string& resource, const std::string& unit, bool c
     plan.actions.push_back(std::move(a));
   }
   if (u.activeState != "active") {
+    if (portHeld) return;
     Action a = makeAction(ActionType::kRunCommand, resource, unit, "start " + unit,
                           u.activeState.empty() ? "not running" : u.activeState);
     a.command = "systemctl start " + unit;
@@ -84,6 +121,9 @@ void LoadBalancerReconciler::observe(const resources::Host& host,
       request.addPath(lb.configPath);
       request.addUnit("haproxy.service");
       request.addUnit("nginx.service");
+      request.addCommand(lb.implementation);
+      request.addCommand("systemctl");
+      for (int port : frontendPorts(lb)) request.addPort(port);
       request.heads.push_back(isHaproxy(lb) ? kNginxStreamDefault : kHaproxyDefault);
       if (!isHaproxy(lb)) {
         request.addPath(kNginxConf);
@@ -94,6 +134,9 @@ void LoadBalancerReconciler::observe(const resources::Host& host,
       request.addPath(siteAvailable(lb.healthzProxy));
       request.addPath(siteEnabled(lb.healthzProxy));
       request.addUnit("nginx.service");
+      request.addCommand("nginx");
+      request.addCommand("systemctl");
+      request.addPort(lb.healthzProxy.listenPort);
     }
   }
 }
@@ -108,7 +151,13 @@ void LoadBalancerReconciler::diffFrontend(const resources::LoadBalancer& lb,
   const std::string other = isHaproxy(lb) ? "nginx" : "haproxy";
   const std::string otherPath = isHaproxy(lb) ? kNginxStreamDefault : kHaproxyDefault;
   auto head = observed.heads.find(otherPath);
-  if (head != observed.heads.end() && head->second.starts_with(kManagedMarker)) {
+  const bool replacing = head != observed.heads.end() && head->second.starts_with(kManagedMarker);
+  // The implementation kthw replaces lets go of the port in this plan: its holding it is fine.
+  const bool portHeld =
+      preflight(resource, lb.implementation, frontendPorts(lb),
+                replacing ? std::vector<std::string>{unitOf(other)} : std::vector<std::string>{},
+                observed, plan);
+  if (replacing) {
     plan.actions.push_back(makeAction(ActionType::kRemoveFile, resource, otherPath,
                                       "remove " + otherPath,
                                       "the load balancer is " + lb.implementation + " now"));
@@ -171,7 +220,7 @@ void LoadBalancerReconciler::diffFrontend(const resources::LoadBalancer& lb,
       changed = true;
     }
   }
-  serviceActions(resource, unitOf(lb.implementation), changed, observed, plan);
+  serviceActions(resource, unitOf(lb.implementation), changed, portHeld, observed, plan);
   auto route = routes_.find(lb.name());
   if (!changed && route != routes_.end() && !route->second.ok()) {
     plan.problems.push_back(resource + ": the configuration is in place but does not route: " +
@@ -184,6 +233,7 @@ void LoadBalancerReconciler::diffHealthzProxy(const resources::LoadBalancer& lb,
                                               HostPlan& plan) const {
   const std::string resource = "LoadBalancer/" + lb.name();
   const resources::HealthzProxy& p = lb.healthzProxy;
+  const bool portHeld = preflight(resource, "nginx", {p.listenPort}, {}, observed, plan);
   const std::string check =
       "m=$(mktemp); printf 'events {}\\nhttp {\\ninclude %s;\\n}\\n' \"$t\" > \"$m\"; "
       "nginx -t -q -c \"$m\"; r=$?; rm -f \"$m\"; exit $r";
@@ -203,7 +253,7 @@ void LoadBalancerReconciler::diffHealthzProxy(const resources::LoadBalancer& lb,
     plan.actions.push_back(std::move(a));
     changed = true;
   }
-  serviceActions(resource, "nginx.service", changed, observed, plan);
+  serviceActions(resource, "nginx.service", changed, portHeld, observed, plan);
 }
 
 void LoadBalancerReconciler::diff(const resources::Host& host, const runtime::ProbeResult& observed,

@@ -1,5 +1,6 @@
 #include "runtime/host_ops.h"
 
+#include <chrono>
 #include <sstream>
 
 #include "runtime/digest.h"
@@ -57,9 +58,20 @@ Status ShellHostOps::execChecked(const std::string& what, const std::string& scr
 }
 
 StatusOr<ProbeResult> ShellHostOps::probe(const ProbeRequest& request) {
+  const auto nowNs = [] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const int64_t before = nowNs();
   auto result = transport_->exec(probeScript(request), "", timeout_);
+  const int64_t after = nowNs();
   if (!result.ok()) return result.status();
-  return parseProbeOutput(result->out);
+  auto parsed = parseProbeOutput(result->out);
+  if (parsed.ok() && parsed->hostClockNs) {
+    parsed->clockSkew = clockSkew(*parsed->hostClockNs, before, after);
+  }
+  return parsed;
 }
 
 StatusOr<std::map<std::string, std::string>> ShellHostOps::fetch(

@@ -35,6 +35,32 @@ FileType fileTypeFromStat(std::string_view s) {
   return FileType::kOther;
 }
 
+// A non-negative decimal number of at most 18 digits, nothing else.
+std::optional<int64_t> number(std::string_view s) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || v < 0) return std::nullopt;
+  return v;
+}
+
+// `date +%s%N`: nanoseconds since the epoch, or seconds where %N is not supported (then it is
+// printed as is, "N", or dropped).
+std::optional<int64_t> clockNanoseconds(std::string s) {
+  if (s.ends_with("%N") || s.ends_with("N")) s.erase(s.find_last_not_of("%N") + 1);
+  if (s.size() >= 17 && s.size() <= 19) {
+    if (s.size() == 19 && s > "9000000000000000000") return std::nullopt;
+    int64_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec == std::errc() && end == s.data() + s.size() && v >= 0) return v;
+    return std::nullopt;
+  }
+  if (s.size() > 11) return std::nullopt;
+  auto seconds = number(s);
+  if (!seconds) return std::nullopt;
+  return *seconds * 1000000000;
+}
+
 }  // namespace
 
 void ProbeRequest::addPath(const std::string& p) {
@@ -43,6 +69,14 @@ void ProbeRequest::addPath(const std::string& p) {
 
 void ProbeRequest::addUnit(const std::string& u) {
   if (std::find(units.begin(), units.end(), u) == units.end()) units.push_back(u);
+}
+
+void ProbeRequest::addCommand(const std::string& c) {
+  if (std::find(commands.begin(), commands.end(), c) == commands.end()) commands.push_back(c);
+}
+
+void ProbeRequest::addPort(int port) {
+  if (std::find(ports.begin(), ports.end(), port) == ports.end()) ports.push_back(port);
 }
 
 const FileState& ProbeResult::file(const std::string& path) const {
@@ -109,7 +143,35 @@ std::string probeScript(const ProbeRequest& r) {
     s += "( . /etc/os-release 2>/dev/null; printf 'O\\t%s\\n' \"$PRETTY_NAME\" ); "
          "printf 'K\\t%s\\n' \"$(uname -r)\"\n";
   }
+  for (const std::string& c : r.commands) {
+    s += "if command -v " + shellQuote(c) + " >/dev/null 2>&1; then printf 'CMD\\t%s\\t1\\n' " +
+         shellQuote(c) + "; else printf 'CMD\\t%s\\t0\\n' " + shellQuote(c) + "; fi\n";
+  }
+  if (!r.ports.empty()) {
+    // The listener of each asked port: the first process ss names, and the last component of
+    // its cgroup path, which is the systemd unit (etcd.service, session-3.scope).
+    std::string ports = " ";
+    for (int p : r.ports) ports += std::to_string(p) + " ";
+    s += "if command -v ss >/dev/null 2>&1; then printf 'SS\\n'; ss -H -ltnp 2>/dev/null | "
+         "awk -v ports=" +
+         shellQuote(ports) +
+         " '{ n = split($4, a, \":\"); port = a[n]; if (port !~ /^[0-9]+$/ || "
+         "index(ports, \" \" port \" \") == 0) next; pid = \"\"; name = \"\"; unit = \"\"; "
+         "if (match($0, /pid=[0-9]+/)) pid = substr($0, RSTART + 4, RLENGTH - 4); "
+         "if (match($0, /\\(\\(\"[^\"]*\"/)) name = substr($0, RSTART + 3, RLENGTH - 4); "
+         "if (pid != \"\") { f = \"/proc/\" pid \"/cgroup\"; while ((getline l < f) > 0) "
+         "if (l ~ /^0::/ || l ~ /:name=systemd:/) { m = split(l, c, \"/\"); unit = c[m] } "
+         "close(f) } gsub(/\\t/, \" \", name); gsub(/\\t/, \" \", unit); "
+         "print \"P\\t\" port \"\\t\" pid \"\\t\" name \"\\t\" unit }'; "
+         "else printf 'SS-\\n'; fi\n";
+  }
+  if (r.swap) {
+    s += "[ -r /proc/swaps ] && awk 'NR > 1 { n++ } END { printf \"SWAP\\t%d\\n\", n }' "
+         "/proc/swaps\n";
+  }
   s += flagProbeScript(r.flagChecks, r.updateHashCache);
+  // Last, so that the clock is read as close to the end of the exec as the script allows.
+  if (r.facts) s += "printf 'T\\t%s\\n' \"$(date +%s%N)\"\n";
   s += "printf 'END\\n'\n";
   return s;
 }
@@ -189,6 +251,20 @@ StatusOr<ProbeResult> parseProbeOutput(const std::string& output) {
       r.osRelease = line.substr(2);
     } else if (tag == "K" && f.size() >= 2) {
       r.kernel = line.substr(2);
+    } else if (tag == "CMD" && f.size() == 3) {
+      r.commands[f[1]] = f[2] == "1";
+    } else if (tag == "SS") {
+      r.listenersKnown = true;
+    } else if (tag == "SS-") {
+      r.ssMissing = true;
+    } else if (tag == "P" && f.size() == 5) {
+      if (auto port = number(f[1]); port && *port > 0 && *port < 65536) {
+        r.listeners.push_back({static_cast<int>(*port), f[2], f[3], f[4]});
+      }
+    } else if (tag == "SWAP" && f.size() == 2) {
+      if (auto n = number(f[1])) r.swapOn = *n > 0;
+    } else if (tag == "T" && f.size() == 2) {
+      r.hostClockNs = clockNanoseconds(f[1]);
     }
   }
   flushUnit();
@@ -197,6 +273,18 @@ StatusOr<ProbeResult> parseProbeOutput(const std::string& output) {
     if (state.type == FileType::kAbsent && !state.sha256.empty()) state.type = FileType::kFile;
   }
   return r;
+}
+
+std::chrono::milliseconds clockSkew(int64_t hostNs, int64_t beforeNs, int64_t afterNs) {
+  if (afterNs < beforeNs) std::swap(afterNs, beforeNs);
+  // Halves first: no sum of two epoch times (which could overflow).
+  const int64_t midpoint = beforeNs / 2 + afterNs / 2;
+  const int64_t halfTrip = afterNs / 2 - beforeNs / 2;
+  const int64_t offset = hostNs - midpoint;
+  const int64_t beyond = offset > halfTrip    ? offset - halfTrip
+                         : offset < -halfTrip ? offset + halfTrip
+                                              : 0;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds(beyond));
 }
 
 std::string fetchScript(const std::vector<std::string>& paths) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -25,7 +26,12 @@ struct ProbeRequest {
   std::vector<std::string> modules;   // loaded or not
   std::vector<std::string> heads;     // files whose first line is returned (ownership markers)
   std::vector<FlagCheck> flagChecks;  // flags a unit passes to a binary (see binary_flags.h)
-  bool facts = true;                  // OS release and kernel
+  bool facts = true;                  // OS release, kernel and the host's wall clock
+  // Preflight: commands looked up with `command -v`, TCP ports whose listener is named (process,
+  // pid and the systemd unit of its cgroup), and whether swap is on.
+  std::vector<std::string> commands;
+  std::vector<int> ports;
+  bool swap = false;
   // Keep the host's hash cache (kHashCache) up to date; only passes that may write (apply)
   // set it, so diff stays read-only.
   bool updateHashCache = false;
@@ -33,6 +39,8 @@ struct ProbeRequest {
 
   void addPath(const std::string& p);
   void addUnit(const std::string& u);
+  void addCommand(const std::string& c);
+  void addPort(int port);
 };
 
 enum class FileType { kAbsent, kFile, kDirectory, kSymlink, kOther };
@@ -54,6 +62,15 @@ struct UnitState {
   std::string activeEnterTimestampMonotonic;
 };
 
+// A process listening on a requested TCP port. pid, process and unit are empty when ss could not
+// say (another user's socket seen without root).
+struct PortListener {
+  int port = 0;
+  std::string pid;
+  std::string process;
+  std::string unit;  // the systemd unit (service or scope) of its cgroup
+};
+
 struct ProbeResult {
   std::map<std::string, FileState> files;
   std::map<std::string, UnitState> units;
@@ -65,6 +82,15 @@ struct ProbeResult {
   std::map<std::string, BinaryFlags> binaryFlags;  // by binary path, for executable binaries
   std::string osRelease;
   std::string kernel;
+  std::map<std::string, bool> commands;  // found by command -v
+  bool listenersKnown = false;           // ss ran; `listeners` is complete for the ports asked
+  bool ssMissing = false;                // ports were asked, but the host has no ss
+  std::vector<PortListener> listeners;
+  std::optional<bool> swapOn;          // nullopt: not asked or /proc/swaps unreadable
+  std::optional<int64_t> hostClockNs;  // the host's wall clock near the end of the probe
+  // The host's clock minus this machine's, beyond what the round trip leaves uncertain (see
+  // clockSkew); set by the host ops that ran the probe, nullopt when not measured.
+  std::optional<std::chrono::milliseconds> clockSkew;
 
   const FileState& file(const std::string& path) const;
 };
@@ -74,7 +100,14 @@ inline constexpr const char* kBlockBegin = "# BEGIN kthw managed block";
 inline constexpr const char* kBlockEnd = "# END kthw managed block";
 
 std::string probeScript(const ProbeRequest& request);
+// Never fails on odd lines: a line it does not understand is ignored.
 StatusOr<ProbeResult> parseProbeOutput(const std::string& output);
+
+// How far the host's clock (read at some instant between `before` and `after` on this machine's
+// clock, all nanoseconds since the epoch) is off: the distance from the midpoint minus half the
+// round trip, so 0 when the difference could be the exec's own time, positive when the host is
+// ahead, negative when it is behind. A lower bound of the true skew.
+std::chrono::milliseconds clockSkew(int64_t hostNs, int64_t beforeNs, int64_t afterNs);
 
 // Prints each path's content, length-framed, in one exec; parseFetchOutput reads it back.
 std::string fetchScript(const std::vector<std::string>& paths);

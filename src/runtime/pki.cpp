@@ -228,8 +228,7 @@ StatusOr<std::string> issueCertificate(const CertificateRequest& r, const Privat
   BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
   BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
   BN_free(bn);
-  // Backdated a little so that hosts with a slightly slow clock accept it at once.
-  const time_t start = std::chrono::system_clock::to_time_t(now - std::chrono::minutes(5));
+  const time_t start = std::chrono::system_clock::to_time_t(now - kNotBeforeBackdate);
   const time_t end = std::chrono::system_clock::to_time_t(now + r.validity);
   ASN1_TIME_set(X509_getm_notBefore(cert.get()), start);
   ASN1_TIME_set(X509_getm_notAfter(cert.get()), end);

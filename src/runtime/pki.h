@@ -11,6 +11,10 @@
 
 namespace kthw::runtime {
 
+// How far before the moment of issue a certificate kthw issues becomes valid, so that a host whose
+// clock is a little behind accepts it at once.
+inline constexpr std::chrono::minutes kNotBeforeBackdate{5};
+
 // Key algorithms kthw issues; names as in the CertificateBundle CRD.
 enum class KeyType { kRsa2048, kRsa3072, kRsa4096, kEcdsaP256, kEcdsaP384, kEcdsaP521 };
 

@@ -14,6 +14,19 @@ snapshot() {
 }
 lab_with_examples
 
+# Preflight: a port etcd needs, held by another process before the first apply, is a problem of
+# controller-2 that names the holder and the fix; the other controllers have none.
+"$lab" ssh controller-2 'systemd-run --unit=squatter python3 -m http.server 2379 &&
+  for i in $(seq 1 50); do ss -Hltn | grep -q ":2379 " && exit 0; sleep 0.1; done; exit 1' ||
+  fail "could not hold port 2379 on controller-2"
+run 1 "diff before the first apply: drift and a preflight problem" "$kthw" diff -f "$d" --color never "${kinds[@]}"
+held="problem: ControlPlaneService/etcd: preflight: port 2379 is held by python3 (pid [0-9]*, squatter.service); stop it or change the port"
+awk '/^controller-2 /{h=1; next} /^[^ ]/{h=0} h' "$work/out" | grep -q "$held" &&
+  ! awk '/^controller-[01] /{h=1; next} /^[^ ]/{h=0} h' "$work/out" | grep -q "preflight" &&
+  echo "ok: diff names port 2379 held by python3 on controller-2, and the fix" ||
+  { fail "diff does not report the held port on controller-2 alone"; cat "$work/out"; }
+"$lab" ssh controller-2 'systemctl stop squatter'
+
 run 0 "cold converge: certificates, etcd and the three components" "$kthw" apply -f "$d" "${kinds[@]}"
 run 0 "diff: no drift" "$kthw" diff -f "$d" "${kinds[@]}"
 "$lab" ssh controller-0 "ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/etcd/ca.pem \

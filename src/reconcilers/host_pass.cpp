@@ -423,6 +423,7 @@ std::shared_ptr<runtime::HostOps> connectHost(const resources::Host& host) {
   runtime::SshOptions o = sshOptions(host);
   if (host.ssh.proxyJump && host.ssh.proxyJump->via) {
     auto jump = std::make_shared<runtime::SshOptions>(sshOptions(*host.ssh.proxyJump->via));
+    jump->connectTimeout = o.connectTimeout;  // one deadline covers the bastion and the host
     jump->hostKeyField = host.ssh.proxyJump->host.empty()
                              ? "spec.ssh.proxyJump.hostKey"
                              : "spec.ssh.hostKey of Host " + host.ssh.proxyJump->host;

@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -232,6 +234,59 @@ Status SshTransport::Session::login(const SshOptions& o, Clock::time_point deadl
   return okStatus();
 }
 
+namespace {
+
+// Logins to one bastion at a time: sshd drops unauthenticated connections at random beyond
+// MaxStartups (10 by default), which a pass over many hosts behind one bastion would exceed.
+constexpr int kLoginsPerBastion = 8;
+
+class LoginSlot {
+ public:
+  explicit LoginSlot(std::string bastion) : bastion_(std::move(bastion)) {}
+  ~LoginSlot() { release(); }
+  LoginSlot(const LoginSlot&) = delete;
+  LoginSlot& operator=(const LoginSlot&) = delete;
+
+  bool acquire(Clock::time_point deadline) {
+    std::unique_lock<std::mutex> lock(mu());
+    if (!cv().wait_until(lock, deadline, [&] { return active()[bastion_] < kLoginsPerBastion; })) {
+      return false;
+    }
+    ++active()[bastion_];
+    held_ = true;
+    return true;
+  }
+
+  void release() {
+    if (!held_) return;
+    {
+      std::lock_guard<std::mutex> lock(mu());
+      if (--active()[bastion_] == 0) active().erase(bastion_);
+    }
+    held_ = false;
+    cv().notify_all();
+  }
+
+ private:
+  static std::mutex& mu() {
+    static std::mutex m;
+    return m;
+  }
+  static std::condition_variable& cv() {
+    static std::condition_variable c;
+    return c;
+  }
+  static std::map<std::string, int>& active() {
+    static std::map<std::string, int> a;
+    return a;
+  }
+
+  std::string bastion_;
+  bool held_ = false;
+};
+
+}  // namespace
+
 // A direct-tcpip channel through a jump host, and a thread that copies bytes between it and one
 // end of a socket pair; the session to the target runs on the other end, unaware of the jump.
 class SshTransport::Tunnel {
@@ -242,12 +297,19 @@ class SshTransport::Tunnel {
                                                 int port, Clock::time_point deadline, int& inner,
                                                 std::atomic<uint64_t>& roundTrips) {
     auto t = std::unique_ptr<Tunnel>(new Tunnel(jump.keepaliveSeconds));
+    LoginSlot slot(endpoint(jump));
+    if (!slot.acquire(deadline)) {
+      return deadlineExceeded("no login slot within the connect timeout (" +
+                              std::to_string(kLoginsPerBastion) +
+                              " logins at a time; the others are still logging in)");
+    }
     auto sock = openSocket(jump, deadline);
     if (!sock.ok()) return sock.status();
     ++roundTrips;
     t->bastion_.sock = *sock;
     std::string fingerprint;
     if (Status st = t->bastion_.login(jump, deadline, fingerprint, roundTrips); !st.ok()) return st;
+    slot.release();
     LIBSSH2_SESSION* s = t->bastion_.session;
     while ((t->channel_ = libssh2_channel_direct_tcpip_ex(s, host.c_str(), port, "127.0.0.1", 0)) ==
            nullptr) {
@@ -270,8 +332,11 @@ class SshTransport::Tunnel {
     return t;
   }
 
+  // The session on the socket pair is closed by now: the pump delivers what it wrote last (its
+  // disconnect message), sends EOF and ends by itself; a bastion that takes no more data is
+  // given a second.
   ~Tunnel() {
-    stop_ = true;
+    stopAt_ = (Clock::now() + std::chrono::seconds(1)).time_since_epoch().count();
     if (thread_.joinable()) thread_.join();
     if (channel_ != nullptr) libssh2_channel_free(channel_);
     if (outer_ >= 0) ::close(outer_);
@@ -280,34 +345,47 @@ class SshTransport::Tunnel {
  private:
   explicit Tunnel(int keepaliveSeconds) : keepaliveSeconds_(keepaliveSeconds) {}
 
-  // Until either side closes or the tunnel is destroyed. On the way out the socket pair is shut
-  // down, so the session on it sees a lost connection and reconnects.
+  // Until either side closes, or a second after the tunnel is destroyed. On the way out the
+  // socket pair is shut down, so the session on it sees a lost connection and reconnects.
+  //
+  // A channel write that returned EAGAIN is repeated, with the same data, before any other
+  // libssh2 call on the bastion's session: libssh2 may have sent part of its packet, and a read
+  // (which can send a window adjustment) or a keep-alive in between would corrupt the stream.
+  // While it is pending, incoming data waits in libssh2's channel window.
   void pump() {
     std::string up;    // from the target's session, for the channel
     std::string down;  // from the channel, for the target's session
     size_t upDone = 0;
     size_t downDone = 0;
+    bool writePending = false;
+    bool innerClosed = false;
     char buf[32768];
     LIBSSH2_SESSION* s = bastion_.session;
-    while (!stop_) {
+    while (Clock::now().time_since_epoch().count() < stopAt_.load()) {
       bool progressed = false;
-      if (upDone == up.size()) {
+      if (!writePending && upDone == up.size() && !innerClosed) {
         const ssize_t n = ::read(outer_, buf, sizeof buf);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) break;  // session closed
         if (n > 0) {
           up.assign(buf, static_cast<size_t>(n));
           upDone = 0;
           progressed = true;
+        } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+          innerClosed = true;  // the target's session is done with the connection
         }
       }
       while (upDone < up.size()) {
         const ssize_t n = libssh2_channel_write(channel_, up.data() + upDone, up.size() - upDone);
-        if (n == LIBSSH2_ERROR_EAGAIN) break;
+        writePending = n == LIBSSH2_ERROR_EAGAIN;
+        if (writePending) break;
         if (n < 0) goto closed;
         upDone += static_cast<size_t>(n);
         progressed = true;
       }
-      if (downDone == down.size()) {
+      if (innerClosed && upDone == up.size()) {
+        libssh2_channel_send_eof(channel_);  // once, best effort: the connection is over
+        break;
+      }
+      if (!writePending && downDone == down.size()) {
         const ssize_t n = libssh2_channel_read(channel_, buf, sizeof buf);
         if (n > 0) {
           down.assign(buf, static_cast<size_t>(n));
@@ -325,7 +403,7 @@ class SshTransport::Tunnel {
         downDone += static_cast<size_t>(n);
         progressed = true;
       }
-      if (keepaliveSeconds_ > 0) {
+      if (!writePending && keepaliveSeconds_ > 0) {
         int next = 0;
         if (libssh2_keepalive_send(s, &next) != 0 &&
             libssh2_session_last_errno(s) != LIBSSH2_ERROR_EAGAIN) {
@@ -333,10 +411,13 @@ class SshTransport::Tunnel {
         }
       }
       if (!progressed) {
+        // Only what can move: the bastion's socket is not watched for input while data for the
+        // target's session waits, or poll would return at once and spin.
         const int dir = libssh2_session_block_directions(s);
-        pollfd pfd[2] = {{outer_, 0, 0}, {bastion_.sock, POLLIN, 0}};
-        if (upDone == up.size()) pfd[0].events |= POLLIN;
+        pollfd pfd[2] = {{outer_, 0, 0}, {bastion_.sock, 0, 0}};
+        if (!writePending && upDone == up.size()) pfd[0].events |= POLLIN;
         if (downDone < down.size()) pfd[0].events |= POLLOUT;
+        if (writePending || downDone == down.size()) pfd[1].events |= POLLIN;
         if ((dir & LIBSSH2_SESSION_BLOCK_OUTBOUND) != 0) pfd[1].events |= POLLOUT;
         ::poll(pfd, 2, 200);
       }
@@ -349,7 +430,7 @@ class SshTransport::Tunnel {
   LIBSSH2_CHANNEL* channel_ = nullptr;
   int outer_ = -1;
   int keepaliveSeconds_;
-  std::atomic<bool> stop_{false};
+  std::atomic<Clock::rep> stopAt_{Clock::time_point::max().time_since_epoch().count()};
   std::thread thread_;
 };
 

@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <thread>
+#include <vector>
+
 #include "runtime/digest.h"
 #include "runtime/ssh_transport.h"
 #include "sshd_fixture.h"
@@ -67,6 +70,39 @@ TEST_F(SshJumpTest, RunsCommandsThroughTheBastionWithLargeInputAndOutput) {
     ASSERT_TRUE(again.ok()) << again.status().message();
     EXPECT_EQ(again->out, std::to_string(i + 1) + "\n");
   }
+}
+
+// Keep-alives to the bastion fall due while the tunnel's writes wait on a full window (the
+// command reads nothing for two seconds): no packet may interleave with a half-sent one.
+TEST_F(SshJumpTest, KeepAlivesWhileWritesWaitLeaveTheStreamIntact) {
+  SshOptions bastion = options();
+  bastion.keepaliveSeconds = 1;
+  SshTransport t(jumped(options(), bastion));
+  const std::string input(8 << 20, 'k');
+  auto r = t.exec("sleep 2; sha256sum | cut -d' ' -f1", input, kTimeout);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->out, sha256Hex(input) + "\n");
+  auto again = t.exec("echo still", "", kTimeout);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->out, "still\n");
+}
+
+// Many hosts behind one bastion log in at once: every one of them gets through.
+TEST_F(SshJumpTest, ManyHostsThroughOneBastionAtOnce) {
+  std::vector<std::unique_ptr<SshTransport>> transports;
+  for (int i = 0; i < 12; ++i) {
+    transports.push_back(std::make_unique<SshTransport>(jumped(options(), options())));
+  }
+  std::vector<std::string> results(transports.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < transports.size(); ++i) {
+    threads.emplace_back([&, i] {
+      auto r = transports[i]->exec("echo " + std::to_string(i), "", kTimeout);
+      results[i] = r.ok() ? r->out : r.status().message();
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  for (size_t i = 0; i < results.size(); ++i) EXPECT_EQ(results[i], std::to_string(i) + "\n");
 }
 
 TEST_F(SshJumpTest, RefusesAWrongBastionKeyAndNamesTheBastion) {

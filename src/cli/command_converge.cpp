@@ -114,6 +114,9 @@ skipped, or not-run on a refused or locked host) and error; the hosts --plan
 refused, problems, certificates issued, the RBAC API writes, the load
 balancers' routes, each resource's conditions, and the totals. No content is
 ever shown. The progress lines go to stderr; the exit status is the same.
+When apply stops before it starts (invalid documents, documents that differ
+from --plan's, an unreadable secret store), stdout stays empty and stderr says
+why.
 
 With --plan FILE (saved by `kthw diff --out-plan FILE`), apply plans again and
 changes a host only when its actions and their hashes are those of the saved

@@ -142,6 +142,11 @@ std::vector<std::string> portProblems(const std::string& resource, const std::ve
     return {resource + ": preflight: port" + (ports.size() > 1 ? "s " : " ") + joined(ports) +
             " could not be checked: ss is missing; install iproute2"};
   }
+  if (observed.ssFailed) {
+    return {resource + ": preflight: port" + (ports.size() > 1 ? "s " : " ") + joined(ports) +
+            " could not be checked: `ss -H -ltnp` failed there (iproute2 4.14 or later is "
+            "needed)"};
+  }
   if (!observed.listenersKnown) return {};
   std::vector<std::string> out;
   for (int p : ports) {

@@ -152,8 +152,11 @@ std::string probeScript(const ProbeRequest& r) {
     // its cgroup path, which is the systemd unit (etcd.service, session-3.scope).
     std::string ports = " ";
     for (int p : r.ports) ports += std::to_string(p) + " ";
-    s += "if command -v ss >/dev/null 2>&1; then printf 'SS\\n'; ss -H -ltnp 2>/dev/null | "
-         "awk -v ports=" +
+    // SS only when ss succeeded: an ss that fails (no -H before iproute2 4.14, no netlink) must
+    // not read as "nothing listens".
+    s += "if ! command -v ss >/dev/null 2>&1; then printf 'SS-\\n'; "
+         "elif kthw_ss=$(ss -H -ltnp 2>/dev/null); then printf 'SS\\n'; "
+         "printf '%s\\n' \"$kthw_ss\" | awk -v ports=" +
          shellQuote(ports) +
          " '{ n = split($4, a, \":\"); port = a[n]; if (port !~ /^[0-9]+$/ || "
          "index(ports, \" \" port \" \") == 0) next; pid = \"\"; name = \"\"; unit = \"\"; "
@@ -163,7 +166,7 @@ std::string probeScript(const ProbeRequest& r) {
          "if (l ~ /^0::/ || l ~ /:name=systemd:/) { m = split(l, c, \"/\"); unit = c[m] } "
          "close(f) } gsub(/\\t/, \" \", name); gsub(/\\t/, \" \", unit); "
          "print \"P\\t\" port \"\\t\" pid \"\\t\" name \"\\t\" unit }'; "
-         "else printf 'SS-\\n'; fi\n";
+         "else printf 'SS!\\n'; fi\n";
   }
   if (r.swap) {
     s += "[ -r /proc/swaps ] && awk 'NR > 1 { n++ } END { printf \"SWAP\\t%d\\n\", n }' "
@@ -257,6 +260,8 @@ StatusOr<ProbeResult> parseProbeOutput(const std::string& output) {
       r.listenersKnown = true;
     } else if (tag == "SS-") {
       r.ssMissing = true;
+    } else if (tag == "SS!") {
+      r.ssFailed = true;
     } else if (tag == "P" && f.size() == 5) {
       if (auto port = number(f[1]); port && *port > 0 && *port < 65536) {
         r.listeners.push_back({static_cast<int>(*port), f[2], f[3], f[4]});

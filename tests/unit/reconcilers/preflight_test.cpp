@@ -138,6 +138,14 @@ TEST_F(Preflight, NoSsMeansThePortsCouldNotBeChecked) {
                   "is missing; install iproute2"));
 }
 
+TEST_F(Preflight, AFailingSsMeansThePortsCouldNotBeChecked) {
+  observed_.listenersKnown = false;
+  observed_.ssFailed = true;
+  EXPECT_TRUE(has(diffServices().problems,
+                  "ControlPlaneService/etcd: preflight: ports 2379, 2380 could not be checked: "
+                  "`ss -H -ltnp` failed there (iproute2 4.14 or later is needed)"));
+}
+
 TEST_F(Preflight, EtcdFromThePackageNeedsTheEtcdCommand) {
   service("etcd").binary.path = "/usr/bin/etcd";
   ControlPlaneServiceReconciler r(loaded_.state, binaries_);

@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "runtime/host_probe.h"
@@ -78,6 +81,31 @@ TEST(HostProbePreflight, ScriptNamesListenerCommandsSwapAndClock) {
   EXPECT_GE(*r->hostClockNs, before - 1'000'000'000);
   EXPECT_LE(*r->hostClockNs, after + 1'000'000'000);
   EXPECT_EQ(clockSkew(*r->hostClockNs, before, after).count(), 0);
+}
+
+// An ss that fails (too old for -H, or no netlink) leaves the listeners unknown, never empty.
+TEST(HostProbePreflight, AFailingSsIsNotReadAsNothingListens) {
+  char dir[] = "/tmp/kthw-preflight-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string ss = std::string(dir) + "/ss";
+  {
+    std::ofstream out(ss);
+    out << "#!/bin/sh\necho 'ss: invalid option -- H' >&2\nexit 1\n";
+  }
+  ASSERT_EQ(::chmod(ss.c_str(), 0755), 0);
+  ProbeRequest req;
+  req.facts = false;
+  req.addPort(2379);
+  LocalTransport local;
+  auto run = local.exec("PATH=" + std::string(dir) + ":$PATH\n" + probeScript(req), "",
+                        std::chrono::seconds(10));
+  ASSERT_TRUE(run.ok());
+  auto r = parseProbeOutput(run->out);
+  ASSERT_TRUE(r.ok()) << r.status().message() << "\n" << run->out;
+  EXPECT_FALSE(r->listenersKnown) << run->out;
+  EXPECT_TRUE(r->ssFailed) << run->out;
+  EXPECT_FALSE(r->ssMissing);
+  std::filesystem::remove_all(dir);
 }
 
 // No command name can change the script's structure: each is one quoted word.

@@ -7,6 +7,14 @@ source "$(dirname "$0")/lib.sh"
 through_lb() { curl -sf --max-time 5 --cacert "$work/ca.pem" https://10.77.0.30:6443/version; }
 lab_with_examples
 
+# Preflight: a command the load balancer needs, missing on lb-0, is named with the fix; nothing
+# is planned to start a service that cannot run.
+"$lab" ssh lb-0 'mv /usr/sbin/haproxy /usr/sbin/haproxy.kthw-hidden'
+run 1 "diff with haproxy missing on lb-0" "$kthw" diff -f "$d" --kind LoadBalancer --host lb-0
+grep -q "problem: LoadBalancer/kubernetes: preflight: haproxy is missing (it runs the load balancer as haproxy.service); install the haproxy package" "$work/out" &&
+  echo "ok: diff names the missing haproxy on lb-0 and the fix" || { fail "diff does not name the missing haproxy"; cat "$work/out"; }
+"$lab" ssh lb-0 'mv /usr/sbin/haproxy.kthw-hidden /usr/sbin/haproxy'
+
 run 0 "apply: the control plane and haproxy on lb-0" "$kthw" apply -f "$d"
 grep -q "LoadBalancer/kubernetes: route through the frontend answers" "$work/out" || fail "route check did not pass"
 "$lab" ssh controller-0 'cat /var/lib/kubernetes/ca.pem' >"$work/ca.pem"

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "../support/loopback.h"
 #include "runtime/digest.h"
 #include "runtime/ssh_transport.h"
 #include "sshd_fixture.h"
@@ -29,28 +30,6 @@ SshOptions jumped(SshOptions target, const SshOptions& bastion) {
 std::string pinnedKeyOf(const std::string& contents) {
   return contents.substr(0, contents.rfind(' '));
 }
-
-// A TCP port on loopback that completes handshakes (the kernel's backlog) but never speaks.
-class SilentListener {
- public:
-  SilentListener() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(fd_, 16), 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-  }
-  ~SilentListener() { ::close(fd_); }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
 
 TEST_F(SshJumpTest, RunsCommandsThroughTheBastionWithLargeInputAndOutput) {
   SshTransport t(jumped(options(), options()));
@@ -143,7 +122,7 @@ TEST_F(SshJumpTest, SaysWhenTheBastionCannotReachTheTarget) {
 }
 
 TEST_F(SshJumpTest, TheConnectDeadlineFiresOnATargetThatNeverSpeaks) {
-  SilentListener silent;
+  testing::LoopbackListener silent;  // connects, never speaks
   SshOptions target = options();
   target.port = silent.port();
   target.connectTimeout = std::chrono::seconds(2);
@@ -156,7 +135,7 @@ TEST_F(SshJumpTest, TheConnectDeadlineFiresOnATargetThatNeverSpeaks) {
 }
 
 TEST_F(SshJumpTest, TheConnectDeadlineFiresOnABastionThatNeverSpeaks) {
-  SilentListener silent;
+  testing::LoopbackListener silent;  // connects, never speaks
   SshOptions bastion = options();
   bastion.port = silent.port();
   SshOptions target = options();

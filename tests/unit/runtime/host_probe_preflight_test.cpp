@@ -12,6 +12,7 @@
 #include <fstream>
 #include <random>
 
+#include "../../support/loopback.h"
 #include "runtime/host_probe.h"
 #include "runtime/local_transport.h"
 
@@ -24,36 +25,8 @@ int64_t nowNs() {
       .count();
 }
 
-// A listening TCP socket of this process on 127.0.0.1, on a port the kernel picks.
-class Listener {
- public:
-  Listener() {
-    // Close-on-exec: a probe shell inheriting it would be named as a holder too.
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::listen(fd_, 1) != 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      return;
-    }
-    port_ = ntohs(a.sin_port);
-  }
-  ~Listener() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Listener(const Listener&) = delete;
-  Listener& operator=(const Listener&) = delete;
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
-
 TEST(HostProbePreflight, ScriptNamesListenerCommandsSwapAndClock) {
-  Listener held;
+  testing::LoopbackListener held;  // close-on-exec: the probe shell does not hold it too
   ASSERT_NE(held.port(), 0);
   ProbeRequest req;
   req.addCommand("sh");

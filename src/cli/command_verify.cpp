@@ -13,7 +13,6 @@
 #include <mutex>
 #include <set>
 #include <sstream>
-#include <thread>
 
 #include "cli/api_access.h"
 #include "cli/cli_args.h"
@@ -149,6 +148,9 @@ std::string etcdCall(const std::string& tls, const std::string& base, const std:
          runtime::shellQuote(base + path) + "\n";
 }
 
+// Hosts checked at once, as many as a pass handles by default.
+constexpr size_t kParallelHosts = 32;
+
 class Verifier {
  public:
   Verifier(const resources::DesiredState& state, const std::vector<std::string>& hostFilter)
@@ -166,11 +168,8 @@ class Verifier {
     std::sort(hosts.begin(), hosts.end(),
               [](const auto* a, const auto* b) { return a->name() < b->name(); });
     std::vector<std::vector<Check>> perHost(hosts.size());
-    std::vector<std::thread> workers;
-    for (size_t i = 0; i < hosts.size(); ++i) {
-      workers.emplace_back([&, i] { perHost[i] = onHost(*hosts[i]); });
-    }
-    for (std::thread& t : workers) t.join();
+    reconcilers::runParallel(hosts.size(), kParallelHosts,
+                             [&](size_t i) { perHost[i] = onHost(*hosts[i]); });
     for (auto& checks : perHost) {
       for (Check& c : checks) checks_.push_back(std::move(c));
     }

@@ -18,6 +18,7 @@
 #include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "cli/pass_context.h"
+#include "cli/verify_checks.h"
 #include "reconcilers/control_plane_service_reconciler.h"
 #include "reconcilers/host_pass.h"
 #include "resources/desired_state.h"
@@ -31,6 +32,16 @@
 
 namespace kthw::cli {
 namespace {
+
+using verify::Check;
+using verify::fail;
+using verify::jsonString;
+using verify::parseJson;
+using verify::pass;
+using verify::printJson;
+using verify::printTable;
+using verify::Result;
+using verify::skip;
 
 const std::vector<OptionSpec> kOptions = {
     {"--filename", "-f", true, true, "PATH",
@@ -86,56 +97,12 @@ that cannot be reached fails its checks), 2 usage error or invalid desired
 state, 3 the secret store could not be read.
 )";
 
-enum class Result { kPass, kFail, kSkip };
-
-struct Check {
-  std::string name;
-  std::string target;
-  Result result = Result::kFail;
-  std::string detail;
-};
-
-const char* resultName(Result r) {
-  switch (r) {
-    case Result::kPass:
-      return "pass";
-    case Result::kFail:
-      return "fail";
-    case Result::kSkip:
-      return "skip";
-  }
-  return "fail";
-}
-
-Check pass(std::string name, std::string target, std::string detail) {
-  return {std::move(name), std::move(target), Result::kPass, std::move(detail)};
-}
-Check fail(std::string name, std::string target, std::string detail) {
-  return {std::move(name), std::move(target), Result::kFail, std::move(detail)};
-}
-Check skip(std::string name, std::string target, std::string detail) {
-  return {std::move(name), std::move(target), Result::kSkip, std::move(detail)};
-}
-
 // scheme://host:port of a URL ("https://127.0.0.1:2379/health" -> "https://127.0.0.1:2379").
 std::string origin(const std::string& url) {
   const size_t scheme = url.find("://");
   if (scheme == std::string::npos) return url;
   const size_t path = url.find('/', scheme + 3);
   return path == std::string::npos ? url : url.substr(0, path);
-}
-
-std::optional<rapidjson::Document> parseJson(const std::string& text) {
-  rapidjson::Document d;
-  d.Parse(text.data(), text.size());
-  if (d.HasParseError() || !d.IsObject()) return std::nullopt;
-  return d;
-}
-
-std::string jsonString(const rapidjson::Value& v, const char* key) {
-  if (!v.IsObject()) return "";
-  auto it = v.FindMember(key);
-  return it != v.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
 }
 
 // One POST to etcd's JSON gateway from the etcd host, with the service's TLS options.
@@ -174,37 +141,6 @@ class Verifier {
       for (Check& c : checks) checks_.push_back(std::move(c));
     }
     agreeOnMembers();
-  }
-
-  void apiChecks(const std::string& kubeconfig, const PassContext& context) {
-    auto creds = apiCredentials(state_, context.material(), kubeconfig);
-    if (!creds.ok()) {
-      checks_.push_back(fail("API via LB", "-", creds.status().message()));
-      return;
-    }
-    if (state_.loadBalancers.empty()) {
-      checks_.push_back(skip("API via LB", "-", "no LoadBalancer in the desired state"));
-    }
-    for (const resources::LoadBalancer& lb : state_.loadBalancers) {
-      runtime::ApiCredentials c = *creds;
-      c.server = "https://" + lb.frontendAddress + ":" + std::to_string(lb.frontendPort);
-      runtime::ApiClient client(c);
-      auto r = client.call("GET", "/version");
-      const std::string target = "LoadBalancer/" + lb.name();
-      if (!r.ok()) {
-        checks_.push_back(fail("API via LB", target, r.status().message()));
-      } else if (r->status != 200) {
-        checks_.push_back(fail("API via LB", target, "HTTP " + std::to_string(r->status)));
-      } else {
-        auto d = parseJson(r->body);
-        checks_.push_back(pass("API via LB", target,
-                               c.server + " answers " + (d ? jsonString(*d, "gitVersion") : "")));
-      }
-    }
-    runtime::ApiClient api(*creds);
-    componentStatuses(api);
-    leases(api);
-    kubeletAccess(api);
   }
 
   const std::vector<Check>& checks() const { return checks_; }
@@ -339,166 +275,6 @@ class Verifier {
     }
   }
 
-  bool hasComponent(const std::string& component) const {
-    return std::any_of(state_.services.begin(), state_.services.end(),
-                       [&](const auto& s) { return s.component == component; });
-  }
-
-  void componentStatuses(runtime::ApiClient& api) {
-    auto r = api.call("GET", "/api/v1/componentstatuses");
-    if (!r.ok() || r->status != 200) {
-      checks_.push_back(fail("component statuses", "-",
-                             r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message()));
-      return;
-    }
-    auto d = parseJson(r->body);
-    auto items = d ? d->FindMember("items") : rapidjson::Value::MemberIterator();
-    if (!d || items == d->MemberEnd() || !items->value.IsArray()) {
-      checks_.push_back(fail("component statuses", "-", "the answer has no items"));
-      return;
-    }
-    for (const auto& item : items->value.GetArray()) {
-      std::string name;
-      auto meta = item.FindMember("metadata");
-      if (meta != item.MemberEnd()) name = jsonString(meta->value, "name");
-      std::string healthy = "Unknown";
-      std::string message;
-      auto conds = item.FindMember("conditions");
-      if (conds != item.MemberEnd() && conds->value.IsArray()) {
-        for (const auto& c : conds->value.GetArray()) {
-          if (jsonString(c, "type") == "Healthy") {
-            healthy = jsonString(c, "status");
-            message = jsonString(c, "message") + jsonString(c, "error");
-          }
-        }
-      }
-      const std::string detail = resources::escapeValue(message.substr(0, 120));
-      checks_.push_back(
-          healthy == "True"
-              ? pass("component statuses", name, "Healthy" + (detail.empty() ? "" : ": " + detail))
-              : fail("component statuses", name, "Healthy=" + healthy + ": " + detail));
-    }
-  }
-
-  void leases(runtime::ApiClient& api) {
-    for (const std::string component : {"kube-controller-manager", "kube-scheduler"}) {
-      if (!hasComponent(component)) {
-        checks_.push_back(skip("leader lease", component, "not in the desired state"));
-        continue;
-      }
-      auto r = api.call("GET", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/" +
-                                   runtime::percentEncode(component));
-      if (!r.ok() || r->status != 200) {
-        checks_.push_back(
-            fail("leader lease", component,
-                 r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message()));
-        continue;
-      }
-      auto d = parseJson(r->body);
-      auto spec = d ? d->FindMember("spec") : rapidjson::Value::MemberIterator();
-      if (!d || spec == d->MemberEnd()) {
-        checks_.push_back(fail("leader lease", component, "the Lease has no spec"));
-        continue;
-      }
-      const std::string holder = jsonString(spec->value, "holderIdentity");
-      const std::string renewed = jsonString(spec->value, "renewTime");
-      const auto age = secondsSince(renewed);
-      if (holder.empty()) {
-        checks_.push_back(fail("leader lease", component, "nobody holds it"));
-      } else if (!age || *age > 60) {
-        checks_.push_back(
-            fail("leader lease", component,
-                 "held by " + holder + ", last renewed " + (renewed.empty() ? "never" : renewed)));
-      } else {
-        checks_.push_back(pass("leader lease", component,
-                               "held by " + resources::escapeValue(holder) + ", renewed " +
-                                   std::to_string(*age) + "s ago"));
-      }
-    }
-  }
-
-  // The user of the certificate the apiserver presents to kubelets (CN of the bundle's
-  // certificate installed at --kubelet-client-certificate).
-  std::optional<std::string> kubeletClientUser() const {
-    for (const resources::ControlPlaneService& s : state_.services) {
-      if (s.component != "kube-apiserver") continue;
-      for (const resources::Flag& f : s.flags) {
-        if (f.name != "kubelet-client-certificate") continue;
-        for (const resources::CertificateBundle& b : state_.bundles) {
-          for (const resources::BundleFile& file : b.files) {
-            if (file.path != f.value.value || file.kind != resources::ContentKind::kCertificate)
-              continue;
-            for (const resources::Certificate& c : b.certificates) {
-              if (c.name == file.source) return c.subject.commonName;
-            }
-          }
-        }
-      }
-    }
-    return std::nullopt;
-  }
-
-  void kubeletAccess(runtime::ApiClient& api) {
-    const auto user = kubeletClientUser();
-    if (!user) {
-      checks_.push_back(skip("kubelet API access", "-",
-                             "no kube-apiserver with --kubelet-client-certificate from a bundle"));
-      return;
-    }
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    w.StartObject();
-    w.Key("apiVersion");
-    w.String("authorization.k8s.io/v1");
-    w.Key("kind");
-    w.String("SubjectAccessReview");
-    w.Key("spec");
-    w.StartObject();
-    w.Key("user");
-    w.String(user->c_str());
-    w.Key("resourceAttributes");
-    w.StartObject();
-    w.Key("verb");
-    w.String("get");
-    w.Key("resource");
-    w.String("nodes");
-    w.Key("subresource");
-    w.String("proxy");
-    w.EndObject();
-    w.EndObject();
-    w.EndObject();
-    auto r =
-        api.call("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", buf.GetString());
-    const std::string target = "user " + *user;
-    if (!r.ok() || r->status != 201) {
-      checks_.push_back(fail("kubelet API access", target,
-                             r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message()));
-      return;
-    }
-    auto d = parseJson(r->body);
-    auto status = d ? d->FindMember("status") : rapidjson::Value::MemberIterator();
-    const bool allowed = d && status != d->MemberEnd() && status->value.IsObject() &&
-                         status->value.HasMember("allowed") && status->value["allowed"].IsBool() &&
-                         status->value["allowed"].GetBool();
-    const std::string reason =
-        d && status != d->MemberEnd() ? jsonString(status->value, "reason") : "";
-    checks_.push_back(
-        allowed ? pass("kubelet API access", target, "may get nodes/proxy")
-                : fail("kubelet API access", target,
-                       "may not get nodes/proxy" +
-                           (reason.empty() ? "" : ": " + resources::escapeValue(reason))));
-  }
-
-  // Seconds since an RFC 3339 time with microseconds ("2026-12-01T17:00:00.123456Z").
-  static std::optional<long> secondsSince(const std::string& t) {
-    std::tm tm{};
-    std::istringstream in(t.substr(0, 19));
-    in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
-    if (in.fail()) return std::nullopt;
-    const time_t then = timegm(&tm);
-    return static_cast<long>(std::time(nullptr) - then);
-  }
-
   const resources::DesiredState& state_;
   const std::vector<std::string>& hostFilter_;
   std::map<std::string, reconcilers::BinarySource> noBinaries_;
@@ -542,50 +318,6 @@ std::vector<Check> certificateChecks(const resources::DesiredState& state,
   return out;
 }
 
-void printTable(const std::vector<Check>& checks, std::ostream& out) {
-  size_t nameWidth = 5;
-  size_t targetWidth = 6;
-  for (const Check& c : checks) {
-    nameWidth = std::max(nameWidth, c.name.size());
-    targetWidth = std::max(targetWidth, c.target.size());
-  }
-  out << std::left << std::setw(static_cast<int>(nameWidth) + 2) << "CHECK"
-      << std::setw(static_cast<int>(targetWidth) + 2) << "TARGET" << std::setw(8) << "RESULT"
-      << "DETAIL\n";
-  for (const Check& c : checks) {
-    out << std::left << std::setw(static_cast<int>(nameWidth) + 2) << c.name
-        << std::setw(static_cast<int>(targetWidth) + 2) << c.target << std::setw(8)
-        << resultName(c.result) << c.detail << "\n";
-  }
-}
-
-void printJson(const std::vector<Check>& checks, std::ostream& out) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  size_t failed = 0;
-  w.StartObject();
-  w.Key("checks");
-  w.StartArray();
-  for (const Check& c : checks) {
-    if (c.result == Result::kFail) ++failed;
-    w.StartObject();
-    w.Key("check");
-    w.String(c.name.c_str());
-    w.Key("target");
-    w.String(c.target.c_str());
-    w.Key("result");
-    w.String(resultName(c.result));
-    w.Key("detail");
-    w.String(c.detail.c_str());
-    w.EndObject();
-  }
-  w.EndArray();
-  w.Key("failed");
-  w.Uint64(failed);
-  w.EndObject();
-  out << buf.GetString() << "\n";
-}
-
 }  // namespace
 
 int runVerify(const std::vector<std::string>& args, Io io) {
@@ -620,8 +352,10 @@ int runVerify(const std::vector<std::string>& args, Io io) {
   }
   Verifier verifier(loaded.state, parsed->all("--host"));
   verifier.hostChecks();
-  verifier.apiChecks(parsed->get("--kubeconfig"), **context);
   std::vector<Check> checks = verifier.checks();
+  for (Check& c : verify::apiChecks(loaded.state, parsed->get("--kubeconfig"), **context)) {
+    checks.push_back(std::move(c));
+  }
   for (Check& c : certificateChecks(loaded.state, parsed->all("--host"))) {
     checks.push_back(std::move(c));
   }

@@ -12,6 +12,7 @@ packages=(
   openssh-server openssh-client openssl sudo util-linux procps kmod python3 bc time
   systemd-container debootstrap iproute2
   nginx libnginx-mod-stream haproxy socat
+  age
 )
 
 if [ "$(id -u)" -ne 0 ]; then

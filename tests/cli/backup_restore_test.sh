@@ -151,6 +151,40 @@ check 2 "restore with a malformed identity file" "$kthw" restore -f "$example" "
 script -qec "'$kthw' backup -f '$example' -o - -r '$recipient'" /dev/null >"$tmp/tty.log" 2>&1 </dev/null
 grep -q "refusing to write the archive to a terminal" "$tmp/tty.log" || fail "backup -o - wrote to a terminal"
 
+# backup, wipe, restore, apply: zero changes. A local Host gets a certificate and a key from a
+# bundle; without the store, diff sees everything to reissue; with the restored one, no drift.
+cat >"$tmp/local.yaml" <<YAML
+apiVersion: kthw.dev/v1alpha1
+kind: Host
+metadata: {name: here}
+spec: {address: 127.0.0.1, transport: local}
+---
+apiVersion: kthw.dev/v1alpha1
+kind: CertificateBundle
+metadata: {name: pki}
+spec:
+  clusterName: backup-test
+  authorities: [{name: ca, commonName: test-ca}]
+  certificates:
+    - {name: admin, issuer: ca, commonName: admin, usages: [client]}
+  files:
+    - {path: $tmp/host/ca.pem, hosts: {names: [here]}, content: {certificate: ca}}
+    - {path: $tmp/host/admin-key.pem, hosts: {names: [here]}, content: {key: admin}}
+YAML
+localStore=$tmp/state/kthw/backup-test
+printf '# the backup key\n%s\n' "$recipient" >"$tmp/recipients"
+check 0 "apply the local state" "$kthw" apply -f "$tmp/local.yaml" --lock-wait 60
+check 0 "backup the local state's store" "$kthw" backup -f "$tmp/local.yaml" -o "$tmp/local.age" -R "$tmp/recipients"
+rm -rf "$localStore"
+check 1 "diff without the store: everything to reissue" "$kthw" diff -f "$tmp/local.yaml"
+check 0 "restore the local state's store" "$kthw" restore -f "$tmp/local.yaml" "$tmp/local.age" -i "$tmp/key.txt"
+check 0 "diff after restore: no drift" "$kthw" diff -f "$tmp/local.yaml"
+check 0 "apply after restore" "$kthw" apply -f "$tmp/local.yaml" --lock-wait 60
+grep -q "0 action(s) done" "$tmp/out" || fail "apply after restore changed something: $(cat "$tmp/out")"
+check 1 "restore refuses an archive of another cluster" "$kthw" restore -f "$example" "$tmp/local.age" -i "$tmp/key.txt" --force
+grep -q "archive of cluster backup-test, not of kubernetes-the-hard-way" "$tmp/err" ||
+  fail "no clear error for another cluster's archive: $(cat "$tmp/err")"
+
 # Nothing secret in anything kthw printed.
 grep -q "PRIVATE KEY" "$tmp/all-output" && fail "key material in kthw's output"
 grep -q "correct horse" "$tmp/all-output" && fail "the passphrase in kthw's output"

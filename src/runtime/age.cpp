@@ -226,8 +226,12 @@ StatusOr<Bytes> findFileKey(const Header& h, const AgeIdentities& ids) {
 }
 
 StatusOr<Bytes> decryptPayload(std::string_view payload, std::string_view fileKey) {
+  // The nonce belongs to the header as far as the spec's failure classes go.
+  if (payload.size() < kStreamNonceSize) {
+    return invalidArgument("the age file is truncated: the header ends without its nonce");
+  }
   if (payload.size() < kStreamNonceSize + kTagSize) {
-    return invalidArgument("the age file is truncated (no payload)");
+    return invalidArgument("the age file is truncated (no payload chunk)");
   }
   auto key = hkdf(fileKey, payload.substr(0, kStreamNonceSize), "payload");
   if (!key.ok()) return key.status();

@@ -124,8 +124,8 @@ secret stores to choose from, or a malformed identity file; 3 the secret
 store, a key file or FILE could not be read or written.
 )";
 
-// InvalidArgument is a usage error (2), FailedPrecondition and PermissionDenied-as-refusal are
-// findings (1), the rest I/O (3). Callers map key-file problems before they get here.
+// InvalidArgument is a usage error (2), FailedPrecondition a refusal (1), the rest I/O (3).
+// openArchive turns every way an archive fails to open into FailedPrecondition first.
 int exitCodeFor(const Status& s) {
   switch (s.code()) {
     case StatusCode::kInvalidArgument:

@@ -228,10 +228,14 @@ StatusOr<bool> storeHoldsFiles(const std::string& dir) {
 Status replaceStoreDirectory(const std::string& dir, const StoreArchive& archive) {
   const fs::path target = fs::absolute(dir).lexically_normal();
   const fs::path parent = target.parent_path();
-  const std::string staged =
-      (parent / ("." + target.filename().string() + ".restore-" + std::to_string(::getpid())))
-          .string();
+  const std::string prefix = "." + target.filename().string() + ".restore-";
+  const std::string staged = (parent / (prefix + std::to_string(::getpid()))).string();
   std::error_code ec;
+  // What a restore that crashed left beside the store: the old store after the exchange, or a
+  // part of the new one before it. The caller holds the store's lock, so no restore is using it.
+  for (const auto& e : fs::directory_iterator(parent, ec)) {
+    if (e.path().filename().string().starts_with(prefix)) fs::remove_all(e.path(), ec);
+  }
   fs::remove_all(staged, ec);
   if (Status s = writeTree(staged, archive); !s.ok()) {
     fs::remove_all(staged, ec);

@@ -44,7 +44,8 @@ StatusOr<bool> storeHoldsFiles(const std::string& dir);
 // Replaces the directory `dir` (which must exist; the caller holds its lock) with exactly the
 // archive's files: a new directory is written and fsynced beside it, then the two are
 // exchanged in one rename (renameat2 RENAME_EXCHANGE), so after a crash `dir` is either the old
-// store or the new one, whole. The old store is then removed.
+// store or the new one, whole. The old store is then removed, and so is whatever a restore that
+// crashed left beside it.
 Status replaceStoreDirectory(const std::string& dir, const StoreArchive& archive);
 
 }  // namespace kthw::runtime

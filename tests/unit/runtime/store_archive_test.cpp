@@ -116,6 +116,18 @@ TEST(StoreArchive, ReadsAStoreAndReplacesAnotherWholly) {
   EXPECT_EQ(encodeStoreArchive(*again), encodeStoreArchive(*archive));
 }
 
+TEST(StoreArchive, ReplacingRemovesWhatACrashedRestoreLeft) {
+  const std::string dir = freshDir("crashed");
+  const std::string leftover =
+      fs::path(dir).parent_path().string() + "/.kthw-archive-crashed" + ".restore-99999999";
+  fs::create_directories(leftover + "/b");
+  ASSERT_TRUE(writeFileAtomically(leftover + "/b/half.key", "HALF", 0600).ok());
+  fs::create_directories(dir);
+  ASSERT_TRUE(replaceStoreDirectory(dir, {"c", {{"a.key", 0600, "A"}}}).ok());
+  EXPECT_FALSE(fs::exists(leftover));
+  EXPECT_EQ(readLocalFile(dir + "/a.key").value(), "A");
+}
+
 TEST(StoreArchive, AnEmptyOrMissingStoreHoldsNoFiles) {
   const std::string dir = freshDir("empty");
   EXPECT_EQ(storeHoldsFiles(dir).value(), false);

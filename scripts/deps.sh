@@ -6,12 +6,13 @@ set -euo pipefail
 
 packages=(
   build-essential cmake make pkg-config git
-  libyaml-dev libssl-dev libssh2-1-dev libboost-dev rapidjson-dev libspdlog-dev
+  libyaml-dev libssl-dev libssh2-1-dev libboost-dev rapidjson-dev libspdlog-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format
   openssh-server openssh-client openssl sudo util-linux procps kmod python3 bc time
   systemd-container debootstrap iproute2
   nginx libnginx-mod-stream haproxy socat
+  age
 )
 
 if [ "$(id -u)" -ne 0 ]; then

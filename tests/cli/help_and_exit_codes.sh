@@ -20,7 +20,7 @@ fail() {
   failures=$((failures + 1))
 }
 
-commands="validate render diff apply run status verify kubeconfig certs version help"
+commands="validate render diff apply run status verify kubeconfig certs backup restore version help"
 for c in $commands; do
   before=$failures
   "$kthw" help "$c" >"$work/help.$c" 2>"$work/err"
@@ -164,6 +164,19 @@ expect 2 kubeconfig -f "$work/far.yaml"
 expect 1 certs -f "$work/pki-alone.yaml"
 expect 2 certs
 expect 3 certs -f "$work/pki.yaml"
+
+# backup and restore: to and with the test identity of tests/testdata/age; the store render
+# filled above for the example.
+ageKey=$src/tests/testdata/age/x25519-key.txt
+ageRecipient=$(sed -n 's/^# public key: //p' "$ageKey")
+XDG_STATE_HOME=$work/fresh-state expect 1 backup -f "$src/examples/ha-cluster" -o "$work/b.age" -r "$ageRecipient"
+expect 0 backup -f "$src/examples/ha-cluster" -o "$work/b.age" -r "$ageRecipient"
+expect 2 backup -f "$src/examples/ha-cluster" -o "$work/b.age"
+expect 3 backup -f "$src/examples/ha-cluster" -o "$work/file/b.age" -r "$ageRecipient"
+expect 1 restore -f "$src/examples/ha-cluster" "$work/b.age" -i "$ageKey"
+expect 0 restore -f "$src/examples/ha-cluster" "$work/b.age" -i "$ageKey" --force
+expect 2 restore -f "$src/examples/ha-cluster" "$work/b.age"
+expect 3 restore -f "$src/examples/ha-cluster" "$work/absent.age" -i "$ageKey"
 
 expect 0 version
 expect 2 version extra

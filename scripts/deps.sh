@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake make pkg-config git
-  libyaml-dev libssl-dev libssh2-1-dev libboost-dev rapidjson-dev libspdlog-dev zlib1g-dev
+  libyaml-dev libssl-dev libssh2-1-dev libboost-dev rapidjson-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format
   openssh-server openssh-client openssl sudo util-linux procps kmod python3 bc time

@@ -528,7 +528,7 @@ int runApply(const std::vector<std::string>& args, Io io) {
   human << "\n";
   const bool everyHost = prepared.options.hosts.empty() && prepared.options.kinds.empty();
   if (failed == 0 && everyHost) {
-    if (Status s = ctx->recordDistributed(prepared.loaded.state); !s.ok()) {
+    if (Status s = ctx->recordDistributed(prepared.loaded.state, outcomes); !s.ok()) {
       io.err << "kthw apply: " << s.message() << "\n";
     }
   }

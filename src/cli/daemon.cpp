@@ -367,7 +367,8 @@ void Daemon::reconcileHosts(const std::vector<std::string>& keys, const Snapshot
   }
   if (options_.repair && everyHostOk && kinds.count("CertificateBundle") != 0 &&
       options.kinds.size() == cli::hostKinds().size()) {
-    if (Status s = (*ctx)->recordDistributed(state); !s.ok()) spdlog::warn("{}", s.message());
+    if (Status s = (*ctx)->recordDistributed(state, outcomes); !s.ok())
+      spdlog::warn("{}", s.message());
   }
   if (kinds.count("LoadBalancer") != 0) {
     const auto& routes =

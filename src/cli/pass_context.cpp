@@ -145,10 +145,17 @@ std::vector<std::string> PassContext::routesAwaitingMaterial(
   return lines;
 }
 
-Status PassContext::recordDistributed(const resources::DesiredState& state) {
+Status PassContext::recordDistributed(const resources::DesiredState& state,
+                                      const std::vector<reconcilers::HostOutcome>& outcomes) {
   for (const resources::CertificateBundle& b : state.bundles) {
     runtime::SecretStore* store = storeOfBundle_[b.name()];
     if (store == nullptr) continue;
+    const std::string resource = "CertificateBundle/" + b.name();
+    const bool refused = std::any_of(outcomes.begin(), outcomes.end(), [&](const auto& o) {
+      return std::find(o.plan.guarded.begin(), o.plan.guarded.end(), resource) !=
+             o.plan.guarded.end();
+    });
+    if (refused) continue;
     if (Status s = reconcilers::recordDistributed(b, material_.at(b.name()), *store); !s.ok()) {
       return s;
     }

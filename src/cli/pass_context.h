@@ -11,6 +11,7 @@
 #include "reconcilers/bundle_material.h"
 #include "reconcilers/certificate_inventory.h"
 #include "reconcilers/control_plane_service_reconciler.h"
+#include "reconcilers/host_pass.h"
 #include "reconcilers/host_reconciler.h"
 #include "reconcilers/load_balancer_reconciler.h"
 #include "resources/desired_state.h"
@@ -48,8 +49,10 @@ class PassContext {
   // One line per LoadBalancer whose route is not checked because its authority is still to be
   // issued.
   std::vector<std::string> routesAwaitingMaterial(const resources::DesiredState& state) const;
-  // After an apply that reached every host: lets staged key rotations take their next step.
-  Status recordDistributed(const resources::DesiredState& state);
+  // After an apply that reached every host: lets staged key rotations take their next step,
+  // except for a bundle that a host refused (`outcomes`): its keys are not everywhere.
+  Status recordDistributed(const resources::DesiredState& state,
+                           const std::vector<reconcilers::HostOutcome>& outcomes);
 
  private:
   explicit PassContext(const resources::DesiredState& state)

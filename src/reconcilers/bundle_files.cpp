@@ -1,6 +1,7 @@
 #include "reconcilers/bundle_files.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <functional>
@@ -69,7 +70,79 @@ std::string keySummary(const std::string& name, const runtime::PrivateKeyPem& ke
   });
 }
 
+std::string describe(const BundleFileContent& f) {
+  switch (f.kind) {
+    case resources::ContentKind::kCertificate:
+      return "the certificate of authority " + f.source;
+    case resources::ContentKind::kKey:
+      return "the private key " + f.source;
+    case resources::ContentKind::kPublicKey:
+      return "the public key " + f.source;
+    case resources::ContentKind::kEncryptionConfig:
+      return "the encryption config " + f.source;
+    case resources::ContentKind::kKubeconfig:
+      break;
+  }
+  return "the kubeconfig " + f.source;
+}
+
+// Why `f`, found on the host as `st`, must not be replaced, or nothing when it may be written:
+// derivable, absent, the content the store holds, or an encryption config whose keys the store
+// all created.
+std::optional<std::string> guardRefusal(const BundleFileContent& f, const runtime::FileState& st,
+                                        const runtime::ProbeResult& observed) {
+  if (f.material != Material::kPrecious || st.type == runtime::FileType::kAbsent) {
+    return std::nullopt;
+  }
+  if (f.content && st.sha256 == runtime::sha256Hex(*f.content)) return std::nullopt;
+  const std::string found = describe(f) + " at " + f.spec.path + " on this host (" +
+                            (st.sha256.empty() ? std::string("not a regular file")
+                                               : "sha256 " + st.sha256.substr(0, 12)) +
+                            ")";
+  const std::string fix =
+      "; import it into the store (kthw adopt, planned) or remove it by hand. This bundle's files "
+      "on this host are left as they are";
+  if (f.kind != resources::ContentKind::kEncryptionConfig) {
+    return found + " is not in this secret store" + fix;
+  }
+  auto text = observed.contents.find(f.spec.path);
+  if (text == observed.contents.end()) {
+    return found + " could not be read to compare its keys with this secret store's" + fix;
+  }
+  auto keys = encryptionConfigKeys(text->second);
+  const auto known = [&](const std::string& k) {
+    return std::find(f.knownKeys.begin(), f.knownKeys.end(), k) != f.knownKeys.end();
+  };
+  if (keys && !keys->empty() && std::all_of(keys->begin(), keys->end(), known)) {
+    return std::nullopt;
+  }
+  return found + " holds a key that is not in this secret store" + fix;
+}
+
 }  // namespace
+
+std::optional<std::vector<std::string>> encryptionConfigKeys(const std::string& text) {
+  std::vector<std::string> keys;
+  const auto base64 = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '/' || c == '=';
+  };
+  for (size_t at = text.find("secret"); at != std::string::npos; at = text.find("secret", at + 1)) {
+    size_t i = at + 6;
+    const auto skip = [&](std::string_view chars) {
+      while (i < text.size() && chars.find(text[i]) != std::string_view::npos) ++i;
+    };
+    skip("\"'");
+    skip(" \t");
+    if (i >= text.size() || text[i] != ':') continue;  // "secrets", "secretbox", a name
+    ++i;
+    skip(" \t\"'");
+    const size_t start = i;
+    while (i < text.size() && base64(text[i])) ++i;
+    if (i == start) return std::nullopt;
+    keys.push_back(text.substr(start, i - start));
+  }
+  return keys;
+}
 
 StatusOr<std::string> renderKubeconfig(const std::string& clusterName, const std::string& server,
                                        const std::string& user, const std::string& caPem,
@@ -149,6 +222,9 @@ std::vector<BundleFileContent> bundleFilesFor(const resources::DesiredState& sta
     file.spec =
         runtime::FileSpec{f.path, f.attributes.owner, f.attributes.group, f.attributes.mode};
     file.secret = resources::isSecretContent(f.kind);
+    file.kind = f.kind;
+    file.source = f.source;
+    file.material = materialOf(b, f);
     auto pendingFor = [&](const std::string& name) {
       if (m.has(name)) return false;
       file.pendingReason = name + " will be issued (" + m.reasons.at(name) + ")";
@@ -198,6 +274,11 @@ std::vector<BundleFileContent> bundleFilesFor(const resources::DesiredState& sta
         break;
       }
       case ContentKind::kEncryptionConfig: {
+        if (auto known = m.encryptionKeys.find(f.source); known != m.encryptionKeys.end()) {
+          for (const auto& [generation, key] : known->second.keys) file.knownKeys.push_back(key);
+          file.knownKeys.insert(file.knownKeys.end(), known->second.retired.begin(),
+                                known->second.retired.end());
+        }
         if (pendingFor(f.source)) break;
         const auto& e = *std::find_if(b.encryptionConfigs.begin(), b.encryptionConfigs.end(),
                                       [&](const auto& x) { return x.name == f.source; });
@@ -225,8 +306,20 @@ std::vector<BundleFileContent> bundleFilesFor(const resources::DesiredState& sta
 void CertificateBundleReconciler::observe(const resources::Host& host,
                                           runtime::ProbeRequest& request) const {
   for (const resources::CertificateBundle& b : state_.bundles) {
+    auto material = material_.find(b.name());
     for (const resources::BundleFile& f : b.files) {
-      if (state_.selects(f.hosts, host)) request.addPath(f.path);
+      if (!state_.selects(f.hosts, host)) continue;
+      request.addPath(f.path);
+      if (f.kind != resources::ContentKind::kEncryptionConfig) continue;
+      // The guard reads an encryption config's keys, but only one that is not as desired.
+      std::string want;
+      const auto& e = *std::find_if(b.encryptionConfigs.begin(), b.encryptionConfigs.end(),
+                                    [&](const auto& x) { return x.name == f.source; });
+      if (material != material_.end() && material->second.has(f.source)) {
+        auto config = renderEncryptionConfig(e, material->second.encryptionKeys.at(f.source));
+        if (config.ok()) want = runtime::sha256Hex(*config);
+      }
+      request.contentsUnlessSha256.emplace_back(f.path, want);
     }
   }
 }
@@ -240,6 +333,17 @@ void CertificateBundleReconciler::diff(const resources::Host& host,
     for (const std::string& p : material->second.problems) plan.problems.push_back(p);
     auto files = bundleFilesFor(state_, b, material->second, host);
     if (!files.empty()) plan.addResource(resource);
+    bool refused = false;
+    for (const BundleFileContent& f : files) {
+      if (auto why = guardRefusal(f, observed.file(f.spec.path), observed)) {
+        plan.problems.push_back(resource + ": " + host.name() + ": " + *why);
+        refused = true;
+      }
+    }
+    if (refused) {
+      plan.guarded.push_back(resource);
+      continue;
+    }
     for (BundleFileContent& f : files) {
       const runtime::FileState& st = observed.file(f.spec.path);
       const bool absent = st.type == runtime::FileType::kAbsent;

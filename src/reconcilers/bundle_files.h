@@ -19,6 +19,11 @@ struct BundleFileContent {
   std::string summary;
   std::string pendingReason;
   bool secret = false;
+  resources::ContentKind kind = resources::ContentKind::kCertificate;
+  std::string source;  // the bundle's name for what it holds
+  Material material = Material::kDerivable;
+  // Encryption configs: every key the store created, current and retired.
+  std::vector<std::string> knownKeys;
 };
 
 // The files of `bundle` that go to `host`, rendered from `material`.
@@ -36,8 +41,18 @@ StatusOr<std::string> renderKubeconfig(const std::string& clusterName, const std
 StatusOr<std::string> renderEncryptionConfig(const resources::EncryptionConfigSpec& spec,
                                              const EncryptionKeys& keys);
 
+// The keys (base64) an encryption config lists in its "secret" fields, YAML or JSON; nothing
+// when such a field holds something else, so that no key goes unseen.
+std::optional<std::vector<std::string>> encryptionConfigKeys(const std::string& text);
+
 // Kind CertificateBundle on hosts: every file of every bundle, with owner and mode; material is
 // prepared once per pass, before the hosts are visited.
+//
+// The guard: a precious file (see Material) that is on a host with content the store did not
+// create is never replaced. Such a host gets a problem on the bundle and none of the bundle's
+// files: leaves signed by an authority the host does not trust are of no use there. An
+// encryption config may be rewritten when every key it lists is one the store created (kthw's
+// own rotation); its content is probed only when it differs from what is desired.
 class CertificateBundleReconciler : public HostScopedReconciler {
  public:
   CertificateBundleReconciler(const resources::DesiredState& state,

@@ -289,6 +289,7 @@ class Preparer {
     }
     if (k.stage == "promoted" && deployed == "promoted" && e.retirePreviousKey) {
       reason = "rotation to key " + std::to_string(newest) + ": previous key removed";
+      for (size_t i = 1; i < next.keys.size(); ++i) next.retired.push_back(next.keys[i].second);
       next.keys.resize(1);
       next.stage = "steady";
       return next;
@@ -303,7 +304,12 @@ class Preparer {
   Status encryptionKey(const resources::EncryptionConfigSpec& e) {
     const std::string keysPath = path("encryption", e.name, ".keys");
     const std::string deployedPath = path("encryption", e.name, ".deployed");
-    const EncryptionKeys current = parseKeys(load(keysPath).value_or(""));
+    const std::string retiredPath = path("encryption", e.name, ".retired");
+    EncryptionKeys current = parseKeys(load(keysPath).value_or(""));
+    std::istringstream retired(load(retiredPath).value_or(""));
+    for (std::string line; std::getline(retired, line);) {
+      if (!line.empty()) current.retired.push_back(line);
+    }
     const std::string deployed = load(deployedPath).value_or("");
     std::string reason;
     bool needsNewKey = false;
@@ -315,12 +321,19 @@ class Preparer {
     m_.reasons[e.name] = reason;
     if (needsNewKey && !generate_) {
       m_.pending.insert(e.name);
+      m_.encryptionKeys[e.name] = current;  // what the store created so far, for the guard
       return okStatus();
     }
     if (needsNewKey) {
       auto bytes = runtime::randomBytes(32);
       if (!bytes.ok()) return bytes.status();
       next->keys.emplace_back(std::max(1, e.keyGeneration), runtime::base64Encode(*bytes));
+    }
+    if (generate_ && next->retired.size() != current.retired.size()) {
+      // Before the keys file, so that a key leaves the config only once it is kept here.
+      std::string lines;
+      for (const std::string& key : next->retired) lines += key + "\n";
+      if (Status s = save(retiredPath, lines); !s.ok()) return s;
     }
     if (generate_) {
       if (Status s = save(keysPath, formatKeys(*next)); !s.ok()) return s;
@@ -338,6 +351,25 @@ class Preparer {
 };
 
 }  // namespace
+
+Material materialOf(const resources::CertificateBundle& bundle, const resources::BundleFile& file) {
+  using resources::ContentKind;
+  switch (file.kind) {
+    case ContentKind::kEncryptionConfig:
+      return Material::kPrecious;
+    case ContentKind::kKubeconfig:
+      return Material::kDerivable;
+    case ContentKind::kCertificate:
+    case ContentKind::kKey:
+    case ContentKind::kPublicKey:
+      break;
+  }
+  const auto named = [&](const auto& v) {
+    return std::any_of(v.begin(), v.end(), [&](const auto& x) { return x.name == file.source; });
+  };
+  return named(bundle.authorities) || named(bundle.keyPairs) ? Material::kPrecious
+                                                             : Material::kDerivable;
+}
 
 runtime::KeyType toKeyType(resources::KeyAlgorithm a) {
   switch (a) {

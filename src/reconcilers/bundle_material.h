@@ -19,7 +19,20 @@ namespace kthw::reconcilers {
 struct EncryptionKeys {
   std::vector<std::pair<int, std::string>> keys;  // generation, 32 random bytes in base64
   std::string stage = "steady";
+  // Keys this store created and a rotation has since removed: a host that still lists one runs
+  // kthw's own older config, which may be rewritten.
+  std::vector<std::string> retired;
 };
+
+// Precious material breaks the cluster when lost or replaced: authorities, key pairs such as
+// the service-account key, encryption keys. Derivable material can be reissued from an
+// authority at any time: leaf certificates, their keys, kubeconfigs. kthw never replaces
+// precious material on a host that its store did not create.
+enum class Material { kPrecious, kDerivable };
+
+// The class of what `file` places: an authority's certificate or key, either half of a key
+// pair, and an encryption config are precious; everything else is derivable.
+Material materialOf(const resources::CertificateBundle& bundle, const resources::BundleFile& file);
 
 // The key material of one CertificateBundle as the secret store holds it after this pass.
 // In read-only passes (diff) nothing is generated: what would be is listed in `pending`.

@@ -80,7 +80,10 @@ struct HostPlan {
   std::vector<std::string> resources;  // Kind/name of every resource with a share on this host
   std::string transport;
   std::vector<Action> actions;
-  std::vector<std::string> problems;          // observed trouble that no action can fix
+  std::vector<std::string> problems;  // observed trouble that no action can fix
+  // Kind/name whose files this host refused: precious material the store did not create is
+  // there (see CertificateBundleReconciler). Such a resource is not distributed to this host.
+  std::vector<std::string> guarded;
   std::map<std::string, HealthProbe> health;  // by rollout group, for every service on the host
   std::string osRelease;
   std::string kernel;

@@ -139,6 +139,12 @@ std::string probeScript(const ProbeRequest& r) {
     s += "[ -f " + shellQuote(h) + " ] && printf 'L\\t%s\\t%s\\n' " + shellQuote(h) +
          " \"$(head -n 1 " + shellQuote(h) + ")\"\n";
   }
+  for (const auto& [path, sha256] : r.contentsUnlessSha256) {
+    // The trailing echo ends a last line that has no newline, so that the next tag starts a line.
+    s += "if [ -f " + shellQuote(path) + " ] && [ \"$(sha256sum < " + shellQuote(path) +
+         " 2>/dev/null | cut -c1-64)\" != " + shellQuote(sha256) + " ]; then printf 'C\\t%s\\n' " +
+         shellQuote(path) + "; sed 's/^/c\t/' " + shellQuote(path) + "; echo; fi\n";
+  }
   if (r.facts) {
     s += "( . /etc/os-release 2>/dev/null; printf 'O\\t%s\\n' \"$PRETTY_NAME\" ); "
          "printf 'K\\t%s\\n' \"$(uname -r)\"\n";
@@ -190,6 +196,7 @@ StatusOr<ProbeResult> parseProbeOutput(const std::string& output) {
   std::string unit;
   UnitState unitState;
   std::string block;
+  std::string contentPath;
   auto flushUnit = [&] {
     if (!unit.empty()) r.units[unit] = unitState;
     unit.clear();
@@ -238,6 +245,11 @@ StatusOr<ProbeResult> parseProbeOutput(const std::string& output) {
     } else if (tag == "b" && !block.empty()) {
       auto& content = r.blocks[block];
       content = content.value_or("") + line.substr(2) + "\n";
+    } else if (tag == "C" && f.size() == 2) {
+      contentPath = f[1];
+      r.contents[contentPath].clear();
+    } else if (tag == "c" && !contentPath.empty()) {
+      r.contents[contentPath] += line.substr(2) + "\n";
     } else if (tag == "S" && f.size() >= 3) {
       r.sysctls[f[1]] = line.substr(2 + f[1].size() + 1);
     } else if (tag == "S-" && f.size() == 2) {

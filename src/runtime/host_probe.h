@@ -19,12 +19,15 @@ inline constexpr const char* kHashCache = "/var/lib/kthw/probe-hashes";
 
 // What a pass needs to know about one host. All of it is gathered by one script in one exec.
 struct ProbeRequest {
-  std::vector<std::string> paths;     // files and directories: type, mode, owner, size, sha256
-  std::vector<std::string> units;     // systemd units: load, active, enabled state
-  std::vector<std::string> blocks;    // files whose kthw-managed block is returned verbatim
-  std::vector<std::string> sysctls;   // current kernel values
-  std::vector<std::string> modules;   // loaded or not
-  std::vector<std::string> heads;     // files whose first line is returned (ownership markers)
+  std::vector<std::string> paths;    // files and directories: type, mode, owner, size, sha256
+  std::vector<std::string> units;    // systemd units: load, active, enabled state
+  std::vector<std::string> blocks;   // files whose kthw-managed block is returned verbatim
+  std::vector<std::string> sysctls;  // current kernel values
+  std::vector<std::string> modules;  // loaded or not
+  std::vector<std::string> heads;    // files whose first line is returned (ownership markers)
+  // Files whose content is returned when their sha256 is not the one given (small files only:
+  // what a guard must read before it may replace them; nothing is sent when they match).
+  std::vector<std::pair<std::string, std::string>> contentsUnlessSha256;
   std::vector<FlagCheck> flagChecks;  // flags a unit passes to a binary (see binary_flags.h)
   bool facts = true;                  // OS release, kernel and the host's wall clock
   // Preflight: commands looked up with `command -v`, TCP ports whose listener is named (process,
@@ -79,6 +82,7 @@ struct ProbeResult {
   std::map<std::string, std::optional<std::string>> sysctls;  // nullopt: not readable
   std::map<std::string, bool> modules;
   std::map<std::string, std::string> heads;
+  std::map<std::string, std::string> contents;     // of contentsUnlessSha256 files that differ
   std::map<std::string, BinaryFlags> binaryFlags;  // by binary path, for executable binaries
   std::string osRelease;
   std::string kernel;

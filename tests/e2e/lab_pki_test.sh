@@ -91,6 +91,23 @@ else
   echo "ok: etcd refuses a certificate from another CA"
 fi
 
+# The guard: a CA on a host that the store did not create is never replaced. controller-1 gets
+# a problem and keeps its files; controller-0 stays converged; removed by hand, it converges.
+"$lab" ssh controller-1 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+  -subj /CN=foreign -keyout /tmp/k -out /etc/etcd/ca.pem" >/dev/null 2>&1 ||
+  fail "controller-1: could not write a foreign CA"
+foreign=$("$lab" ssh controller-1 'sha256sum /etc/etcd/ca.pem')
+run 1 "diff with a foreign CA on controller-1: blocking problem" "$kthw" diff -f "$work/desired"
+grep -q "controller-1: the certificate of authority ca at /etc/etcd/ca.pem on this host (sha256 [0-9a-f]\{12\}) is not in this secret store" "$work/out" ||
+  { fail "diff does not name controller-1 and /etc/etcd/ca.pem"; cat "$work/out"; }
+run 1 "apply with a foreign CA on controller-1: refused there" "$kthw" apply -f "$work/desired"
+[ -n "$foreign" ] && [ "$("$lab" ssh controller-1 'sha256sum /etc/etcd/ca.pem')" = "$foreign" ] ||
+  fail "apply replaced the foreign CA on controller-1"
+run 0 "controller-0 still converged" "$kthw" diff -f "$work/desired" --host controller-0
+"$lab" ssh controller-1 'rm -f /etc/etcd/ca.pem /tmp/k'
+run 0 "the foreign CA removed by hand: apply converges" "$kthw" apply -f "$work/desired"
+run 0 "diff after that: no drift" "$kthw" diff -f "$work/desired"
+
 # Secrets never appear in kthw's output, even with -v.
 encryption_key=$(sed -n 's/^1 //p' "$work/store/lab-pki/encryption/encryption-config.keys")
 [ -n "$encryption_key" ] || fail "no encryption key in the store"

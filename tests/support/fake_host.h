@@ -46,6 +46,11 @@ class FakeHost : public runtime::HostOps {
       r.files[p] = st;
     }
     for (const std::string& b : request.blocks) r.blocks[b] = block(b);
+    for (const auto& [p, sha256] : request.contentsUnlessSha256) {
+      auto it = files.find(p);
+      if (it == files.end() || it->second.directory) continue;
+      if (runtime::sha256Hex(it->second.content) != sha256) r.contents[p] = it->second.content;
+    }
     for (const std::string& k : request.sysctls) {
       auto it = sysctls.find(k);
       r.sysctls[k] = it == sysctls.end() ? std::nullopt : std::optional<std::string>(it->second);

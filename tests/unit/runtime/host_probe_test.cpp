@@ -93,6 +93,33 @@ TEST(HostProbe, ScriptRunsUnderPosixShell) {
   (void)local.exec("rm -rf " + d, "", std::chrono::seconds(5));
 }
 
+// A file asked for with its expected sha256 is sent only when it differs, whole, and the record
+// after it still parses (the file has no final newline).
+TEST(HostProbe, ReturnsContentOnlyWhenTheHashDiffers) {
+  char dir[] = "/tmp/kthw-probe-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string d = dir;
+  LocalTransport local;
+  ASSERT_TRUE(local
+                  .exec("printf 'a: 1\\n\\tsecret: x' > " + d + "/differs; printf 'same\\n' > " +
+                            d + "/same",
+                        "", std::chrono::seconds(5))
+                  .ok());
+  ProbeRequest req;
+  req.contentsUnlessSha256 = {{d + "/differs", sha256Hex("other")},
+                              {d + "/same", sha256Hex("same\n")},
+                              {d + "/absent", sha256Hex("")}};
+  req.sysctls.push_back("kernel.ostype");
+  auto run = local.exec(probeScript(req), "", std::chrono::seconds(10));
+  ASSERT_TRUE(run.ok());
+  auto r = parseProbeOutput(run->out);
+  ASSERT_TRUE(r.ok()) << r.status().message() << "\n" << run->out << run->err;
+  EXPECT_EQ(r->contents,
+            (std::map<std::string, std::string>{{d + "/differs", "a: 1\n\tsecret: x\n"}}));
+  EXPECT_EQ(*r->sysctls.at("kernel.ostype"), "Linux");
+  (void)local.exec("rm -rf " + d, "", std::chrono::seconds(5));
+}
+
 // The hash cache is keyed by inode, size, mtime and ctime: an unchanged file is not read again,
 // a rewritten one is, and a read-only pass never writes the cache.
 TEST(HostProbe, HashCacheSkipsUnchangedFilesAndCatchesWrites) {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
+
 namespace kthw::cli {
 
 // Exit codes shared by every command, as kubectl diff uses them.
@@ -13,6 +15,19 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFindings = 1;  // invalid input, or drift for diff
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitError = 3;
+
+// The exit code a failure carries in its status code: InvalidArgument is a usage error (2),
+// FailedPrecondition a finding or refusal the operator resolves (1), anything else I/O (3).
+inline int exitCodeFor(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument:
+      return kExitUsage;
+    case StatusCode::kFailedPrecondition:
+      return kExitFindings;
+    default:
+      return kExitError;
+  }
+}
 
 struct OptionSpec {
   std::string longName;   // "--filename"

@@ -124,19 +124,6 @@ secret stores to choose from, or a malformed identity file; 3 the secret
 store, a key file or FILE could not be read or written.
 )";
 
-// InvalidArgument is a usage error (2), FailedPrecondition a refusal (1), the rest I/O (3).
-// openArchive turns every way an archive fails to open into FailedPrecondition first.
-int exitCodeFor(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kInvalidArgument:
-      return kExitUsage;
-    case StatusCode::kFailedPrecondition:
-      return kExitFindings;
-    default:
-      return kExitError;
-  }
-}
-
 struct StoreChoice {
   std::string dir;
   std::string clusterName;

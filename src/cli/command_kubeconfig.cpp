@@ -71,19 +71,6 @@ inside a git work tree; 3 the secret store or FILE could not be read or
 written.
 )";
 
-// Failures carry their exit code in the status code: InvalidArgument is a usage error (2),
-// FailedPrecondition something kthw apply or --force resolves (1), anything else I/O (3).
-int exitCodeFor(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kInvalidArgument:
-      return kExitUsage;
-    case StatusCode::kFailedPrecondition:
-      return kExitFindings;
-    default:
-      return kExitError;
-  }
-}
-
 StatusOr<std::string> frontendServer(const resources::DesiredState& state,
                                      const std::string& name) {
   if (!name.empty()) {

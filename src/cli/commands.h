@@ -23,6 +23,7 @@ int runStatus(const std::vector<std::string>& args, Io io);
 int runVerify(const std::vector<std::string>& args, Io io);
 int runKubeconfig(const std::vector<std::string>& args, Io io);
 int runCerts(const std::vector<std::string>& args, Io io);
+int runAdopt(const std::vector<std::string>& args, Io io);
 int runBackup(const std::vector<std::string>& args, Io io);
 int runRestore(const std::vector<std::string>& args, Io io);
 int runVersion(const std::vector<std::string>& args, Io io);

@@ -27,6 +27,7 @@ Commands:
   verify      Check the live cluster: etcd members, health, encryption, RBAC
   kubeconfig  Print the operator's kubeconfig (load balancer, admin certificate)
   certs       List certificates: expiry, chain, and what each host has installed
+  adopt       Import the CA, key pairs and encryption keys the hosts already run on
   backup      Write the secret store as one age-encrypted archive
   restore     Replace the secret store with the content of such an archive
   version     Print the version
@@ -41,13 +42,14 @@ Examples:
   kthw verify -f cluster/
   kthw kubeconfig -f cluster/ --out ~/.kube/kthw
   kthw certs -f cluster/
+  kthw adopt -f cluster/ --dry-run
   kthw backup -f cluster/ -o cluster.age -r age1...
   kthw restore -f cluster/ cluster.age -i key.txt
 
 Exit status: 0 success; 1 findings (validate, render: invalid documents; diff:
 drift; apply, status: something not converged or not Ready; verify: a failed
 check; certs: a certificate finding; kubeconfig, backup: nothing issued yet;
-restore: refused, nothing written); 2 usage
+adopt, restore: refused, nothing written); 2 usage
 error (diff, apply, verify, kubeconfig, certs: also invalid documents, as
 kubectl diff); 3 something could not be reached, read or written.
 'kthw help COMMAND' lists the codes of COMMAND.
@@ -81,6 +83,7 @@ constexpr Command kCommands[] = {
     {"verify", kthw::cli::runVerify},
     {"kubeconfig", kthw::cli::runKubeconfig},
     {"certs", kthw::cli::runCerts},
+    {"adopt", kthw::cli::runAdopt},
     {"backup", kthw::cli::runBackup},
     {"restore", kthw::cli::runRestore},
 };

@@ -100,8 +100,8 @@ std::optional<std::string> guardRefusal(const BundleFileContent& f, const runtim
                                                : "sha256 " + st.sha256.substr(0, 12)) +
                             ")";
   const std::string fix =
-      "; import it into the store (kthw adopt, planned) or remove it by hand. This bundle's files "
-      "on this host are left as they are";
+      "; adopt it with kthw adopt -f PATH (it imports what the hosts run), or remove it by hand. "
+      "This bundle's files on this host are left as they are";
   if (f.kind != resources::ContentKind::kEncryptionConfig) {
     return found + " is not in this secret store" + fix;
   }

@@ -31,12 +31,6 @@ std::string joinList(const std::vector<std::string>& v) {
   return out.empty() ? "none" : out;
 }
 
-// Where the store keeps an entry of a bundle: "<bundle>/<kind>/<name><ext>".
-std::string storePath(const resources::CertificateBundle& b, const std::string& kind,
-                      const std::string& name, const char* ext) {
-  return b.name() + "/" + kind + "/" + name + ext;
-}
-
 // Authorities and certificates share one namespace within a bundle (validation sees to it).
 const char* certificateKind(const resources::CertificateBundle& b, const std::string& name) {
   const bool authority = std::any_of(b.authorities.begin(), b.authorities.end(),
@@ -249,13 +243,6 @@ class Preparer {
     return k;
   }
 
-  static std::string formatKeys(const EncryptionKeys& k) {
-    std::string out = "stage " + k.stage + "\n";
-    for (const auto& [generation, key] : k.keys)
-      out += std::to_string(generation) + " " + key + "\n";
-    return out;
-  }
-
   // The next stage of a rotation, or nullopt when the config is where the spec wants it.
   std::optional<EncryptionKeys> nextStage(const resources::EncryptionConfigSpec& e,
                                           const EncryptionKeys& k, const std::string& deployed,
@@ -336,7 +323,7 @@ class Preparer {
       if (Status s = save(retiredPath, lines); !s.ok()) return s;
     }
     if (generate_) {
-      if (Status s = save(keysPath, formatKeys(*next)); !s.ok()) return s;
+      if (Status s = save(keysPath, formatEncryptionKeys(*next)); !s.ok()) return s;
     }
     m_.encryptionKeys[e.name] = *next;
     return okStatus();
@@ -351,6 +338,19 @@ class Preparer {
 };
 
 }  // namespace
+
+std::string storePath(const resources::CertificateBundle& b, const std::string& kind,
+                      const std::string& name, const char* ext) {
+  return b.name() + "/" + kind + "/" + name + ext;
+}
+
+std::string formatEncryptionKeys(const EncryptionKeys& k) {
+  std::string out = "stage " + k.stage + "\n";
+  for (const auto& [generation, key] : k.keys) {
+    out += std::to_string(generation) + " " + key + "\n";
+  }
+  return out;
+}
 
 Material materialOf(const resources::CertificateBundle& bundle, const resources::BundleFile& file) {
   using resources::ContentKind;

@@ -60,6 +60,15 @@ StatusOr<BundleMaterial> prepareMaterial(const resources::DesiredState& state,
 
 runtime::KeyType toKeyType(resources::KeyAlgorithm a);
 
+// Where the store keeps an entry of a bundle: "<bundle>/<kind>/<name><ext>", with kind one of
+// authorities, certificates (.crt and .key), keypairs (.key), encryption (.keys, .deployed,
+// .retired).
+std::string storePath(const resources::CertificateBundle& b, const std::string& kind,
+                      const std::string& name, const char* ext);
+// An encryption config's keys file: "stage STAGE", then one "GENERATION BASE64" line per key in
+// provider order.
+std::string formatEncryptionKeys(const EncryptionKeys& k);
+
 // Authorities have no renewBefore: kthw never rotates one on its own, and reports one that
 // expires within this window as a problem.
 inline constexpr std::chrono::hours kAuthorityRenewBefore{24 * 30};

@@ -164,8 +164,9 @@ TEST_F(BundleGuard, AForeignCaIsAProblemAndNoFileOfTheBundleIsWrittenOnThatHost)
             "CertificateBundle/pki: controller-1: the certificate of authority ca at "
             "/var/lib/kubernetes/ca.pem on this host (sha256 " +
                 runtime::sha256Hex(foreign).substr(0, 12) +
-                ") is not in this secret store; import it into the store (kthw adopt, planned) or "
-                "remove it by hand. This bundle's files on this host are left as they are");
+                ") is not in this secret store; adopt it with kthw adopt -f PATH (it imports what "
+                "the hosts run), or remove it by hand. This bundle's files on this host are left "
+                "as they are");
   EXPECT_TRUE(refused.actions.empty());
   EXPECT_EQ(refused.guarded, std::vector<std::string>{"CertificateBundle/pki"});
   EXPECT_TRUE(on(diff, "controller-0").plan.guarded.empty());

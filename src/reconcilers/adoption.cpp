@@ -1,0 +1,471 @@
+#include "reconcilers/adoption.h"
+
+#include <algorithm>
+#include <set>
+
+#include "resources/yaml_loader.h"
+#include "runtime/digest.h"
+#include "runtime/pki.h"
+
+namespace kthw::reconcilers {
+namespace {
+
+using resources::ContentKind;
+using Outcome = AdoptionItem::Outcome;
+
+// One copy of a file as found: "controller-0:/var/lib/kubernetes/ca.pem" and its content.
+struct Copy {
+  std::string where;
+  std::string content;
+};
+
+std::string shortSha(const std::string& content) {
+  return runtime::sha256Hex(content).substr(0, 12);
+}
+
+// Text read from a host, safe to print: bytes outside printable ASCII become '?', and it is cut
+// at 64 characters.
+std::string printable(const std::string& s) {
+  std::string out = s.substr(0, 64);
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return out;
+}
+
+// The last word of every line: the keys of a keys file ("GENERATION BASE64") or a retired file.
+std::set<std::string> lastWords(const std::string& text) {
+  std::set<std::string> out;
+  size_t at = 0;
+  while (at < text.size()) {
+    const size_t eol = std::min(text.find('\n', at), text.size());
+    const std::string line = text.substr(at, eol - at);
+    const size_t space = line.rfind(' ');
+    out.insert(space == std::string::npos ? line : line.substr(space + 1));
+    at = eol + 1;
+  }
+  return out;
+}
+
+std::string trimmed(const std::string& s) {
+  const size_t begin = s.find_first_not_of(" \t\r\n");
+  if (begin == std::string::npos) return "";
+  return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
+}
+
+class Planner {
+ public:
+  Planner(const resources::DesiredState& state, const resources::CertificateBundle& b,
+          const HostFileContents& found, const runtime::SecretStore* store, bool supersede)
+      : state_(state), b_(b), found_(found), store_(store), supersede_(supersede) {}
+
+  Adoption run() {
+    for (const auto& a : b_.authorities) authority(a.name);
+    for (const auto& c : b_.certificates) certificate(c);
+    for (const auto& k : b_.keyPairs) keyPair(k.name);
+    for (const auto& e : b_.encryptionConfigs) encryptionConfig(e);
+    return std::move(out_);
+  }
+
+ private:
+  // Every copy of what the bundle places as `kind` from `source`, in host and path order.
+  std::vector<Copy> copies(ContentKind kind, const std::string& source) const {
+    std::vector<Copy> out;
+    for (const resources::Host& h : state_.hosts) {
+      auto files = found_.find(h.name());
+      if (files == found_.end()) continue;
+      for (const resources::BundleFile& f : b_.files) {
+        if (f.kind != kind || f.source != source || !state_.selects(f.hosts, h)) continue;
+        if (auto it = files->second.find(f.path); it != files->second.end()) {
+          out.push_back({h.name() + ":" + f.path, it->second});
+        }
+      }
+    }
+    return out;
+  }
+
+  std::optional<std::string> stored(const std::string& path) const {
+    return store_ != nullptr ? store_->read(path) : std::nullopt;
+  }
+
+  void add(std::string what, Material m, Outcome o, std::string detail) {
+    out_.items.push_back({std::move(what), m, o, std::move(detail)});
+  }
+
+  // The store holds other precious material under the same name, which no host runs (the
+  // hosts agree on theirs). With --supersede it is set aside; otherwise this is a refusal.
+  bool setAside(const std::string& what, const std::string& theirs, const std::string& ours,
+                const std::vector<std::string>& paths, std::string& note) {
+    if (!supersede_) {
+      add(what, Material::kPrecious, Outcome::kRefused,
+          "the hosts run " + theirs + ", but this secret store holds another one (" + ours +
+              ") that no host runs; kthw adopt never replaces precious material in the store "
+              "unless told: pass --supersede to set the store's aside (it stays in the store "
+              "under " +
+              kSupersededDir + "/) and adopt the hosts'");
+      return false;
+    }
+    for (const std::string& p : paths) {
+      if (stored(p)) out_.superseded.push_back(p);
+    }
+    note = "; the store's own (" + ours + "), which no host runs, is set aside under " +
+           kSupersededDir + "/";
+    return true;
+  }
+
+  // Groups copies by `key` (a fingerprint); more than one group is a disagreement, described.
+  template <typename KeyOf>
+  std::optional<std::string> disagreement(const std::vector<Copy>& cs, KeyOf keyOf) const {
+    std::map<std::string, std::vector<std::string>> groups;
+    for (const Copy& c : cs) groups[keyOf(c)].push_back(c.where);
+    if (groups.size() < 2) return std::nullopt;
+    std::string text = "differs across hosts:";
+    for (const auto& [key, wheres] : groups) {
+      text += " " + wheres.front() +
+              (wheres.size() > 1 ? " (and " + std::to_string(wheres.size() - 1) + " more)" : "") +
+              " has " + key + ";";
+    }
+    text.pop_back();
+    return text + ". kthw adopts one, so make the hosts agree first";
+  }
+
+  void authority(const std::string& name) {
+    const std::string what = "authority " + name;
+    const std::string certPath = storePath(b_, "authorities", name, ".crt");
+    const std::string keyPath = storePath(b_, "authorities", name, ".key");
+    const std::vector<Copy> certs = copies(ContentKind::kCertificate, name);
+    if (certs.empty()) {
+      add(what, Material::kPrecious,
+          stored(certPath) ? Outcome::kAlreadyStored : Outcome::kNotFound,
+          stored(certPath) ? "in the store; on no host yet" : "on no host; kthw apply issues it");
+      return;
+    }
+    std::map<std::string, std::string> fingerprints;  // where -> sha256 of the DER certificate
+    for (const Copy& c : certs) {
+      auto info = runtime::inspectCertificate(c.content);
+      if (!info.ok()) {
+        add(what, Material::kPrecious, Outcome::kRefused, c.where + " is not a certificate");
+        return;
+      }
+      if (!info->isCa) {
+        add(what, Material::kPrecious, Outcome::kRefused,
+            c.where + " (" + info->subject + ") is not a CA certificate");
+        return;
+      }
+      fingerprints[c.where] = "sha256 " + info->sha256Fingerprint.substr(0, 23) + "...";
+    }
+    if (auto d = disagreement(certs, [&](const Copy& c) { return fingerprints.at(c.where); })) {
+      add(what, Material::kPrecious, Outcome::kRefused, *d);
+      return;
+    }
+    const Copy& cert = certs.front();
+    const std::string fingerprint = fingerprints.at(cert.where);
+    std::string note;
+    if (auto have = stored(certPath)) {
+      auto info = runtime::inspectCertificate(*have);
+      const std::string ours =
+          info.ok() ? "sha256 " + info->sha256Fingerprint.substr(0, 23) + "..." : "unreadable";
+      if (ours == fingerprint) {
+        add(what, Material::kPrecious, Outcome::kAlreadyStored,
+            "the same CA (" + fingerprint + ")");
+        issuers_[name] = *have;
+        return;
+      }
+      if (!setAside(what, "CA " + fingerprint, "CA " + ours, {certPath, keyPath}, note)) return;
+    }
+    const std::vector<Copy> keys = copies(ContentKind::kKey, name);
+    if (keys.empty()) {
+      add(what, Material::kPrecious, Outcome::kRefused,
+          "its certificate is at " + cert.where +
+              ", but no host has its private key where the desired state places {key: " + name +
+              "}; kthw needs the key to sign leaves");
+      return;
+    }
+    for (const Copy& k : keys) {
+      if (!runtime::keyMatches(cert.content, runtime::PrivateKeyPem{k.content})) {
+        add(what, Material::kPrecious, Outcome::kRefused,
+            "the private key at " + k.where + " does not belong to the CA certificate at " +
+                cert.where);
+        return;
+      }
+    }
+    out_.imports[certPath] = cert.content;
+    out_.imports[keyPath] = keys.front().content;
+    issuers_[name] = cert.content;
+    add(what, Material::kPrecious, Outcome::kImported,
+        "from " + cert.where + " and " + keys.front().where + " (" + fingerprint + ", " +
+            std::to_string(certs.size()) + " copies agree)" + note);
+  }
+
+  void certificate(const resources::Certificate& c) {
+    const std::string what = "certificate " + c.name;
+    const std::string certPath = storePath(b_, "certificates", c.name, ".crt");
+    auto issuer = issuers_.find(c.issuer);
+    const auto have = stored(certPath);
+    // A leaf of an authority that was set aside is replaced by the hosts' copy, if usable.
+    if (have && (issuer == issuers_.end() || runtime::signedBy(*have, issuer->second))) {
+      add(what, Material::kDerivable, Outcome::kAlreadyStored, "the store has one");
+      return;
+    }
+    const std::vector<Copy> certs = copies(ContentKind::kCertificate, c.name);
+    if (certs.empty()) {
+      add(what, Material::kDerivable, Outcome::kNotFound, "on no host; kthw apply issues it");
+      return;
+    }
+    if (issuer == issuers_.end()) {
+      add(what, Material::kDerivable, Outcome::kLeft,
+          "its authority " + c.issuer + " is not adopted; kthw apply reissues it");
+      return;
+    }
+    const std::vector<Copy> keys = copies(ContentKind::kKey, c.name);
+    std::string why = "no copy is signed by authority " + c.issuer;
+    for (const Copy& cert : certs) {
+      if (!runtime::signedBy(cert.content, issuer->second)) continue;
+      why = "no private key found for it matches " + cert.where;
+      for (const Copy& key : keys) {
+        if (!runtime::keyMatches(cert.content, runtime::PrivateKeyPem{key.content})) continue;
+        out_.imports[certPath] = cert.content;
+        out_.imports[storePath(b_, "certificates", c.name, ".key")] = key.content;
+        add(what, Material::kDerivable, Outcome::kImported,
+            "from " + cert.where + " and " + key.where);
+        return;
+      }
+    }
+    add(what, Material::kDerivable, Outcome::kLeft, why + "; kthw apply reissues it");
+  }
+
+  void keyPair(const std::string& name) {
+    const std::string what = "key pair " + name;
+    const std::string keyPath = storePath(b_, "keypairs", name, ".key");
+    const std::vector<Copy> keys = copies(ContentKind::kKey, name);
+    const std::vector<Copy> publics = copies(ContentKind::kPublicKey, name);
+    if (keys.empty() && publics.empty()) {
+      add(what, Material::kPrecious, stored(keyPath) ? Outcome::kAlreadyStored : Outcome::kNotFound,
+          stored(keyPath) ? "in the store; on no host yet" : "on no host; kthw apply issues it");
+      return;
+    }
+    if (keys.empty()) {
+      add(what, Material::kPrecious, Outcome::kRefused,
+          "only its public half is on the hosts (" + publics.front().where +
+              "); adoption needs the private key where the desired state places {key: " + name +
+              "}");
+      return;
+    }
+    std::map<std::string, std::string> publicOf;  // where -> public key PEM
+    for (const Copy& k : keys) {
+      auto pub = runtime::publicKeyPem(runtime::PrivateKeyPem{k.content});
+      if (!pub.ok()) {
+        add(what, Material::kPrecious, Outcome::kRefused, k.where + " is not a private key");
+        return;
+      }
+      publicOf[k.where] = trimmed(*pub);
+    }
+    const auto fingerprint = [&](const Copy& k) {
+      return "public key sha256 " + runtime::sha256Hex(publicOf.at(k.where)).substr(0, 16) + "...";
+    };
+    if (auto d = disagreement(keys, fingerprint)) {
+      add(what, Material::kPrecious, Outcome::kRefused, *d);
+      return;
+    }
+    const std::string pub = publicOf.at(keys.front().where);
+    for (const Copy& p : publics) {
+      if (trimmed(p.content) != pub) {
+        add(what, Material::kPrecious, Outcome::kRefused,
+            "the public key at " + p.where + " does not belong to the private key at " +
+                keys.front().where);
+        return;
+      }
+    }
+    std::string note;
+    if (auto have = stored(keyPath)) {
+      auto storedPub = runtime::publicKeyPem(runtime::PrivateKeyPem{*have});
+      if (storedPub.ok() && trimmed(*storedPub) == pub) {
+        add(what, Material::kPrecious, Outcome::kAlreadyStored, "the same key pair");
+        return;
+      }
+      const std::string ours =
+          "public key sha256 " +
+          (storedPub.ok() ? runtime::sha256Hex(trimmed(*storedPub)).substr(0, 16) + "..."
+                          : std::string("unreadable"));
+      if (!setAside(what, fingerprint(keys.front()), ours, {keyPath}, note)) return;
+    }
+    out_.imports[keyPath] = keys.front().content;
+    add(what, Material::kPrecious, Outcome::kImported,
+        "from " + keys.front().where + " (" + fingerprint(keys.front()) + ", " +
+            std::to_string(keys.size() + publics.size()) + " copies agree)" + note);
+  }
+
+  void encryptionConfig(const resources::EncryptionConfigSpec& e) {
+    const std::string what = "encryption config " + e.name;
+    const std::string keysPath = storePath(b_, "encryption", e.name, ".keys");
+    const std::vector<Copy> configs = copies(ContentKind::kEncryptionConfig, e.name);
+    if (configs.empty()) {
+      add(what, Material::kPrecious,
+          stored(keysPath) ? Outcome::kAlreadyStored : Outcome::kNotFound,
+          stored(keysPath) ? "in the store; on no host yet" : "on no host; kthw apply issues it");
+      return;
+    }
+    std::map<std::string, std::vector<std::pair<std::string, std::string>>> keysAt;
+    for (const Copy& c : configs) {
+      auto keys = encryptionConfigProviderKeys(c.content, e.provider);
+      if (!keys.ok()) {
+        add(what, Material::kPrecious, Outcome::kRefused, c.where + ": " + keys.status().message());
+        return;
+      }
+      keysAt[c.where] = std::move(*keys);
+    }
+    const auto listed = [&](const Copy& c) {
+      std::string names;
+      for (const auto& [name, secret] : keysAt.at(c.where)) {
+        names += (names.empty() ? "" : ",") + name + " (sha256 " + shortSha(secret) + ")";
+      }
+      return "keys " + names;
+    };
+    if (auto d = disagreement(configs, listed)) {
+      add(what, Material::kPrecious, Outcome::kRefused, *d);
+      return;
+    }
+    const Copy& first = configs.front();
+    EncryptionKeys keys;
+    for (const auto& [name, secret] : keysAt.at(first.where)) {
+      int generation = 0;
+      if (name.size() > 3 && name.starts_with("key") &&
+          std::all_of(name.begin() + 3, name.end(), ::isdigit) && name.size() < 9) {
+        generation = std::stoi(name.substr(3));
+      }
+      if (generation < 1) {
+        add(what, Material::kPrecious, Outcome::kRefused,
+            first.where + " names a key \"" + printable(name) +
+                "\"; kthw names keys key<generation> (key1, key2, ...), and renaming a key makes "
+                "every Secret written with it unreadable");
+        return;
+      }
+      keys.keys.emplace_back(generation, secret);
+    }
+    if (keys.keys.size() > 2) {
+      add(what, Material::kPrecious, Outcome::kRefused,
+          first.where + " lists " + std::to_string(keys.keys.size()) +
+              " keys; kthw keeps at most two, during a rotation");
+      return;
+    }
+    if (keys.keys.size() == 2) {
+      keys.stage = keys.keys[0].first > keys.keys[1].first ? "promoted" : "added";
+    }
+    const std::string deployedPath = storePath(b_, "encryption", e.name, ".deployed");
+    const std::string retiredPath = storePath(b_, "encryption", e.name, ".retired");
+    std::string note;
+    if (auto have = stored(keysPath)) {
+      const std::set<std::string> ours = lastWords(*have + stored(retiredPath).value_or(""));
+      const auto known = [&](const auto& k) { return ours.count(k.second) != 0; };
+      if (std::all_of(keys.keys.begin(), keys.keys.end(), known)) {
+        add(what, Material::kPrecious, Outcome::kAlreadyStored,
+            "the store created every key it lists");
+        return;
+      }
+      if (std::any_of(keys.keys.begin(), keys.keys.end(), known)) {
+        add(what, Material::kPrecious, Outcome::kRefused,
+            first.where +
+                " mixes keys of this secret store with others; make it one or the "
+                "other by hand");
+        return;
+      }
+      if (!setAside(what, listed(first), "keys sha256 " + shortSha(*have),
+                    {keysPath, deployedPath, retiredPath}, note)) {
+        return;
+      }
+    }
+    out_.imports[keysPath] = formatEncryptionKeys(keys);
+    out_.imports[deployedPath] = keys.stage;
+    add(what, Material::kPrecious, Outcome::kImported,
+        "from " + first.where + " (" + listed(first) + ", " + std::to_string(configs.size()) +
+            " copies agree)" + note);
+  }
+
+  const resources::DesiredState& state_;
+  const resources::CertificateBundle& b_;
+  const HostFileContents& found_;
+  const runtime::SecretStore* store_;
+  bool supersede_;
+  std::map<std::string, std::string> issuers_;  // authority -> certificate PEM, adopted or stored
+  Adoption out_;
+};
+
+}  // namespace
+
+bool Adoption::refused() const {
+  return std::any_of(items.begin(), items.end(),
+                     [](const AdoptionItem& i) { return i.outcome == Outcome::kRefused; });
+}
+
+std::vector<std::string> adoptablePathsOn(const resources::DesiredState& state,
+                                          const resources::CertificateBundle& bundle,
+                                          const resources::Host& host) {
+  std::vector<std::string> paths;
+  for (const resources::BundleFile& f : bundle.files) {
+    if (f.kind != ContentKind::kKubeconfig && state.selects(f.hosts, host)) {
+      paths.push_back(f.path);
+    }
+  }
+  std::sort(paths.begin(), paths.end());
+  paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+  return paths;
+}
+
+Adoption planAdoption(const resources::DesiredState& state,
+                      const resources::CertificateBundle& bundle, const HostFileContents& found,
+                      const runtime::SecretStore* store, bool supersede) {
+  return Planner(state, bundle, found, store, supersede).run();
+}
+
+StatusOr<std::vector<std::pair<std::string, std::string>>> encryptionConfigProviderKeys(
+    const std::string& text, const std::string& provider) {
+  resources::LoadLimits limits;
+  limits.maxNodes = 10000;
+  resources::LoadResult parsed = resources::parseYaml(text, "encryption config", limits);
+  if (!parsed.errors.empty() || parsed.documents.size() != 1) {
+    return invalidArgument("not a YAML document kthw can read as an encryption config");
+  }
+  const resources::Node& root = parsed.documents.front().root;
+  const std::string kind = root.isMapping() ? root.str("kind") : "";
+  if (kind != "EncryptionConfiguration" && kind != "EncryptionConfig") {
+    return invalidArgument("kind is \"" + printable(kind) +
+                           "\", not EncryptionConfiguration or EncryptionConfig");
+  }
+  const resources::Node* list = root.find("resources");
+  if (list == nullptr || !list->isSequence() || list->items.empty() ||
+      !list->items.front().isMapping()) {
+    return invalidArgument("no resources list");
+  }
+  const resources::Node* providers = list->items.front().find("providers");
+  if (providers == nullptr || !providers->isSequence()) {
+    return invalidArgument("the first resources entry has no providers list");
+  }
+  std::string seen;
+  for (const resources::Node& p : providers->items) {
+    if (!p.isMapping() || p.entries.size() != 1) continue;
+    const resources::MapEntry& entry = p.entries.front();
+    seen += (seen.empty() ? "" : ", ") + printable(entry.key);
+    if (entry.key != provider) continue;
+    const resources::Node* keys = entry.value.find("keys");
+    if (keys == nullptr || !keys->isSequence() || keys->items.empty()) {
+      return invalidArgument("provider " + provider + " lists no keys");
+    }
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const resources::Node& k : keys->items) {
+      const resources::Node* name = k.isMapping() ? k.find("name") : nullptr;
+      const resources::Node* secret = k.isMapping() ? k.find("secret") : nullptr;
+      if (name == nullptr || secret == nullptr || !name->isScalar() || !secret->isScalar() ||
+          name->scalar.empty() || secret->scalar.empty()) {
+        return invalidArgument("a key of provider " + provider + " lacks a name or a secret");
+      }
+      out.emplace_back(name->scalar, secret->scalar);
+    }
+    return out;
+  }
+  return invalidArgument("its providers are " + (seen.empty() ? std::string("none") : seen) +
+                         "; the spec says " + provider +
+                         ", and adopting another provider's keys would make every Secret "
+                         "unreadable");
+}
+
+}  // namespace kthw::reconcilers

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <set>
 
-#include "resources/yaml_loader.h"
 #include "runtime/digest.h"
 #include "runtime/pki.h"
 
@@ -23,16 +22,6 @@ std::string shortSha(const std::string& content) {
   return runtime::sha256Hex(content).substr(0, 12);
 }
 
-// Text read from a host, safe to print: bytes outside printable ASCII become '?', and it is cut
-// at 64 characters.
-std::string printable(const std::string& s) {
-  std::string out = s.substr(0, 64);
-  for (char& c : out) {
-    if (c < 0x20 || c > 0x7e) c = '?';
-  }
-  return out;
-}
-
 // The last word of every line: the keys of a keys file ("GENERATION BASE64") or a retired file.
 std::set<std::string> lastWords(const std::string& text) {
   std::set<std::string> out;
@@ -45,6 +34,10 @@ std::set<std::string> lastWords(const std::string& text) {
     at = eol + 1;
   }
   return out;
+}
+
+std::string agreeing(size_t copies) {
+  return copies == 1 ? "1 copy" : std::to_string(copies) + " copies agree";
 }
 
 std::string trimmed(const std::string& s) {
@@ -82,6 +75,20 @@ class Planner {
       }
     }
     return out;
+  }
+
+  // The client certificates and keys that kubeconfigs of `certificate` embed, found on hosts.
+  void embeddedIn(const std::string& certificate, std::vector<Copy>& certs,
+                  std::vector<Copy>& keys) const {
+    for (const resources::Kubeconfig& k : b_.kubeconfigs) {
+      if (k.certificate != certificate) continue;
+      for (const Copy& c : copies(ContentKind::kKubeconfig, k.name)) {
+        if (auto credentials = kubeconfigCredentials(c.content)) {
+          certs.push_back({c.where, credentials->first});
+          keys.push_back({c.where, credentials->second});
+        }
+      }
+    }
   }
 
   std::optional<std::string> stored(const std::string& path) const {
@@ -194,7 +201,7 @@ class Planner {
     issuers_[name] = cert.content;
     add(what, Material::kPrecious, Outcome::kImported,
         "from " + cert.where + " and " + keys.front().where + " (" + fingerprint + ", " +
-            std::to_string(certs.size()) + " copies agree)" + note);
+            agreeing(certs.size()) + ")" + note);
   }
 
   void certificate(const resources::Certificate& c) {
@@ -207,7 +214,9 @@ class Planner {
       add(what, Material::kDerivable, Outcome::kAlreadyStored, "the store has one");
       return;
     }
-    const std::vector<Copy> certs = copies(ContentKind::kCertificate, c.name);
+    std::vector<Copy> certs = copies(ContentKind::kCertificate, c.name);
+    std::vector<Copy> keys = copies(ContentKind::kKey, c.name);
+    embeddedIn(c.name, certs, keys);
     if (certs.empty()) {
       add(what, Material::kDerivable, Outcome::kNotFound, "on no host; kthw apply issues it");
       return;
@@ -217,7 +226,6 @@ class Planner {
           "its authority " + c.issuer + " is not adopted; kthw apply reissues it");
       return;
     }
-    const std::vector<Copy> keys = copies(ContentKind::kKey, c.name);
     std::string why = "no copy is signed by authority " + c.issuer;
     for (const Copy& cert : certs) {
       if (!runtime::signedBy(cert.content, issuer->second)) continue;
@@ -292,7 +300,7 @@ class Planner {
     out_.imports[keyPath] = keys.front().content;
     add(what, Material::kPrecious, Outcome::kImported,
         "from " + keys.front().where + " (" + fingerprint(keys.front()) + ", " +
-            std::to_string(keys.size() + publics.size()) + " copies agree)" + note);
+            agreeing(keys.size() + publics.size()) + ")" + note);
   }
 
   void encryptionConfig(const resources::EncryptionConfigSpec& e) {
@@ -335,7 +343,7 @@ class Planner {
       }
       if (generation < 1) {
         add(what, Material::kPrecious, Outcome::kRefused,
-            first.where + " names a key \"" + printable(name) +
+            first.where + " names a key \"" + printableText(name) +
                 "\"; kthw names keys key<generation> (key1, key2, ...), and renaming a key makes "
                 "every Secret written with it unreadable");
         return;
@@ -377,8 +385,8 @@ class Planner {
     out_.imports[keysPath] = formatEncryptionKeys(keys);
     out_.imports[deployedPath] = keys.stage;
     add(what, Material::kPrecious, Outcome::kImported,
-        "from " + first.where + " (" + listed(first) + ", " + std::to_string(configs.size()) +
-            " copies agree)" + note);
+        "from " + first.where + " (" + listed(first) + ", " + agreeing(configs.size()) + ")" +
+            note);
   }
 
   const resources::DesiredState& state_;
@@ -402,7 +410,7 @@ std::vector<std::string> adoptablePathsOn(const resources::DesiredState& state,
                                           const resources::Host& host) {
   std::vector<std::string> paths;
   for (const resources::BundleFile& f : bundle.files) {
-    if (f.kind != ContentKind::kKubeconfig && state.selects(f.hosts, host)) {
+    if (state.selects(f.hosts, host)) {
       paths.push_back(f.path);
     }
   }
@@ -415,57 +423,6 @@ Adoption planAdoption(const resources::DesiredState& state,
                       const resources::CertificateBundle& bundle, const HostFileContents& found,
                       const runtime::SecretStore* store, bool supersede) {
   return Planner(state, bundle, found, store, supersede).run();
-}
-
-StatusOr<std::vector<std::pair<std::string, std::string>>> encryptionConfigProviderKeys(
-    const std::string& text, const std::string& provider) {
-  resources::LoadLimits limits;
-  limits.maxNodes = 10000;
-  resources::LoadResult parsed = resources::parseYaml(text, "encryption config", limits);
-  if (!parsed.errors.empty() || parsed.documents.size() != 1) {
-    return invalidArgument("not a YAML document kthw can read as an encryption config");
-  }
-  const resources::Node& root = parsed.documents.front().root;
-  const std::string kind = root.isMapping() ? root.str("kind") : "";
-  if (kind != "EncryptionConfiguration" && kind != "EncryptionConfig") {
-    return invalidArgument("kind is \"" + printable(kind) +
-                           "\", not EncryptionConfiguration or EncryptionConfig");
-  }
-  const resources::Node* list = root.find("resources");
-  if (list == nullptr || !list->isSequence() || list->items.empty() ||
-      !list->items.front().isMapping()) {
-    return invalidArgument("no resources list");
-  }
-  const resources::Node* providers = list->items.front().find("providers");
-  if (providers == nullptr || !providers->isSequence()) {
-    return invalidArgument("the first resources entry has no providers list");
-  }
-  std::string seen;
-  for (const resources::Node& p : providers->items) {
-    if (!p.isMapping() || p.entries.size() != 1) continue;
-    const resources::MapEntry& entry = p.entries.front();
-    seen += (seen.empty() ? "" : ", ") + printable(entry.key);
-    if (entry.key != provider) continue;
-    const resources::Node* keys = entry.value.find("keys");
-    if (keys == nullptr || !keys->isSequence() || keys->items.empty()) {
-      return invalidArgument("provider " + provider + " lists no keys");
-    }
-    std::vector<std::pair<std::string, std::string>> out;
-    for (const resources::Node& k : keys->items) {
-      const resources::Node* name = k.isMapping() ? k.find("name") : nullptr;
-      const resources::Node* secret = k.isMapping() ? k.find("secret") : nullptr;
-      if (name == nullptr || secret == nullptr || !name->isScalar() || !secret->isScalar() ||
-          name->scalar.empty() || secret->scalar.empty()) {
-        return invalidArgument("a key of provider " + provider + " lacks a name or a secret");
-      }
-      out.emplace_back(name->scalar, secret->scalar);
-    }
-    return out;
-  }
-  return invalidArgument("its providers are " + (seen.empty() ? std::string("none") : seen) +
-                         "; the spec says " + provider +
-                         ", and adopting another provider's keys would make every Secret "
-                         "unreadable");
 }
 
 }  // namespace kthw::reconcilers

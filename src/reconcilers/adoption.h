@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,8 +18,8 @@ namespace kthw::reconcilers {
 // What the hosts hold: host name -> path -> content. A path absent from a host is absent.
 using HostFileContents = std::map<std::string, std::map<std::string, std::string>>;
 
-// The paths adoption reads on `host`: every certificate, key, public key and encryption config
-// of `bundle` placed there. Kubeconfigs are derived and never read.
+// The paths adoption reads on `host`: every file of `bundle` placed there. Kubeconfigs are read
+// for the client certificate and key they embed.
 std::vector<std::string> adoptablePathsOn(const resources::DesiredState& state,
                                           const resources::CertificateBundle& bundle,
                                           const resources::Host& host);
@@ -70,5 +71,12 @@ inline constexpr const char* kSupersededDir = "superseded";
 // config or the provider is absent. Messages never contain a secret.
 StatusOr<std::vector<std::pair<std::string, std::string>>> encryptionConfigProviderKeys(
     const std::string& text, const std::string& provider);
+
+// The client certificate and key (PEM) a kubeconfig of one user embeds, if it does.
+std::optional<std::pair<std::string, std::string>> kubeconfigCredentials(const std::string& text);
+
+// Text read from a host, safe to print: bytes outside printable ASCII become '?', and it is cut
+// at 64 characters.
+std::string printableText(const std::string& s);
 
 }  // namespace kthw::reconcilers

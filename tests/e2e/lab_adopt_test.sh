@@ -4,9 +4,10 @@
 # heredocs) holds a Secret encrypted at rest. kthw, whose secret store has never seen that
 # authority, key pairs or encryption key, must not reissue any of them: diff names the CA as not
 # in the store and points at kthw adopt, and apply leaves ca.pem, service-account.pem and the
-# encryption config as they are, with the Secret still readable. Then kthw adopt takes them into
-# the store and apply converges without reissuing anything (the section at the end, enabled with
-# the command).
+# encryption config as they are, with the Secret still readable. Then kthw adopt refuses to
+# replace the CA that apply issued into the store, --supersede sets it aside and takes the hosts'
+# material into the store, and apply converges without reissuing anything: the CA and the
+# service-account certificate are unchanged, the Secret reads back, a second apply does nothing.
 source "$(dirname "$0")/lib.sh"
 lab_up controller-0 lb-0
 
@@ -62,7 +63,7 @@ grep -q '^    keyAlgorithm: ECDSA-P521$' "$d/pki.yaml" && ! grep -q 'ECDSA-P256'
 t=$(date +%s)
 run 1 "diff: the hand-built PKI is not in the secret store" "$kthw" diff -f "$d"
 cp "$work/out" "$work/diff-before-adopt"
-grep -q "controller-0: the certificate of authority ca at /var/lib/kubernetes/ca.pem on this host (sha256 [0-9a-f]\{12\}) is not in this secret store; import it into the store (kthw adopt" "$work/out" &&
+grep -q "controller-0: the certificate of authority ca at /var/lib/kubernetes/ca.pem on this host (sha256 [0-9a-f]\{12\}) is not in this secret store; adopt it with kthw adopt -f PATH" "$work/out" &&
   echo "ok: diff names the CA at /var/lib/kubernetes/ca.pem on controller-0 and kthw adopt" ||
   { fail "diff does not name controller-0's CA and kthw adopt"; sed 's/^/    /' "$work/out"; }
 grep -q "controller-0: the encryption config encryption-config at /var/lib/kubernetes/encryption-config.yaml on this host (sha256 [0-9a-f]\{12\}) holds a key that is not in this secret store" "$work/out" &&
@@ -86,19 +87,57 @@ grep -q "^controller-0: problem: CertificateBundle/lab-pki: controller-0: the ce
   fail "apply replaced /var/lib/kubernetes/encryption-config.yaml"
 secret_reads_back && echo "ok: the Secret still reads back" || fail "the Secret is unreadable after apply"
 
-# --- kthw adopt (added with the command) ---
-# run 0 "kthw adopt takes controller-0's PKI into the store" "$kthw" adopt -f "$d"
-# "$kthw" diff -f "$d" >"$work/out" 2>&1  # its exit depends on what adopt leaves to derive
-# sed -n '/^material to be issued/,$p' "$work/out" |
-#   grep -Eq '(: |, )(ca|service-account|encryption-config)( |,|$)' &&
-#   { fail "diff after adopt plans to issue an authority, a key pair or an encryption key"; cat "$work/out"; } ||
-#   echo "ok: diff after adopt reissues no authority, key pair or encryption key"
-# run 0 "apply after adopt" "$kthw" apply -f "$d"
-# [ "$(sha /var/lib/kubernetes/ca.pem)" = "$ca_sha" ] && echo "ok: ca.pem unchanged after adopt and apply" ||
-#   fail "ca.pem was replaced"
-# secret_reads_back && echo "ok: the Secret reads back after adopt and apply" || fail "the Secret is unreadable"
-# [ "$(sha /var/lib/kubernetes/service-account.pem)" = "$sa_sha" ] &&
-#   echo "ok: service-account.pem unchanged" || fail "service-account.pem was replaced"
-# run 0 "a second apply" "$kthw" apply -f "$d"
-# grep -q " 0 changed, 0 action(s) done" "$work/out" || { fail "the second apply changed something"; cat "$work/out"; }
+# kthw adopt. The apply above issued a CA of its own into the store, which no host runs: adopt
+# refuses to replace it unless told, and --supersede sets it aside.
+run 1 "adopt refuses to replace the store's own CA without --supersede" "$kthw" adopt -f "$d"
+grep -q "REFUSED  authority ca (precious): the hosts run CA sha256 .* pass --supersede" "$work/out" &&
+  echo "ok: adopt names the store's CA and --supersede" || { fail "adopt's refusal"; sed 's/^/    /' "$work/out"; }
+store=$XDG_STATE_HOME/kthw/kthw-lab
+ca_before=$(sha256sum "$store/lab-pki/authorities/ca.crt" | cut -d' ' -f1)
+run 0 "adopt --dry-run --supersede" "$kthw" adopt -f "$d" --dry-run --supersede
+grep -q "^dry run: nothing written" "$work/out" &&
+  [ "$(sha256sum "$store/lab-pki/authorities/ca.crt" | cut -d' ' -f1)" = "$ca_before" ] &&
+  echo "ok: a dry run writes nothing" || fail "the dry run wrote, or said nothing"
+t=$(date +%s)
+run 0 "kthw adopt --supersede takes controller-0's PKI into the store" "$kthw" adopt -f "$d" --supersede
+sed 's/^/    /' "$work/out"
+for what in "authority ca" "encryption config encryption-config" "certificate kubernetes" "certificate service-account" "certificate kube-scheduler"; do
+  grep -q "^  import  $what" "$work/out" || fail "adopt did not import $what"
+done
+[ "$(sha256sum "$store/lab-pki/authorities/ca.crt" | cut -d' ' -f1)" = "$ca_sha" ] &&
+  echo "ok: the store's CA is now the hand-built one (adopt took $(($(date +%s) - t))s)" || fail "the store's CA is not the hosts'"
+ls "$store"/superseded/*/lab-pki/authorities/ca.key >/dev/null 2>&1 &&
+  echo "ok: the store's own CA is kept under superseded/" || fail "the superseded CA is gone"
+bad=$(find "$store" -type f ! -perm 0600 ! -name .lock; find "$store" -type d ! -perm 0700)
+[ -z "$bad" ] && echo "ok: store files 0600, directories 0700" || fail "modes: $bad"
+enc_key=$(on 'sed -n "s/.*secret: *//p" /var/lib/kubernetes/encryption-config.yaml' | head -1)
+[ ${#enc_key} -ge 40 ] || fail "could not read the encryption key for the leak check"
+if grep -aqF -e "-----BEGIN" -e "$enc_key" "$work/all-output"; then
+  fail "key material in the output"
+else
+  echo "ok: no key material in any output"
+fi
+
+run 1 "diff after adopt" "$kthw" diff -f "$d"
+grep -q "^material to be issued" "$work/out" &&
+  { fail "diff after adopt plans to issue material"; grep "^material to be issued" "$work/out"; } ||
+  echo "ok: diff after adopt issues nothing: no authority, key pair, encryption key or leaf"
+! grep -q "is not in this secret store\|holds a key that is not" "$work/out" &&
+  echo "ok: the guard is satisfied" || { fail "the guard still refuses"; grep problem "$work/out"; }
+t=$(date +%s)
+run 0 "apply after adopt" "$kthw" apply -f "$d"
+echo "ok: apply after adopt took $(($(date +%s) - t))s"
+[ "$(sha /var/lib/kubernetes/ca.pem)" = "$ca_sha" ] && echo "ok: ca.pem unchanged after adopt and apply" ||
+  fail "ca.pem was replaced"
+[ "$(sha /var/lib/kubernetes/service-account.pem)" = "$sa_sha" ] &&
+  echo "ok: service-account.pem unchanged" || fail "service-account.pem was replaced"
+secret_reads_back && echo "ok: the Secret created before adoption reads back" || fail "the Secret is unreadable"
+etcd_get /registry/secrets/default/adopt-e2e >"$work/raw" 2>/dev/null
+grep -aq '^k8s:enc:aescbc:v1:key1:' "$work/raw" && echo "ok: still encrypted with key1" ||
+  fail "the Secret's raw value: $(head -c 30 "$work/raw" | tr -cd '[:print:]')"
+run 0 "a second apply" "$kthw" apply -f "$d"
+grep -q " 0 changed, 0 action(s) done" "$work/out" && echo "ok: the second apply changes nothing" ||
+  { fail "the second apply changed something"; sed 's/^/    /' "$work/out"; }
+run 0 "adopt again: nothing to import" "$kthw" adopt -f "$d"
+grep -q "^nothing to import" "$work/out" || { fail "a second adopt imported"; sed 's/^/    /' "$work/out"; }
 finish

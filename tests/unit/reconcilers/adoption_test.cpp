@@ -204,7 +204,7 @@ TEST_F(AdoptionTest, AKeyPairWhosePublicHalfDiffersIsRefused) {
 TEST_F(AdoptionTest, ALeafOfAnotherAuthorityIsLeftForApplyToReissue) {
   auto other = openStore("other");
   const HostFileContents foreign = filesOnHosts(*other);
-  for (const char* path : {"/root/admin.pem", "/root/admin-key.pem"}) {
+  for (const char* path : {"/root/admin.pem", "/root/admin-key.pem", "/root/admin.kubeconfig"}) {
     hosts_["controller-0"][path] = foreign.at("controller-0").at(path);
   }
   const Adoption a = adoptInto(*target_);
@@ -265,6 +265,23 @@ resources:
   const AdoptionItem& refused = item(third, "encryption config encryption-config");
   EXPECT_EQ(refused.outcome, Outcome::kRefused);
   EXPECT_NE(refused.detail.find("names a key \"mine\""), std::string::npos) << refused.detail;
+}
+
+// Leaves that are only placed inside kubeconfigs (the controller-manager's, the scheduler's)
+// are read from there.
+TEST_F(AdoptionTest, ALeafFoundOnlyInAKubeconfigIsImported) {
+  hosts_["controller-0"].erase("/root/admin.pem");
+  hosts_["controller-0"].erase("/root/admin-key.pem");
+  const Adoption a = adoptInto(*target_);
+  ASSERT_FALSE(a.refused());
+  EXPECT_EQ(item(a, "certificate admin").outcome, Outcome::kImported);
+  EXPECT_EQ(item(a, "certificate admin").detail,
+            "from controller-0:/root/admin.kubeconfig and controller-0:/root/admin.kubeconfig");
+  EXPECT_EQ(a.imports.at("pki/certificates/admin.key"),
+            *built_->read("pki/certificates/admin.key"));
+  EXPECT_FALSE(kubeconfigCredentials("users: []\n").has_value());
+  EXPECT_FALSE(kubeconfigCredentials("users: [{user: {client-certificate-data: 'a'}}]\n"));
+  EXPECT_FALSE(kubeconfigCredentials("{{").has_value());
 }
 
 TEST_F(AdoptionTest, NothingOnTheHostsIsNothingToImport) {

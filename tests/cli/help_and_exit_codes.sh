@@ -20,7 +20,7 @@ fail() {
   failures=$((failures + 1))
 }
 
-commands="validate render diff apply run status verify kubeconfig certs backup restore version help"
+commands="validate render diff apply run status verify kubeconfig certs adopt backup restore version help"
 for c in $commands; do
   before=$failures
   "$kthw" help "$c" >"$work/help.$c" 2>"$work/err"
@@ -164,6 +164,10 @@ expect 2 kubeconfig -f "$work/far.yaml"
 expect 1 certs -f "$work/pki-alone.yaml"
 expect 2 certs
 expect 3 certs -f "$work/pki.yaml"
+
+# adopt: without documents, and with invalid ones (refusals and unreachable hosts: cli.adopt_sshd).
+expect 2 adopt
+expect 2 adopt -f "$work/pki.yaml" --parallel 0
 
 # backup and restore: to and with the test identity of tests/testdata/age; the store render
 # filled above for the example.

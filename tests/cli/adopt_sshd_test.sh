@@ -7,27 +7,7 @@
 set -u
 kthw=$1
 src=$2
-failures=0
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-check() {  # expected-exit description command...
-  local want=$1 what=$2
-  shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  cat "$tmp/out" "$tmp/err" >>"$tmp/all-output"
-  if [ "$got" -ne "$want" ]; then
-    fail "$what: exit $got, want $want"
-    sed 's/^/    /' "$tmp/out" "$tmp/err"
-  else
-    echo "ok: $what"
-  fi
-}
-expect_line() {  # description regex: a line of the last output matches
-  grep -Eq "$2" "$tmp/out" || { fail "$1: no line matches /$2/"; sed 's/^/    /' "$tmp/out"; }
-}
+source "$src/tests/cli/lib.sh"
 files_of() { find "$1" -type f ! -name .lock 2>/dev/null | sort; }
 
 tmp=$(mktemp -d /tmp/kthw-adopt-XXXXXX)

@@ -6,26 +6,7 @@
 set -u
 kthw=$1
 src=$2
-failures=0
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-check() {  # expected-exit description command...
-  local want=$1 what=$2
-  shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" -ne "$want" ]; then
-    fail "$what: exit $got, want $want"
-    sed 's/^/    /' "$tmp/out" "$tmp/err"
-  else
-    echo "ok: $what"
-  fi
-}
-expect_line() {  # description regex: a line of the last output matches
-  grep -Eq "$2" "$tmp/out" || { fail "$1: no line matches /$2/"; sed 's/^/    /' "$tmp/out"; }
-}
+source "$src/tests/cli/lib.sh"
 json() {  # description python-expression-on-d: true for the last output
   python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" \
     "$tmp/out" || { fail "$1: JSON does not satisfy: $2"; sed 's/^/    /' "$tmp/out"; }

@@ -100,9 +100,10 @@ StatusOr<runtime::StoreArchive> openSealed(const resources::CertificateBundle& b
                               " (spec.sealedStore.file): " + plain.status().message() +
                               "; it is tampered with or truncated: take it again from git");
   }
-  if (!plain.ok())
+  if (!plain.ok()) {
     return Status(plain.status().code(),
                   who(bundle) + ": " + sealedPath + ": " + plain.status().message());
+  }
   auto archive = runtime::decodeStoreArchive(*plain);
   if (!archive.ok()) {
     return failedPrecondition(who(bundle) + ": " + sealedPath +

@@ -7,6 +7,7 @@
 #include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "cli/pass_context.h"
+#include "cli/sealed_store.h"
 #include "resources/desired_state.h"
 #include "runtime/age.h"
 #include "runtime/atomic_file.h"
@@ -71,7 +72,8 @@ Nothing secret is printed: not the passphrase, not the keys.
 
 The archive's plaintext is a kthw-store-archive v1 document: the cluster
 name, then each file's path in the store, mode and content (see README,
-"Backups"). age -d -i KEY.txt FILE shows it.
+"Backups"). age -d -i KEY.txt FILE shows it. A spec.sealedStore file holds the
+same document; a backup is the copy kept elsewhere, for any recipient.
 
 Usage:
   kthw backup -f PATH -o FILE (-r AGE1... | -R FILE | --passphrase-file FILE)
@@ -104,6 +106,10 @@ beside the old one and the two are exchanged in one rename, so after a crash
 the store is either the old one or the new one, never a mixture; files keep
 the archive's modes (0600), directories are 0700.
 
+When the CertificateBundle has a spec.sealedStore, the restored store is
+sealed into its file as well: that is how two machines whose stores diverged
+agree again (restore the side to keep, commit the sealed file).
+
 Usage:
   kthw restore -f PATH FILE (-i IDENTITY | --passphrase-file FILE) [--force]
 
@@ -127,6 +133,7 @@ store, a key file or FILE could not be read or written.
 struct StoreChoice {
   std::string dir;
   std::string clusterName;
+  const resources::CertificateBundle* bundle = nullptr;  // one of those that use the store
 };
 
 StatusOr<StoreChoice> chooseStore(const resources::DesiredState& state,
@@ -136,7 +143,10 @@ StatusOr<StoreChoice> chooseStore(const resources::DesiredState& state,
   for (const resources::CertificateBundle& b : state.bundles) {
     if (!bundleName.empty() && b.name() != bundleName) continue;
     dirs.insert(secretStoreDir(b));
-    choice = {secretStoreDir(b), b.clusterName};
+    // The bundle that declares a sealed store, if one does: restore seals through it.
+    if (choice.bundle == nullptr || (b.sealedStore && !choice.bundle->sealedStore)) {
+      choice = {secretStoreDir(b), b.clusterName, &b};
+    }
   }
   if (!bundleName.empty() && dirs.empty()) {
     return invalidArgument("no CertificateBundle named \"" + bundleName + "\"");
@@ -220,7 +230,7 @@ Status backup(const ParsedArgs& args, const resources::DesiredState& state, Io i
     return failedPrecondition(store.status().message());
   }
   if (!store.ok()) return store.status();
-  auto archive = runtime::readStoreFiles(choice->dir, choice->clusterName);
+  auto archive = readArchivableStore(choice->dir, choice->clusterName);
   if (!archive.ok()) return archive.status();
   if (archive->files.empty()) {
     return failedPrecondition("the secret store " + choice->dir +
@@ -302,10 +312,16 @@ Status restore(const ParsedArgs& args, const resources::DesiredState& state, Io 
     return failedPrecondition("the secret store " + choice->dir +
                               " already holds files; pass --force to replace it");
   }
+  // A backup holds no sealing bookkeeping; one from elsewhere might: it is not this store's.
+  std::erase_if(archive->files,
+                [](const runtime::StoreFile& f) { return f.path == kSealedDigestFile; });
   if (Status s = runtime::replaceStoreDirectory(choice->dir, *archive); !s.ok()) return s;
   io.out << "restored " << archive->files.size() << " files into secret store " << choice->dir
          << " (cluster " << archive->clusterName << ")\n";
-  return okStatus();
+  // The restored store is what this cluster's machines share from now on: the sealed file
+  // takes it (which is also how two machines that diverged are brought together).
+  auto sealed = sealStore(*choice->bundle, choice->dir, io.out);
+  return sealed.ok() ? okStatus() : sealed.status();
 }
 
 std::optional<resources::DesiredState> loadState(const ParsedArgs& args, const char* command,

@@ -73,7 +73,8 @@ modules, certificate, key, kubeconfig and encryption config files, with
 unified diffs for text files. Key material is never printed: certificates and
 keys appear as summaries (subject, SANs, not-after, sha256 fingerprint), with
 the reason a certificate would be reissued. diff never writes, not even to the
-secret store.
+secret store, except to load into it a newer spec.sealedStore file of its
+CertificateBundle (the local store is that file's cache).
 
 Usage:
   kthw diff -f PATH [--host NAME] [--kind KIND] [-o json] [--out-plan FILE]
@@ -98,6 +99,12 @@ Each selected host is observed with one probe and its plan executed in order,
 hosts in parallel, with a progress line per action. Writes are atomic (temp
 file, owner and mode set, fsync, rename). One unreachable host does not stop
 the others. A second apply on a converged host writes nothing.
+
+When a CertificateBundle has a spec.sealedStore, its secret store is first
+loaded from the sealed file (refused when the identity does not open it, the
+file is tampered with or another cluster's, or the local store holds changes
+never sealed while the file changed too), and after the pass the store is
+sealed into the file when it changed: one line says so; commit the file.
 
 Before its first change to a host, apply takes kthw's writer lock there
 (/run/kthw/lock, holding owner, pid and time; a lock older than 15 minutes is
@@ -406,6 +413,9 @@ int runDiff(const std::vector<std::string>& args, Io io) {
   prepared.options.fetchDiffContent = true;
   auto ctx = context("diff", prepared, false, io);
   if (!ctx) return kExitError;
+  for (const std::string& line : ctx->sealedLoads()) {
+    (output == "json" ? io.err : io.out) << line << "\n";
+  }
   if (wantsRoutes(prepared.options)) ctx->checkRoutes(prepared.loaded.state);
   std::vector<reconcilers::HostOutcome> outcomes;
   if (wantsHosts(prepared.options)) {
@@ -506,6 +516,7 @@ int runApply(const std::vector<std::string>& args, Io io) {
   auto ctx = context("apply", prepared, true, io);
   if (!ctx) return kExitFindings;
   ApplyReport report;
+  for (const std::string& line : ctx->sealedLoads()) human << line << "\n";
   for (const auto& [bundle, material] : ctx->material()) {
     for (const auto& [name, reason] : material.reasons) {
       human << "CertificateBundle/" << bundle << ": issued " << name << " (" << reason << ")\n";
@@ -531,6 +542,12 @@ int runApply(const std::vector<std::string>& args, Io io) {
     if (Status s = ctx->recordDistributed(prepared.loaded.state, outcomes); !s.ok()) {
       io.err << "kthw apply: " << s.message() << "\n";
     }
+  }
+  // Whatever the hosts made of it, the store may have changed (material issued, a rotation
+  // step): the sealed store follows it, so that another machine does not issue it again.
+  if (Status s = ctx->sealStores(prepared.loaded.state, human); !s.ok()) {
+    io.err << "kthw apply: " << s.message() << "\n";
+    ++failed;
   }
   if (wantsRbac(prepared.loaded.state, prepared.options)) {
     const std::string timeout = parsed->get("--api-timeout", "120");

@@ -6,6 +6,7 @@
 #include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "cli/pass_context.h"
+#include "cli/sealed_store.h"
 #include "reconcilers/bundle_files.h"
 #include "reconcilers/bundle_material.h"
 #include "resources/desired_state.h"
@@ -40,7 +41,8 @@ its key from the secret store, and the load balancer's frontend as the server
 (https://ADDRESS:PORT of the LoadBalancer document).
 
 Nothing is issued: the certificate must be in the secret store already (kthw
-apply puts it there). The default certificate is the bundle's admin: the one
+apply puts it there, or the bundle's spec.sealedStore file brings it from the
+machine that issued it). The default certificate is the bundle's admin: the one
 named admin, or else the only client certificate in group system:masters.
 The user in the kubeconfig is the one a bundle kubeconfig of that certificate
 names, or the certificate's common name.
@@ -186,6 +188,8 @@ StatusOr<Material> storedMaterial(const Choice& choice, std::chrono::system_cloc
   const CertificateBundle& b = *choice.bundle;
   const Certificate& c = *choice.certificate;
   const std::string dir = secretStoreDir(b);
+  // A machine that holds the sealed store's identity has the material without an apply.
+  if (auto loaded = loadSealedStore(b, dir); !loaded.ok()) return loaded.status();
   auto store = runtime::SecretStore::open(dir, runtime::SecretStore::Mode::kRead);
   if (!store.ok() && store.status().code() == StatusCode::kNotFound) {
     return failedPrecondition("the secret store " + dir +

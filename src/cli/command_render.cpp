@@ -46,7 +46,8 @@ content of each rendered file too).
 With --out-dir DIR, the files themselves are written under DIR/<host>/<path>,
 with their modes (keys, kubeconfigs and encryption configs 0600). Certificates
 and keys come from the secret store; what is missing there is issued into it,
-as apply would. DIR must be outside any git work tree.
+as apply would, and sealed into the bundle's spec.sealedStore file if it has
+one. DIR must be outside any git work tree.
 
 Usage:
   kthw render -f PATH [--host NAME] [--content] [-o text|json|yaml]
@@ -183,6 +184,12 @@ int renderToDirectory(const resources::DesiredState& state,
   auto ctx = PassContext::create(state, true, std::chrono::system_clock::now(), false);
   if (!ctx.ok()) {
     io.err << "kthw render: " << ctx.status().message() << "\n";
+    return kExitError;
+  }
+  for (const std::string& line : (*ctx)->sealedLoads()) io.out << line << "\n";
+  // The material is issued by now: sealed before anything else can fail.
+  if (Status s = (*ctx)->sealStores(state, io.out); !s.ok()) {
+    io.err << "kthw render: " << s.message() << "\n";
     return kExitError;
   }
   size_t files = 0;

@@ -272,6 +272,7 @@ void Daemon::reconcileHosts(const std::vector<std::string>& keys, const Snapshot
     finishAll(keys, snap, "PrerequisiteFailed", ctx.status(), result, secondsSince(started));
     return;
   }
+  for (const std::string& line : (*ctx)->sealedLoads()) spdlog::info("host pass: {}", line);
   {
     auto creds = apiCredentials(state, (*ctx)->material(), options_.kubeconfig);
     std::lock_guard<std::mutex> lock(mu_);
@@ -369,6 +370,14 @@ void Daemon::reconcileHosts(const std::vector<std::string>& keys, const Snapshot
       options.kinds.size() == cli::hostKinds().size()) {
     if (Status s = (*ctx)->recordDistributed(state, outcomes); !s.ok())
       spdlog::warn("{}", s.message());
+  }
+  if (options_.repair) {
+    std::ostringstream sealed;
+    if (Status s = (*ctx)->sealStores(state, sealed); !s.ok()) {
+      spdlog::error("host pass: {}", s.message());
+    } else if (!sealed.str().empty()) {
+      spdlog::info("{}", sealed.str().substr(0, sealed.str().size() - 1));
+    }
   }
   if (kinds.count("LoadBalancer") != 0) {
     const auto& routes =

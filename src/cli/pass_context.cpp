@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 #include <thread>
+
+#include "cli/sealed_store.h"
 
 namespace kthw::cli {
 
@@ -40,10 +43,39 @@ std::string secretStoreDir(const resources::CertificateBundle& bundle) {
   return bundle.secretStore;
 }
 
+StatusOr<std::vector<std::string>> loadSealedStores(const resources::DesiredState& state) {
+  std::vector<std::string> loads;
+  std::map<std::string, const resources::CertificateBundle*> sealedOfDir;
+  for (const resources::CertificateBundle& b : state.bundles) {
+    if (!b.sealedStore) continue;
+    const std::string dir = secretStoreDir(b);
+    auto [it, first] = sealedOfDir.emplace(dir, &b);
+    if (!first) {
+      if (sealedStorePath(*it->second->sealedStore) != sealedStorePath(*b.sealedStore)) {
+        return invalidArgument("CertificateBundle/" + b.name() + " and CertificateBundle/" +
+                               it->second->name() + " share the secret store " + dir +
+                               " but name different spec.sealedStore.file: give them one");
+      }
+      continue;
+    }
+    auto loaded = loadSealedStore(b, dir);
+    if (!loaded.ok()) return loaded.status();
+    if (*loaded) {
+      loads.push_back("CertificateBundle/" + b.name() + ": secret store " + dir +
+                      " loaded from the sealed store " + sealedStorePath(*b.sealedStore));
+    }
+  }
+  return loads;
+}
+
 StatusOr<std::unique_ptr<PassContext>> PassContext::create(
     const resources::DesiredState& state, bool generate, std::chrono::system_clock::time_point now,
     bool withBinaries) {
+  auto loads = loadSealedStores(state);
+  if (!loads.ok()) return loads.status();
   std::unique_ptr<PassContext> ctx(new PassContext(state));
+  ctx->sealedLoads_ = std::move(*loads);
+  ctx->generate_ = generate;
   std::map<std::string, runtime::SecretStore*> byDir;
   for (const resources::CertificateBundle& b : state.bundles) {
     const std::string dir = secretStoreDir(b);
@@ -163,8 +195,21 @@ Status PassContext::recordDistributed(const resources::DesiredState& state,
   return okStatus();
 }
 
+Status PassContext::sealStores(const resources::DesiredState& state, std::ostream& out) {
+  if (!generate_) return okStatus();
+  std::set<const runtime::SecretStore*> sealed;
+  for (const resources::CertificateBundle& b : state.bundles) {
+    const runtime::SecretStore* store = storeOfBundle_[b.name()];
+    if (store == nullptr || !b.sealedStore || !sealed.insert(store).second) continue;
+    auto written = sealStore(b, store->dir(), out);
+    if (!written.ok()) return written.status();
+  }
+  return okStatus();
+}
+
 StatusOr<reconcilers::StoredCertificates> readStoredCertificates(
     const resources::DesiredState& state) {
+  if (auto loads = loadSealedStores(state); !loads.ok()) return loads.status();
   reconcilers::StoredCertificates stored;
   std::map<std::string, std::unique_ptr<runtime::SecretStore>> open;
   for (const resources::CertificateBundle& b : state.bundles) {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,12 @@ class PassContext {
   // except for a bundle that a host refused (`outcomes`): its keys are not everywhere.
   Status recordDistributed(const resources::DesiredState& state,
                            const std::vector<reconcilers::HostOutcome>& outcomes);
+  // One line for each store that create loaded from its sealed file (commands print them).
+  const std::vector<std::string>& sealedLoads() const { return sealedLoads_; }
+  // After a pass that wrote to the stores (create with `generate`, recordDistributed): seals
+  // each store whose bundle has a spec.sealedStore and whose content changed (sealStore), one
+  // line on `out` for each sealed file written. Does nothing after a read-only pass.
+  Status sealStores(const resources::DesiredState& state, std::ostream& out);
 
  private:
   explicit PassContext(const resources::DesiredState& state)
@@ -61,6 +68,8 @@ class PassContext {
         services_(state, binaries_),
         loadBalancers_(state, routes_) {}
 
+  bool generate_ = false;
+  std::vector<std::string> sealedLoads_;
   std::vector<std::unique_ptr<runtime::SecretStore>> stores_;
   std::map<std::string, runtime::SecretStore*> storeOfBundle_;
   std::map<std::string, reconcilers::BundleMaterial> material_;
@@ -81,6 +90,13 @@ const std::vector<std::string>& hostKinds();
 
 // The secret store directory of a bundle: spec.secretStore (with ~ expanded) or the default.
 std::string secretStoreDir(const resources::CertificateBundle& bundle);
+
+// Brings every store whose bundle has a spec.sealedStore up to its sealed file
+// (loadSealedStore), once per store directory, before the store is opened; refuses two bundles
+// that share a store but name different sealed files. PassContext::create and
+// readStoredCertificates call it; so does any command that reads a store on its own.
+// Returns one line for each store that was replaced by its sealed file.
+StatusOr<std::vector<std::string>> loadSealedStores(const resources::DesiredState& state);
 
 // The certificates the secret stores hold (what kthw certs and verify judge), read-only; a store
 // that does not exist yet holds nothing.

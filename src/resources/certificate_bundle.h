@@ -85,10 +85,22 @@ struct BundleFile {
   FieldMarks marks;
 };
 
+// spec.sealedStore: the whole secret store as one age-encrypted file beside the desired state.
+// Paths are kept as written: `file` is resolved against the directory of the document that
+// declares it (marks.of("file").fileName()), `identityFile` has ~/ expanded where it is used.
+struct SealedStore {
+  std::string file;
+  std::string identityFile;
+  std::vector<std::string> recipients;  // age1... public keys besides the identity's own
+  std::vector<Mark> recipientMarks;     // one per recipient
+  FieldMarks marks;                     // of the sealedStore object and its fields
+};
+
 struct CertificateBundle {
   ObjectMeta metadata;
   std::string clusterName = "kubernetes";
   std::string secretStore;
+  std::optional<SealedStore> sealedStore;
   std::vector<Authority> authorities;
   std::vector<Certificate> certificates;
   std::vector<KeyPair> keyPairs;

@@ -138,6 +138,14 @@ CertificateBundle toCertificateBundle(const Node& doc, ObjectMeta meta) {
   b.metadata = std::move(meta);
   b.clusterName = spec.str("clusterName", "kubernetes");
   b.secretStore = spec.str("secretStore");
+  if (const Node& sealed = child(spec, "sealedStore"); sealed.isMapping()) {
+    SealedStore s{sealed.str("file"), sealed.str("identityFile"), {}, {}, marksOf(sealed)};
+    for (const Node& r : child(sealed, "recipients").items) {
+      s.recipients.push_back(r.scalar);
+      s.recipientMarks.push_back(r.mark);
+    }
+    b.sealedStore = std::move(s);
+  }
   const Node& defaults = child(spec, "defaults");
   const KeyAlgorithm defaultAlgorithm =
       parseKeyAlgorithm(defaults.str("keyAlgorithm")).value_or(KeyAlgorithm::kEcdsaP256);

@@ -45,6 +45,7 @@ class Checker {
   void checkProxyJump(const Host& h);
   void checkBundle(const CertificateBundle& b);
   void checkBundleFiles(const CertificateBundle& b);
+  void checkSealedStore(const SealedStore& s);
   void checkService(const ControlPlaneService& s);
   void checkServiceOnHost(const ControlPlaneService& s, const Host& h);
   void checkLoadBalancer(const LoadBalancer& lb);

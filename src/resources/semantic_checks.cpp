@@ -166,6 +166,34 @@ void Checker::checkBundle(const CertificateBundle& b) {
     }
   }
   checkBundleFiles(b);
+  if (b.sealedStore) checkSealedStore(*b.sealedStore);
+}
+
+// The shape of an age X25519 recipient: "age1" and 58 bech32 characters (32 bytes and the
+// checksum). The checksum itself is verified where the key is used, by the age implementation.
+void Checker::checkSealedStore(const SealedStore& s) {
+  constexpr std::string_view kBech32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+  for (size_t i = 0; i < s.recipients.size(); ++i) {
+    const std::string& r = s.recipients[i];
+    const std::string path = "spec.sealedStore.recipients[" + std::to_string(i) + "]";
+    if (r.starts_with("AGE-SECRET-KEY-")) {
+      // Not echoed: it is a secret key, and this message may end up in a CI log.
+      fail(s.recipientMarks[i], path,
+           "this is an age secret key, which must never be in the desired state; give its "
+           "public key (age-keygen -y) and remove the secret key from the file's history");
+      continue;
+    }
+    const bool shaped =
+        r.size() == 62 && r.starts_with("age1") && std::all_of(r.begin() + 4, r.end(), [&](char c) {
+          return kBech32.find(c) != std::string_view::npos;
+        });
+    if (!shaped) {
+      fail(s.recipientMarks[i], path,
+           quoteValue(r) +
+               " is not an age public key (age1 and 58 lower-case bech32 "
+               "characters, as age-keygen -y prints it)");
+    }
+  }
 }
 
 void Checker::checkBundleFiles(const CertificateBundle& b) {

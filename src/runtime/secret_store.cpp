@@ -117,7 +117,13 @@ Status SecretStore::write(const std::string& name, const std::string& content) {
   const fs::path path = fs::path(dir_) / name;
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
-  ::chmod(path.parent_path().c_str(), 0700);
+  // Every directory between the store and the file, not only the innermost: names of keys are
+  // nobody else's business either, whatever the umask made of them.
+  fs::path d = dir_;
+  for (const fs::path& part : fs::path(name).parent_path()) {
+    d /= part;
+    ::chmod(d.c_str(), 0700);
+  }
   return writeFileAtomically(path.string(), content, 0600);
 }
 

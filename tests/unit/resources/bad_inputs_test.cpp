@@ -155,6 +155,10 @@ const std::vector<BadInput>& schemaCases() {
               "      commonName: c\n"
               "      usages: [client]\n"),
        "bad.yaml:7:7: spec.certificates[0].issuer: required field is missing"},
+      {"MissingSealedStoreIdentity",
+       bundle("  sealedStore:\n"
+              "    file: store.age\n"),  // line 7
+       "bad.yaml:7:5: spec.sealedStore.identityFile: required field is missing"},
       {"MissingRoleRef", rbac("ClusterRoleBinding", "b", "subjects: []\n"),
        "bad.yaml:1:1: roleRef: required field is missing"},
 

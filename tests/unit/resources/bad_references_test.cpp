@@ -25,6 +25,22 @@ const std::vector<BadInput>& referenceCases() {
             "  backends: {hosts: {names: [h]}}\n") +
            kHostH,
        "bad.yaml:5:9: spec.host: no Host named \"lb-0\""},
+      {"SealedStoreRecipientNotAnAgeKey",
+       bundle("  sealedStore:\n"
+              "    file: store.age\n"
+              "    identityFile: ~/.config/kthw/identity.txt\n"
+              "    recipients:\n"
+              "      - age1qqqq\n"),  // line 10
+       "bad.yaml:10:9: spec.sealedStore.recipients[0]: \"age1qqqq\" is not an age public key "
+       "(age1 and 58 lower-case bech32 characters, as age-keygen -y prints it)"},
+      {"SealedStoreRecipientIsASecretKey",
+       bundle("  sealedStore:\n"
+              "    file: store.age\n"
+              "    identityFile: /k\n"
+              "    recipients: [AGE-SECRET-KEY-1QQQQ]\n"),  // line 9
+       "bad.yaml:9:18: spec.sealedStore.recipients[0]: this is an age secret key, which must "
+       "never be in the desired state; give its public key (age-keygen -y) and remove the secret "
+       "key from the file's history"},
       {"IssuerMissing",
        bundle("  certificates:\n"
               "    - name: c\n"

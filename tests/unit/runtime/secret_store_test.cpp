@@ -31,6 +31,7 @@ TEST(SecretStore, WritesPrivatelyAndReadsBack) {
   EXPECT_EQ((*store)->read("b/certificates/x.key"), "KEY");
   EXPECT_FALSE((*store)->read("b/absent").has_value());
   EXPECT_EQ(modeOf(dir), 0700u);
+  EXPECT_EQ(modeOf(dir + "/b"), 0700u);
   EXPECT_EQ(modeOf(dir + "/b/certificates"), 0700u);
   EXPECT_EQ(modeOf(dir + "/b/certificates/x.key"), 0600u);
   EXPECT_FALSE((*store)->write("../escape", "x").ok());

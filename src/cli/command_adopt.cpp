@@ -8,6 +8,7 @@
 #include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "cli/pass_context.h"
+#include "cli/sealed_store.h"
 #include "reconcilers/adoption.h"
 #include "reconcilers/host_pass.h"
 #include "resources/desired_state.h"
@@ -154,6 +155,13 @@ Status adopt(const ParsedArgs& args, const resources::DesiredState& state, size_
     return invalidArgument(only.empty() ? "the desired state has no CertificateBundle"
                                         : "no CertificateBundle named \"" + only + "\"");
   }
+  // A sealed store shared through git is loaded first: adoption compares with what the other
+  // machines hold, not with a stale local copy.
+  if (!dryRun) {
+    auto loaded = loadSealedStores(state);
+    if (!loaded.ok()) return loaded.status();
+    for (const std::string& line : *loaded) io.err << line << "\n";
+  }
   // Stores are locked before anything is read, so no apply writes into them meanwhile.
   std::map<std::string, StoreWork> stores;
   for (const auto* b : bundles) {
@@ -197,7 +205,7 @@ Status adopt(const ParsedArgs& args, const resources::DesiredState& state, size_
   }
   for (auto& [dir, w] : stores) {
     if (w.imports.empty()) continue;
-    auto archive = runtime::readStoreFiles(dir, w.clusterName);
+    auto archive = readArchivableStore(dir, w.clusterName);
     if (!archive.ok()) return archive.status();
     const std::string aside =
         std::string(reconcilers::kSupersededDir) + "/" + std::to_string(::time(nullptr)) + "/";
@@ -221,6 +229,14 @@ Status adopt(const ParsedArgs& args, const resources::DesiredState& state, size_
       io.out << "; set aside " << w.superseded.size() << " under " << aside;
     }
     io.out << "\n";
+    // Adopted material is precious material that other machines must share: a sealed store
+    // takes it now, and the operator commits it.
+    for (const auto* b : bundles) {
+      if (secretStoreDir(*b) != dir || !b->sealedStore) continue;
+      auto sealed = sealStore(*b, dir, io.out);
+      if (!sealed.ok()) return sealed.status();
+      break;
+    }
   }
   io.out << "adopted " << imported
          << " item(s); run kthw diff to see what apply changes (nothing precious is reissued)\n";

@@ -110,6 +110,23 @@ aside=$(find "$tmp/store-c/superseded" -path '*/pki/authorities/ca.crt' | head -
 [ -n "$aside" ] && [ "$(sha256sum "$aside" | cut -d' ' -f1)" = "$ca_c" ] &&
   echo "ok: store C's own CA is kept under superseded/" || fail "store C's own CA is gone"
 
+# A sealed store shared through git takes the adopted material at once, and another machine with
+# the identity reads the same CA from it.
+mkdir -p "$tmp/keys" && age-keygen -o "$tmp/keys/id.txt" 2>/dev/null && chmod 600 "$tmp/keys/id.txt" ||
+  fail "age-keygen"
+sealed() {  # store-directory -> the state with spec.sealedStore
+  state "$1" | sed "s|^  secretStore: .*|&\n  sealedStore: {file: $tmp/pki.age, identityFile: $tmp/keys/id.txt}|"
+}
+sealed "$tmp/store-e" >"$tmp/e.yaml"
+sealed "$tmp/store-f" >"$tmp/f.yaml"
+check 0 "adopt into a store with a sealed file" "$kthw" adopt -f "$tmp/e.yaml"
+expect_line "the sealed file is written" "^sealed store $tmp/pki.age updated: commit it"
+age -d -i "$tmp/keys/id.txt" "$tmp/pki.age" | grep -aqx "pki/authorities/ca.key" &&
+  echo "ok: age opens the sealed file, which holds the CA's key" || fail "age cannot open the sealed file, or it lacks the CA"
+check 0 "another machine reads the sealed store" "$kthw" certs -f "$tmp/f.yaml"
+cmp -s "$tmp/store-a/pki/authorities/ca.crt" "$tmp/store-f/pki/authorities/ca.crt" &&
+  echo "ok: the other machine holds the adopted CA" || fail "store F does not hold the adopted CA"
+
 # A host that cannot be read stops everything.
 cat >"$tmp/down.yaml" <<EOF
 ---

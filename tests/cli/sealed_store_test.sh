@@ -5,24 +5,7 @@
 # with another identity, is refused and writes nothing. Debian's age opens what kthw seals.
 set -u
 kthw=$1
-failures=0
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-check() {  # expected-exit description command...
-  local want=$1 what=$2
-  shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-  local got=$?
-  if [ "$got" -ne "$want" ]; then
-    fail "$what: exit $got, want $want"
-    sed 's/^/    /' "$tmp/out" "$tmp/err"
-  else
-    echo "ok: $what"
-  fi
-  cat "$tmp/out" "$tmp/err" >>"$tmp/all-output"
-}
+source "$(dirname "$0")/lib.sh"
 # Keys 0600, directories 0700: the store's modes survive the trip through the sealed file.
 privateStore() {
   local dir=$1 open

@@ -18,12 +18,32 @@ bool selected(const std::vector<std::string>& filter, const std::string& value) 
   return filter.empty() || std::find(filter.begin(), filter.end(), value) != filter.end();
 }
 
-void planOne(const resources::Host& host,
-             const std::vector<const HostScopedReconciler*>& reconcilers, runtime::HostOps& ops,
-             const PassOptions& options, bool apply, HostOutcome& out) {
+// A reconciler of the pass, in order. One whose kind is not selected takes part only when it
+// guards hosts: the kinds after it then know what the guard leaves alone.
+struct Participant {
+  const HostScopedReconciler* reconciler;
+  bool selected;
+};
+
+void diffAll(const resources::Host& host, const std::vector<Participant>& reconcilers,
+             const runtime::ProbeResult& observed, HostPlan& plan) {
+  for (const Participant& p : reconcilers) {
+    if (p.selected) {
+      p.reconciler->diff(host, observed, plan);
+      continue;
+    }
+    HostPlan guardOnly;
+    p.reconciler->diff(host, observed, guardOnly);
+    plan.guarded.insert(plan.guarded.end(), guardOnly.guarded.begin(), guardOnly.guarded.end());
+    plan.guardedFiles.insert(guardOnly.guardedFiles.begin(), guardOnly.guardedFiles.end());
+  }
+}
+
+void planOne(const resources::Host& host, const std::vector<Participant>& reconcilers,
+             runtime::HostOps& ops, const PassOptions& options, bool apply, HostOutcome& out) {
   runtime::ProbeRequest request;
   request.updateHashCache = apply;  // diff leaves the host untouched
-  for (const HostScopedReconciler* r : reconcilers) r->observe(host, request);
+  for (const Participant& p : reconcilers) p.reconciler->observe(host, request);
   const auto start = std::chrono::steady_clock::now();
   auto observed = ops.probe(request);
   out.probe = request;
@@ -42,7 +62,7 @@ void planOne(const resources::Host& host,
   out.plan.osRelease = observed->osRelease;
   out.plan.kernel = observed->kernel;
   out.plan.hostKeyFingerprint = ops.hostKeyFingerprint();
-  for (const HostScopedReconciler* r : reconcilers) r->diff(host, *observed, out.plan);
+  diffAll(host, reconcilers, *observed, out.plan);
   if (auto skew = clockSkewProblem(*observed, options.maxClockSkew)) {
     out.plan.problems.push_back(std::move(*skew));
   }
@@ -77,9 +97,8 @@ Status stoppingStatus() {
 // options.lockWait. Returns whether the lock was taken; when it was not, out.lockedBy names the
 // holder (or out.reach the error). A wait means the other writer may have changed the host, so
 // the plan is made again.
-bool lockHost(const resources::Host& host,
-              const std::vector<const HostScopedReconciler*>& reconcilers, runtime::HostOps& ops,
-              const PassOptions& options, HostOutcome& out) {
+bool lockHost(const resources::Host& host, const std::vector<Participant>& reconcilers,
+              runtime::HostOps& ops, const PassOptions& options, HostOutcome& out) {
   const auto deadline = std::chrono::steady_clock::now() + options.lockWait;
   bool waited = false;
   while (true) {
@@ -129,9 +148,10 @@ std::vector<HostOutcome> pass(const resources::DesiredState& state,
                               const std::vector<const HostScopedReconciler*>& all,
                               const HostOpsFactory& connect, const PassOptions& options, bool apply,
                               const ProgressFn& progress) {
-  std::vector<const HostScopedReconciler*> reconcilers;
+  std::vector<Participant> reconcilers;
   for (const HostScopedReconciler* r : all) {
-    if (selected(options.kinds, r->kind())) reconcilers.push_back(r);
+    const bool chosen = selected(options.kinds, r->kind());
+    if (chosen || r->guardsHost()) reconcilers.push_back({r, chosen});
   }
   std::vector<const resources::Host*> hosts;
   for (const resources::Host& h : state.hosts) {

@@ -342,6 +342,7 @@ void CertificateBundleReconciler::diff(const resources::Host& host,
     }
     if (refused) {
       plan.guarded.push_back(resource);
+      for (const BundleFileContent& f : files) plan.guardedFiles.emplace(f.spec.path, resource);
       continue;
     }
     for (BundleFileContent& f : files) {

@@ -50,9 +50,11 @@ std::optional<std::vector<std::string>> encryptionConfigKeys(const std::string& 
 //
 // The guard: a precious file (see Material) that is on a host with content the store did not
 // create is never replaced. Such a host gets a problem on the bundle and none of the bundle's
-// files: leaves signed by an authority the host does not trust are of no use there. An
-// encryption config may be rewritten when every key it lists is one the store created (kthw's
-// own rotation); its content is probed only when it differs from what is desired.
+// files: leaves signed by an authority the host does not trust are of no use there. The plan
+// records the bundle and its files there (HostPlan::guarded, guardedFiles), and the services
+// that read them are held back on that host. An encryption config may be rewritten when every
+// key it lists is one the store created (kthw's own rotation); its content is probed only when
+// it differs from what is desired.
 class CertificateBundleReconciler : public HostScopedReconciler {
  public:
   CertificateBundleReconciler(const resources::DesiredState& state,
@@ -63,6 +65,7 @@ class CertificateBundleReconciler : public HostScopedReconciler {
   void observe(const resources::Host& host, runtime::ProbeRequest& request) const override;
   void diff(const resources::Host& host, const runtime::ProbeResult& observed,
             HostPlan& plan) const override;
+  bool guardsHost() const override { return true; }
 
  private:
   const resources::DesiredState& state_;

@@ -6,6 +6,7 @@
 #include "reconcilers/bundle_files.h"
 #include "reconcilers/load_balancer_config.h"
 #include "reconcilers/preflight.h"
+#include "reconcilers/service_hold_back.h"
 #include "reconcilers/unit_renderer.h"
 #include "resources/substitution.h"
 #include "runtime/binary_flags.h"
@@ -197,6 +198,13 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
                                                 HostPlan& plan) const {
   const std::string resource = "ControlPlaneService/" + s.name();
   plan.addResource(resource);
+  resources::Substituter sub(state_);
+  if (auto held = holdBackProblems(s, host, sub, plan); !held.empty()) {
+    // As it runs now it stays: a member of its rollout group, whose health the others await.
+    plan.problems.insert(plan.problems.end(), held.begin(), held.end());
+    plan.health[s.name()] = healthProbe(s, host);
+    return;
+  }
   const size_t before = plan.actions.size();
   std::vector<std::string> restartBecause;
 
@@ -235,7 +243,6 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
   }
 
   // Config files and the unit, rendered for this host.
-  resources::Substituter sub(state_);
   const bool portHeld = preflight(s, host, sub, observed, plan);
   resources::Diagnostics problems;
   std::string referencing;  // everything that may name an input file

@@ -15,7 +15,9 @@ namespace kthw::reconcilers {
 // a time behind the component's health check (see Action::Rollout).
 //
 // Must run after the Host and CertificateBundle reconcilers in one plan: their writes to files
-// the service reads are what triggers its restart.
+// the service reads are what triggers its restart, and a service that reads a file the guard
+// leaves as it is on a host (HostPlan::guardedFiles) is held back there: a problem, and no
+// write, install, start or restart on that host (see service_hold_back.h).
 class ControlPlaneServiceReconciler : public HostScopedReconciler {
  public:
   ControlPlaneServiceReconciler(const resources::DesiredState& state,

@@ -21,8 +21,10 @@ using HostOpsFactory = std::function<std::shared_ptr<runtime::HostOps>(const res
 
 struct PassOptions {
   std::vector<std::string> hosts;  // only these (empty: all)
-  std::vector<std::string> kinds;  // only reconcilers of these kinds (empty: all)
-  bool fetchDiffContent = false;   // one extra round trip per host that has content drift
+  // Only reconcilers of these kinds (empty: all). A reconciler that guards hosts
+  // (HostScopedReconciler::guardsHost) still records the guard when its kind is not selected.
+  std::vector<std::string> kinds;
+  bool fetchDiffContent = false;  // one extra round trip per host that has content drift
   size_t parallelism = 32;
   // Apply: take the host's writer lock (runtime::kHostLockPath) as this owner before the first
   // change, waiting up to `lockWait` for another writer; empty takes no lock.

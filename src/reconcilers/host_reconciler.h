@@ -18,6 +18,10 @@ class HostScopedReconciler {
   virtual void observe(const resources::Host& host, runtime::ProbeRequest& request) const = 0;
   virtual void diff(const resources::Host& host, const runtime::ProbeResult& observed,
                     HostPlan& plan) const = 0;
+  // Whether diff records what the guard leaves as it is (HostPlan::guarded, guardedFiles), which
+  // the kinds after it must leave alone too. Such a reconciler takes part in every pass, its kind
+  // selected or not; unselected, only what it records there is kept.
+  virtual bool guardsHost() const { return false; }
 };
 
 // Kind Host: /etc/hosts entries (a managed block; other lines are never touched), directories

@@ -84,6 +84,9 @@ struct HostPlan {
   // Kind/name whose files this host refused: precious material the store did not create is
   // there (see CertificateBundleReconciler). Such a resource is not distributed to this host.
   std::vector<std::string> guarded;
+  // Every file those resources place on this host, path -> Kind/name: what the guard leaves as
+  // it is. A service that reads one is held back on this host (ControlPlaneServiceReconciler).
+  std::map<std::string, std::string> guardedFiles;
   std::map<std::string, HealthProbe> health;  // by rollout group, for every service on the host
   std::string osRelease;
   std::string kernel;

@@ -124,11 +124,19 @@ Status fsyncPath(const std::string& path, int flags) {
   return okStatus();
 }
 
-Status writeTree(const std::string& root, const StoreArchive& archive) {
+using Step = StoreReplaceFaultsForTesting::Step;
+
+void crashIfAt(const StoreReplaceFaultsForTesting& faults, Step step) {
+  if (faults.crashAt == step) ::_exit(kStoreReplaceCrashExitForTesting);
+}
+
+Status writeTree(const std::string& root, const StoreArchive& archive,
+                 const StoreReplaceFaultsForTesting& faults) {
   if (::mkdir(root.c_str(), 0700) != 0) {
     return permissionDenied("cannot create " + root + ": " + errnoText());
   }
   std::set<std::string> dirs = {root};
+  size_t written = 0;
   for (const StoreFile& f : archive.files) {
     const fs::path path = fs::path(root) / f.path;
     for (fs::path d = path.parent_path(); dirs.insert(d.string()).second; d = d.parent_path()) {
@@ -139,6 +147,7 @@ Status writeTree(const std::string& root, const StoreArchive& archive) {
     }
     if (Status s = writeFileAtomically(path.string(), f.content, f.mode & 0777); !s.ok()) return s;
     ::chmod(path.c_str(), f.mode & 0777);
+    if (++written == faults.filesWritten) crashIfAt(faults, Step::kNewFilesWritten);
   }
   // Every directory's entries on disk before the exchange makes the tree visible.
   for (const std::string& d : dirs) {
@@ -226,6 +235,11 @@ StatusOr<bool> storeHoldsFiles(const std::string& dir) {
 }
 
 Status replaceStoreDirectory(const std::string& dir, const StoreArchive& archive) {
+  return replaceStoreDirectoryForTesting(dir, archive, {});
+}
+
+Status replaceStoreDirectoryForTesting(const std::string& dir, const StoreArchive& archive,
+                                       const StoreReplaceFaultsForTesting& faults) {
   const fs::path target = fs::absolute(dir).lexically_normal();
   const fs::path parent = target.parent_path();
   const std::string prefix = "." + target.filename().string() + ".restore-";
@@ -237,10 +251,11 @@ Status replaceStoreDirectory(const std::string& dir, const StoreArchive& archive
     if (e.path().filename().string().starts_with(prefix)) fs::remove_all(e.path(), ec);
   }
   fs::remove_all(staged, ec);
-  if (Status s = writeTree(staged, archive); !s.ok()) {
+  if (Status s = writeTree(staged, archive, faults); !s.ok()) {
     fs::remove_all(staged, ec);
     return s;
   }
+  crashIfAt(faults, Step::kNewDirectoryComplete);
   if (::renameat2(AT_FDCWD, staged.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) != 0) {
     const Status s = unavailable("cannot exchange " + staged + " with " + target.string() + ": " +
                                  errnoText() + "; the store is unchanged");
@@ -249,6 +264,7 @@ Status replaceStoreDirectory(const std::string& dir, const StoreArchive& archive
   }
   if (Status s = fsyncPath(parent.string(), O_RDONLY | O_DIRECTORY); !s.ok()) return s;
   // `staged` now holds the old store; the new one is in place whatever happens to it.
+  crashIfAt(faults, Step::kExchanged);
   fs::remove_all(staged, ec);
   return okStatus();
 }

@@ -48,4 +48,22 @@ StatusOr<bool> storeHoldsFiles(const std::string& dir);
 // crashed left beside it.
 Status replaceStoreDirectory(const std::string& dir, const StoreArchive& archive);
 
+// Steps at which replaceStoreDirectoryForTesting ends the process at once with _exit, as a crash
+// there would, so that tests can check what each crash leaves behind. Never set outside tests:
+// replaceStoreDirectory itself takes no faults.
+struct StoreReplaceFaultsForTesting {
+  enum class Step {
+    kNone,
+    kNewFilesWritten,       // `filesWritten` files of the new directory are written
+    kNewDirectoryComplete,  // the new directory is written and fsynced, not yet exchanged
+    kExchanged,             // the store is exchanged, the old one not yet removed
+  };
+  Step crashAt = Step::kNone;
+  size_t filesWritten = 1;
+};
+// The exit status of a process that replaceStoreDirectoryForTesting ended.
+inline constexpr int kStoreReplaceCrashExitForTesting = 86;
+Status replaceStoreDirectoryForTesting(const std::string& dir, const StoreArchive& archive,
+                                       const StoreReplaceFaultsForTesting& faults);
+
 }  // namespace kthw::runtime

@@ -25,6 +25,8 @@ class FakeHost : public runtime::HostOps {
   std::map<std::string, File> files;
   std::map<std::string, std::string> sysctls;  // present keys and their values
   std::map<std::string, bool> modules;
+  bool systemctl = false;                           // probes report systemctl when set
+  std::map<std::string, runtime::UnitState> units;  // as systemctl reports them
   std::vector<std::string> actions;  // "write /etc/x", "mkdir /etc/y", "run ...", ...
   int probes = 0;
   bool unreachable = false;
@@ -56,6 +58,10 @@ class FakeHost : public runtime::HostOps {
       r.sysctls[k] = it == sysctls.end() ? std::nullopt : std::optional<std::string>(it->second);
     }
     for (const std::string& m : request.modules) r.modules[m] = modules[m];
+    r.systemctlAvailable = systemctl;
+    for (const std::string& u : request.units) {
+      if (auto it = units.find(u); it != units.end()) r.units[u] = it->second;
+    }
     r.osRelease = "FakeOS";
     return r;
   }

@@ -224,7 +224,7 @@ std::vector<BundleFileContent> bundleFilesFor(const resources::DesiredState& sta
     file.secret = resources::isSecretContent(f.kind);
     file.kind = f.kind;
     file.source = f.source;
-    file.material = materialOf(b, f);
+    file.material = materialOf(state, b, f);
     auto pendingFor = [&](const std::string& name) {
       if (m.has(name)) return false;
       file.pendingReason = name + " will be issued (" + m.reasons.at(name) + ")";

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <ctime>
+#include <set>
 #include <sstream>
 
 #include "resources/substitution.h"
@@ -179,13 +180,23 @@ class Preparer {
         return okStatus();
       }
     }
-    m_.reasons[c.name] = reason;
+    // A reissue gets a fresh key: the old one may be why the certificate is replaced. Not so
+    // for a certificate that signs service-account tokens: its key is kept while it belongs to
+    // the certificate and has the spec's algorithm, so that the tokens stay valid.
+    bool keep = false;
+    if (cert && key && signsServiceAccountTokens(state_, b_, c.name)) {
+      const runtime::PrivateKeyPem old{*key};
+      auto type = runtime::privateKeyType(old);
+      keep = type.ok() && *type == toKeyType(c.keyAlgorithm) && runtime::keyMatches(*cert, old);
+    }
+    m_.reasons[c.name] =
+        keep ? reason + "; its key is kept: it signs service-account tokens" : reason;
     if (!generate_) {
       m_.pending.insert(c.name);
       return okStatus();
     }
-    // A reissue gets a fresh key: the old one may be why the certificate is replaced.
-    auto newKey = runtime::generatePrivateKey(toKeyType(c.keyAlgorithm));
+    StatusOr<runtime::PrivateKeyPem> newKey = runtime::PrivateKeyPem{key.value_or("")};
+    if (!keep) newKey = runtime::generatePrivateKey(toKeyType(c.keyAlgorithm));
     if (!newKey.ok()) return newKey.status();
     runtime::CertificateRequest r = requestFor(c.subject);
     r.dnsNames = dns;
@@ -352,7 +363,30 @@ std::string formatEncryptionKeys(const EncryptionKeys& k) {
   return out;
 }
 
-Material materialOf(const resources::CertificateBundle& bundle, const resources::BundleFile& file) {
+bool signsServiceAccountTokens(const resources::DesiredState& state,
+                               const resources::CertificateBundle& bundle,
+                               const std::string& name) {
+  // The API server's verifying and signing keys, and the controller-manager's signing key.
+  static const std::set<std::string, std::less<>> kTokenKeyFlags = {
+      "service-account-key-file", "service-account-signing-key-file",
+      "service-account-private-key-file"};
+  std::set<std::string, std::less<>> paths;
+  for (const resources::BundleFile& f : bundle.files) {
+    if (f.source == name && (f.kind == resources::ContentKind::kCertificate ||
+                             f.kind == resources::ContentKind::kKey)) {
+      paths.insert(f.path);
+    }
+  }
+  for (const resources::ControlPlaneService& s : state.services) {
+    for (const resources::Flag& flag : s.flags) {
+      if (kTokenKeyFlags.count(flag.name) != 0 && paths.count(flag.value.value) != 0) return true;
+    }
+  }
+  return false;
+}
+
+Material materialOf(const resources::DesiredState& state,
+                    const resources::CertificateBundle& bundle, const resources::BundleFile& file) {
   using resources::ContentKind;
   switch (file.kind) {
     case ContentKind::kEncryptionConfig:
@@ -367,8 +401,12 @@ Material materialOf(const resources::CertificateBundle& bundle, const resources:
   const auto named = [&](const auto& v) {
     return std::any_of(v.begin(), v.end(), [&](const auto& x) { return x.name == file.source; });
   };
-  return named(bundle.authorities) || named(bundle.keyPairs) ? Material::kPrecious
-                                                             : Material::kDerivable;
+  // A token-signing certificate's key is kept when the certificate is reissued (see
+  // prepareMaterial): the key is the precious half, the certificate is derived from it.
+  const bool tokenKey =
+      file.kind == ContentKind::kKey && signsServiceAccountTokens(state, bundle, file.source);
+  return named(bundle.authorities) || named(bundle.keyPairs) || tokenKey ? Material::kPrecious
+                                                                         : Material::kDerivable;
 }
 
 runtime::KeyType toKeyType(resources::KeyAlgorithm a) {

@@ -31,8 +31,16 @@ struct EncryptionKeys {
 enum class Material { kPrecious, kDerivable };
 
 // The class of what `file` places: an authority's certificate or key, either half of a key
-// pair, and an encryption config are precious; everything else is derivable.
-Material materialOf(const resources::CertificateBundle& bundle, const resources::BundleFile& file);
+// pair, an encryption config, and the key of a certificate that signs service-account tokens
+// are precious; everything else is derivable.
+Material materialOf(const resources::DesiredState& state,
+                    const resources::CertificateBundle& bundle, const resources::BundleFile& file);
+
+// Whether a ControlPlaneService names a file of `bundle`'s certificate `name` (the certificate
+// or its key) as a service-account token key: the seeds' service-account certificate is such a
+// key pair, and a new key invalidates every token the cluster issued.
+bool signsServiceAccountTokens(const resources::DesiredState& state,
+                               const resources::CertificateBundle& bundle, const std::string& name);
 
 // The key material of one CertificateBundle as the secret store holds it after this pass.
 // In read-only passes (diff) nothing is generated: what would be is listed in `pending`.

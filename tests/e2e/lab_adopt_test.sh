@@ -59,6 +59,11 @@ sed -i 's/^    keyAlgorithm: ECDSA-P256$/    keyAlgorithm: ECDSA-P521/' "$d/pki.
 grep -q '^    keyAlgorithm: ECDSA-P521$' "$d/pki.yaml" && ! grep -q 'ECDSA-P256' "$d/pki.yaml" ||
   fail "could not set keyAlgorithm: ECDSA-P521 in pki.yaml"
 
+# An operator's edit of the scheduler's unit, which kthw would rewrite and restart: on a host
+# whose PKI the guard keeps, the services that read it are held back as well.
+on "sed -i 's/--v=2$/--v=3/' /etc/systemd/system/kube-scheduler.service && systemctl daemon-reload" ||
+  fail "could not edit kube-scheduler.service"
+
 # Without adopt: the guard blocks controller-0's PKI.
 t=$(date +%s)
 run 1 "diff: the hand-built PKI is not in the secret store" "$kthw" diff -f "$d"
@@ -77,6 +82,10 @@ cp "$work/out" "$work/apply-before-adopt"
 grep -q "^controller-0: problem: CertificateBundle/lab-pki: controller-0: the certificate of authority ca at /var/lib/kubernetes/ca.pem on this host .* is not in this secret store" "$work/out" &&
   echo "ok: apply names the CA on controller-0 (apply took $(($(date +%s) - t))s)" ||
   { fail "apply does not name controller-0's CA"; sed 's/^/    /' "$work/out"; }
+grep -q "^controller-0: problem: ControlPlaneService/kube-scheduler: controller-0: held back: kube-scheduler reads .*/var/lib/kubernetes/kubernetes.pem.* of CertificateBundle lab-pki, which the guard leaves as it is on this host" "$work/out" &&
+  echo "ok: apply holds kube-scheduler back on controller-0" || { fail "kube-scheduler is not held back"; grep "held back\|kube-scheduler" "$work/out" | head -5; }
+on "grep -q -- '--v=3$' /etc/systemd/system/kube-scheduler.service" &&
+  echo "ok: the edited kube-scheduler unit is left as it is" || fail "apply rewrote kube-scheduler.service"
 [ "$(started)" = "$started_before" ] && echo "ok: apply restarted none of $units on controller-0" ||
   fail "apply restarted services on controller-0: $(started | tr '\n' ' ')"
 [ "$(sha /var/lib/kubernetes/ca.pem)" = "$ca_sha" ] && echo "ok: ca.pem unchanged" ||
@@ -135,6 +144,8 @@ secret_reads_back && echo "ok: the Secret created before adoption reads back" ||
 etcd_get /registry/secrets/default/adopt-e2e >"$work/raw" 2>/dev/null
 grep -aq '^k8s:enc:aescbc:v1:key1:' "$work/raw" && echo "ok: still encrypted with key1" ||
   fail "the Secret's raw value: $(head -c 30 "$work/raw" | tr -cd '[:print:]')"
+on "grep -q -- '--v=2$' /etc/systemd/system/kube-scheduler.service" &&
+  echo "ok: after adopt, apply converges kube-scheduler's unit" || fail "kube-scheduler.service still edited"
 run 0 "a second apply" "$kthw" apply -f "$d"
 grep -q " 0 changed, 0 action(s) done" "$work/out" && echo "ok: the second apply changes nothing" ||
   { fail "the second apply changed something"; sed 's/^/    /' "$work/out"; }

@@ -109,7 +109,7 @@ TEST(MaterialOf, AuthoritiesKeyPairsAndEncryptionConfigsArePrecious) {
   ASSERT_TRUE(loaded.ok()) << resources::testing::joinErrors(loaded);
   const auto& b = loaded.state.bundles.at(0);
   std::map<std::string, Material> got;
-  for (const auto& f : b.files) got[f.path] = materialOf(b, f);
+  for (const auto& f : b.files) got[f.path] = materialOf(loaded.state, b, f);
   const std::string d = "/var/lib/kubernetes/";
   EXPECT_EQ(got, (std::map<std::string, Material>{
                      {d + "ca.pem", Material::kPrecious},

@@ -252,5 +252,65 @@ TEST_F(BundleMaterialTest, DistributesFilesAndASecondPassWritesNothing) {
   EXPECT_EQ(drift[0].plan.actions[0].reason, "owner or mode root:root 0644");
 }
 
+// The seeds' service-account certificate: the API server verifies tokens with it and signs them
+// with its key. A renewal keeps the key, so the tokens the cluster issued stay valid, and the key
+// is precious on the hosts; the certificate itself is derived from it.
+TEST(ServiceAccountCertificate, ARenewalKeepsTheKeyThatSignsTokens) {
+  const char* docs = R"(---
+apiVersion: kthw.dev/v1alpha1
+kind: CertificateBundle
+metadata: {name: pki}
+spec:
+  authorities: [{name: ca, commonName: Kubernetes}]
+  certificates:
+    - {name: service-account, issuer: ca, commonName: service-accounts, usages: [client], validity: 720h, renewBefore: 48h}
+    - {name: admin, issuer: ca, commonName: admin, usages: [client], validity: 720h, renewBefore: 48h}
+  files:
+    - {path: /var/lib/kubernetes/service-account.pem, hosts: {selector: {role: controller}}, content: {certificate: service-account}}
+    - {path: /var/lib/kubernetes/service-account-key.pem, hosts: {selector: {role: controller}}, content: {key: service-account}}
+    - {path: /var/lib/kubernetes/admin.pem, hosts: {selector: {role: controller}}, content: {certificate: admin}}
+    - {path: /var/lib/kubernetes/admin-key.pem, hosts: {selector: {role: controller}}, content: {key: admin}}
+---
+apiVersion: kthw.dev/v1alpha1
+kind: ControlPlaneService
+metadata: {name: kube-apiserver}
+spec:
+  component: kube-apiserver
+  hosts: {selector: {role: controller}}
+  binary: {path: /usr/local/bin/kube-apiserver}
+  flags:
+    service-account-key-file: /var/lib/kubernetes/service-account.pem
+    service-account-signing-key-file: /var/lib/kubernetes/service-account-key.pem
+)";
+  auto loaded = resources::testing::loadText(std::string(resources::testing::kMinimalHosts) + docs);
+  ASSERT_TRUE(loaded.ok()) << resources::testing::joinErrors(loaded);
+  const auto& b = loaded.state.bundles.at(0);
+  EXPECT_TRUE(signsServiceAccountTokens(loaded.state, b, "service-account"));
+  EXPECT_FALSE(signsServiceAccountTokens(loaded.state, b, "admin"));
+  std::map<std::string, Material> got;
+  for (const auto& f : b.files) got[f.path] = materialOf(loaded.state, b, f);
+  EXPECT_EQ(got.at("/var/lib/kubernetes/service-account-key.pem"), Material::kPrecious);
+  EXPECT_EQ(got.at("/var/lib/kubernetes/service-account.pem"), Material::kDerivable);
+  EXPECT_EQ(got.at("/var/lib/kubernetes/admin-key.pem"), Material::kDerivable);
+
+  const std::string dir = ::testing::TempDir() + "/kthw-material-sa-renewal";
+  std::filesystem::remove_all(dir);
+  auto store = runtime::SecretStore::open(dir, runtime::SecretStore::Mode::kWrite);
+  ASSERT_TRUE(store.ok());
+  const auto now = Clock::now();
+  auto first = prepareMaterial(loaded.state, b, store->get(), true, now);
+  ASSERT_TRUE(first.ok());
+  // 700 hours later both leaves are within renewBefore.
+  auto later = prepareMaterial(loaded.state, b, store->get(), true, now + std::chrono::hours(700));
+  ASSERT_TRUE(later.ok());
+  EXPECT_NE(later->reasons.at("service-account").find("its key is kept"), std::string::npos)
+      << later->reasons.at("service-account");
+  EXPECT_NE(later->certificates.at("service-account"), first->certificates.at("service-account"));
+  EXPECT_EQ(later->keys.at("service-account").pem, first->keys.at("service-account").pem);
+  EXPECT_TRUE(runtime::keyMatches(later->certificates.at("service-account"),
+                                  later->keys.at("service-account")));
+  EXPECT_NE(later->keys.at("admin").pem, first->keys.at("admin").pem);
+}
+
 }  // namespace
 }  // namespace kthw::reconcilers

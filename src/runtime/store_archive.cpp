@@ -255,6 +255,16 @@ Status replaceStoreDirectoryForTesting(const std::string& dir, const StoreArchiv
     fs::remove_all(staged, ec);
     return s;
   }
+  // The store's lock is flock(2) on <dir>/.lock, held by the caller. The new directory gets the
+  // same inode under the same name, so the lock is still held after the exchange: a kthw process
+  // that opens the store meanwhile waits for this one, as it would have before.
+  const fs::path lock = target / ".lock";
+  if (::link(lock.c_str(), (fs::path(staged) / ".lock").c_str()) != 0 && errno != ENOENT) {
+    const Status s = unavailable("cannot carry the lock " + lock.string() +
+                                 " over: " + errnoText() + "; the store is unchanged");
+    fs::remove_all(staged, ec);
+    return s;
+  }
   crashIfAt(faults, Step::kNewDirectoryComplete);
   if (::renameat2(AT_FDCWD, staged.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) != 0) {
     const Status s = unavailable("cannot exchange " + staged + " with " + target.string() + ": " +

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "runtime/atomic_file.h"
+#include "runtime/secret_store.h"
 
 namespace kthw::runtime {
 namespace {
@@ -126,6 +127,22 @@ TEST(StoreArchive, ReplacingRemovesWhatACrashedRestoreLeft) {
   ASSERT_TRUE(replaceStoreDirectory(dir, {"c", {{"a.key", 0600, "A"}}}).ok());
   EXPECT_FALSE(fs::exists(leftover));
   EXPECT_EQ(readLocalFile(dir + "/a.key").value(), "A");
+}
+
+// The caller's lock on the store holds across the exchange: another kthw process that opens the
+// store right after the replace (to apply, say) waits instead of writing into it.
+TEST(StoreArchive, TheStoreStaysLockedAcrossTheReplace) {
+  const std::string dir = freshDir("locked");
+  auto held = SecretStore::open(dir, SecretStore::Mode::kWrite);
+  ASSERT_TRUE(held.ok()) << held.status().message();
+  ASSERT_TRUE(replaceStoreDirectory(dir, {"c", {{"a.key", 0600, "A"}}}).ok());
+  EXPECT_EQ(readLocalFile(dir + "/a.key").value(), "A");
+  auto second = SecretStore::open(dir, SecretStore::Mode::kRead);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find("locked by another kthw process"), std::string::npos)
+      << second.status().message();
+  held->reset();
+  EXPECT_TRUE(SecretStore::open(dir, SecretStore::Mode::kWrite).ok());
 }
 
 TEST(StoreArchive, AnEmptyOrMissingStoreHoldsNoFiles) {

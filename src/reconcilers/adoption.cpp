@@ -142,9 +142,10 @@ class Planner {
     const std::string keyPath = storePath(b_, "authorities", name, ".key");
     const std::vector<Copy> certs = copies(ContentKind::kCertificate, name);
     if (certs.empty()) {
-      add(what, Material::kPrecious,
-          stored(certPath) ? Outcome::kAlreadyStored : Outcome::kNotFound,
-          stored(certPath) ? "in the store; on no host yet" : "on no host; kthw apply issues it");
+      const auto have = stored(certPath);
+      if (have) issuers_[name] = *have;
+      add(what, Material::kPrecious, have ? Outcome::kAlreadyStored : Outcome::kNotFound,
+          have ? "in the store; on no host yet" : "on no host; kthw apply issues it");
       return;
     }
     std::map<std::string, std::string> fingerprints;  // where -> sha256 of the DER certificate
@@ -179,6 +180,12 @@ class Planner {
         return;
       }
       if (!setAside(what, "CA " + fingerprint, "CA " + ours, {certPath, keyPath}, note)) return;
+    } else if (stored(keyPath)) {
+      // A key without its certificate (a crash between the two writes) is precious too.
+      if (!setAside(what, "CA " + fingerprint, "a key of " + name + " without its certificate",
+                    {keyPath}, note)) {
+        return;
+      }
     }
     const std::vector<Copy> keys = copies(ContentKind::kKey, name);
     if (keys.empty()) {
@@ -204,8 +211,87 @@ class Planner {
             agreeing(certs.size()) + ")" + note);
   }
 
+  // A certificate that signs service-account tokens is a key pair in all but name: its key is
+  // precious (a new one invalidates every token), the certificate is derived from it.
+  void tokenCertificate(const resources::Certificate& c, const std::string& what) {
+    const std::string certPath = storePath(b_, "certificates", c.name, ".crt");
+    const std::string keyPath = storePath(b_, "certificates", c.name, ".key");
+    std::vector<Copy> certs = copies(ContentKind::kCertificate, c.name);
+    std::vector<Copy> keys = copies(ContentKind::kKey, c.name);
+    embeddedIn(c.name, certs, keys);
+    if (keys.empty()) {
+      const bool have = stored(keyPath).has_value();
+      if (have || certs.empty()) {
+        add(what, Material::kPrecious, have ? Outcome::kAlreadyStored : Outcome::kNotFound,
+            have ? "in the store" : "on no host; kthw apply issues it");
+      } else {
+        add(what, Material::kPrecious, Outcome::kRefused,
+            "its certificate is at " + certs.front().where +
+                ", but no host has its key where the desired state places it; it signs "
+                "service-account tokens, and a new key invalidates every token");
+      }
+      return;
+    }
+    std::map<std::string, std::string> publicOf;  // where -> public key PEM
+    for (const Copy& k : keys) {
+      auto pub = runtime::publicKeyPem(runtime::PrivateKeyPem{k.content});
+      if (!pub.ok()) {
+        add(what, Material::kPrecious, Outcome::kRefused, k.where + " is not a private key");
+        return;
+      }
+      publicOf[k.where] = trimmed(*pub);
+    }
+    const auto fingerprint = [](const std::string& pub) {
+      return "public key sha256 " + runtime::sha256Hex(pub).substr(0, 16) + "...";
+    };
+    if (auto d =
+            disagreement(keys, [&](const Copy& k) { return fingerprint(publicOf.at(k.where)); })) {
+      add(what, Material::kPrecious, Outcome::kRefused, *d);
+      return;
+    }
+    const Copy& key = keys.front();
+    const std::string pub = publicOf.at(key.where);
+    std::string note;
+    if (auto have = stored(keyPath)) {
+      auto storedPub = runtime::publicKeyPem(runtime::PrivateKeyPem{*have});
+      const std::string ours = storedPub.ok() ? trimmed(*storedPub) : "";
+      if (ours == pub) {
+        add(what, Material::kPrecious, Outcome::kAlreadyStored,
+            "the same key (" + fingerprint(pub) + "); it signs service-account tokens");
+        return;
+      }
+      if (!setAside(what, fingerprint(pub), ours.empty() ? "an unreadable key" : fingerprint(ours),
+                    {certPath, keyPath}, note)) {
+        return;
+      }
+    }
+    // Its certificate: a copy that belongs to the key, one its authority signed if there is one.
+    // Without one, apply reissues the certificate and keeps the key.
+    const Copy* cert = nullptr;
+    auto issuer = issuers_.find(c.issuer);
+    for (const Copy& copy : certs) {
+      if (!runtime::keyMatches(copy.content, runtime::PrivateKeyPem{key.content})) continue;
+      if (cert == nullptr) cert = &copy;
+      if (issuer != issuers_.end() && runtime::signedBy(copy.content, issuer->second)) {
+        cert = &copy;
+        break;
+      }
+    }
+    out_.imports[keyPath] = key.content;
+    if (cert != nullptr) out_.imports[certPath] = cert->content;
+    add(what, Material::kPrecious, Outcome::kImported,
+        "its key from " + key.where +
+            (cert != nullptr ? ", its certificate from " + cert->where : std::string()) + " (" +
+            fingerprint(pub) + ", " + agreeing(keys.size()) + "; it signs service-account tokens)" +
+            note);
+  }
+
   void certificate(const resources::Certificate& c) {
     const std::string what = "certificate " + c.name;
+    if (signsServiceAccountTokens(state_, b_, c.name)) {
+      tokenCertificate(c, what);
+      return;
+    }
     const std::string certPath = storePath(b_, "certificates", c.name, ".crt");
     auto issuer = issuers_.find(c.issuer);
     const auto have = stored(certPath);
@@ -253,6 +339,16 @@ class Planner {
       return;
     }
     if (keys.empty()) {
+      // The store's own key pair, whose public half the hosts run, is fine.
+      auto have = stored(keyPath);
+      auto storedPub = have ? runtime::publicKeyPem(runtime::PrivateKeyPem{*have})
+                            : StatusOr<std::string>(notFound("none"));
+      if (storedPub.ok() && std::all_of(publics.begin(), publics.end(), [&](const Copy& p) {
+            return trimmed(p.content) == trimmed(*storedPub);
+          })) {
+        add(what, Material::kPrecious, Outcome::kAlreadyStored, "the same key pair");
+        return;
+      }
       add(what, Material::kPrecious, Outcome::kRefused,
           "only its public half is on the hosts (" + publics.front().where +
               "); adoption needs the private key where the desired state places {key: " + name +
@@ -325,7 +421,8 @@ class Planner {
     const auto listed = [&](const Copy& c) {
       std::string names;
       for (const auto& [name, secret] : keysAt.at(c.where)) {
-        names += (names.empty() ? "" : ",") + name + " (sha256 " + shortSha(secret) + ")";
+        names +=
+            (names.empty() ? "" : ",") + printableText(name) + " (sha256 " + shortSha(secret) + ")";
       }
       return "keys " + names;
     };
@@ -337,11 +434,13 @@ class Planner {
     EncryptionKeys keys;
     for (const auto& [name, secret] : keysAt.at(first.where)) {
       int generation = 0;
-      if (name.size() > 3 && name.starts_with("key") &&
-          std::all_of(name.begin() + 3, name.end(), ::isdigit) && name.size() < 9) {
+      if (name.size() > 3 && name.size() < 9 && name.starts_with("key") &&
+          std::all_of(name.begin() + 3, name.end(),
+                      [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)) != 0; })) {
         generation = std::stoi(name.substr(3));
       }
-      if (generation < 1) {
+      // Only the name kthw would write back: key01 would come back as key1.
+      if (generation < 1 || name != "key" + std::to_string(generation)) {
         add(what, Material::kPrecious, Outcome::kRefused,
             first.where + " names a key \"" + printableText(name) +
                 "\"; kthw names keys key<generation> (key1, key2, ...), and renaming a key makes "

@@ -184,10 +184,11 @@ class Preparer {
     // for a certificate that signs service-account tokens: its key is kept while it belongs to
     // the certificate and has the spec's algorithm, so that the tokens stay valid.
     bool keep = false;
-    if (cert && key && signsServiceAccountTokens(state_, b_, c.name)) {
+    if (key && signsServiceAccountTokens(state_, b_, c.name)) {
       const runtime::PrivateKeyPem old{*key};
       auto type = runtime::privateKeyType(old);
-      keep = type.ok() && *type == toKeyType(c.keyAlgorithm) && runtime::keyMatches(*cert, old);
+      keep = type.ok() && *type == toKeyType(c.keyAlgorithm) &&
+             (!cert || runtime::keyMatches(*cert, old));
     }
     m_.reasons[c.name] =
         keep ? reason + "; its key is kept: it signs service-account tokens" : reason;
@@ -377,9 +378,17 @@ bool signsServiceAccountTokens(const resources::DesiredState& state,
       paths.insert(f.path);
     }
   }
+  resources::Substituter sub(state);
   for (const resources::ControlPlaneService& s : state.services) {
     for (const resources::Flag& flag : s.flags) {
-      if (kTokenKeyFlags.count(flag.name) != 0 && paths.count(flag.value.value) != 0) return true;
+      if (kTokenKeyFlags.count(flag.name) == 0) continue;
+      if (paths.count(flag.value.value) != 0) return true;
+      if (flag.value.value.find("${") == std::string::npos) continue;
+      for (const resources::Host& h : state.hosts) {  // a path written with ${...}
+        resources::Diagnostics ignored;
+        if (!state.selects(s.hosts, h)) continue;
+        if (paths.count(sub.resolve(flag.value, &h, ignored).value_or("")) != 0) return true;
+      }
     }
   }
   return false;

@@ -1,4 +1,7 @@
 // What adoption reads inside files found on hosts: encryption configs and kubeconfigs.
+#include <algorithm>
+#include <cctype>
+
 #include "reconcilers/adoption.h"
 #include "resources/yaml_loader.h"
 #include "runtime/base64.h"
@@ -55,6 +58,14 @@ StatusOr<std::vector<std::pair<std::string, std::string>>> encryptionConfigProvi
       if (name == nullptr || secret == nullptr || !name->isScalar() || !secret->isScalar() ||
           name->scalar.empty() || secret->scalar.empty()) {
         return invalidArgument("a key of provider " + provider + " lacks a name or a secret");
+      }
+      const bool base64 = std::all_of(secret->scalar.begin(), secret->scalar.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '+' || ch == '/' ||
+               ch == '=';
+      });
+      if (!base64) {
+        return invalidArgument("the secret of key " + printableText(name->scalar) +
+                               " is not base64");
       }
       out.emplace_back(name->scalar, secret->scalar);
     }

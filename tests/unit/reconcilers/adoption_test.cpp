@@ -284,6 +284,124 @@ TEST_F(AdoptionTest, ALeafFoundOnlyInAKubeconfigIsImported) {
   EXPECT_FALSE(kubeconfigCredentials("{{").has_value());
 }
 
+TEST_F(AdoptionTest, AKeyNameKthwWouldWriteBackOtherwiseIsRefused) {
+  for (auto& [host, files] : hosts_) {
+    std::string& config = files["/var/lib/kubernetes/encryption-config.yaml"];
+    config.replace(config.find("name: key1"), 10, "name: key01");
+  }
+  const Adoption a = planAdoption(loaded_.state, bundle(), hosts_, target_.get());
+  EXPECT_EQ(item(a, "encryption config encryption-config").outcome, Outcome::kRefused);
+  EXPECT_NE(item(a, "encryption config encryption-config").detail.find("names a key \"key01\""),
+            std::string::npos);
+}
+
+// One adopted key is a steady config: raising keyGeneration starts a rotation.
+TEST_F(AdoptionTest, AnAdoptedKeyRotatesLikeKthwsOwn) {
+  ASSERT_FALSE(adoptInto(*target_).refused());
+  EXPECT_EQ(*target_->read("pki/encryption/encryption-config.deployed"), "steady");
+  loaded_.state.bundles.at(0).encryptionConfigs.at(0).keyGeneration = 2;
+  auto m = prepareMaterial(loaded_.state, bundle(), target_.get(), false, now_);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->reasons.at("encryption-config"), "rotation to key 2: added as second key");
+}
+
+// The seeds' service-account certificate: its key signs tokens, so adoption treats it as
+// precious, and a store with another such key is never overwritten unless told.
+class TokenCertificateAdoption : public AdoptionTest {
+ protected:
+  void SetUp() override {
+    const std::string docs = std::string(resources::testing::kMinimalHosts) + R"(---
+apiVersion: kthw.dev/v1alpha1
+kind: CertificateBundle
+metadata: {name: pki}
+spec:
+  authorities: [{name: ca, commonName: Kubernetes}]
+  certificates:
+    - {name: service-account, issuer: ca, commonName: service-accounts, usages: [client]}
+  files:
+    - {path: /var/lib/kubernetes/ca.pem, hosts: {selector: {role: controller}}, content: {certificate: ca}}
+    - {path: /var/lib/kubernetes/ca-key.pem, hosts: {selector: {role: controller}}, content: {key: ca}}
+    - {path: /var/lib/kubernetes/service-account.pem, hosts: {selector: {role: controller}}, content: {certificate: service-account}}
+    - {path: /var/lib/kubernetes/service-account-key.pem, hosts: {selector: {role: controller}}, content: {key: service-account}}
+---
+apiVersion: kthw.dev/v1alpha1
+kind: ControlPlaneService
+metadata: {name: kube-apiserver}
+spec:
+  component: kube-apiserver
+  hosts: {selector: {role: controller}}
+  binary: {path: /usr/local/bin/kube-apiserver}
+  flags:
+    service-account-key-file: /var/lib/kubernetes/service-account.pem
+    service-account-signing-key-file: /var/lib/kubernetes/service-account-key.pem
+)";
+    loaded_ = resources::testing::loadText(docs);
+    ASSERT_TRUE(loaded_.ok()) << resources::testing::joinErrors(loaded_);
+    built_ = openStore("built");
+    hosts_ = filesOnHosts(*built_);
+    target_ = openStore("target");
+  }
+};
+
+TEST_F(TokenCertificateAdoption, ItsKeyIsPreciousAndAnotherStoredOneIsNeverOverwritten) {
+  {
+    auto fresh = openStore("fresh");
+    const Adoption a = adoptInto(*fresh);
+    ASSERT_FALSE(a.refused());
+    EXPECT_EQ(item(a, "certificate service-account").material, Material::kPrecious);
+    EXPECT_NE(item(a, "certificate service-account").detail.find("signs service-account tokens"),
+              std::string::npos);
+  }
+  // The target store holds the hosts' CA but a token key of its own.
+  for (const char* f : {"pki/authorities/ca.crt", "pki/authorities/ca.key"}) {
+    ASSERT_TRUE(target_->write(f, *built_->read(f)).ok());
+  }
+  auto own = prepareMaterial(loaded_.state, bundle(), target_.get(), true, now_);
+  ASSERT_TRUE(own.ok());
+  const std::string ownKey = *target_->read("pki/certificates/service-account.key");
+  const Adoption refused = planAdoption(loaded_.state, bundle(), hosts_, target_.get());
+  EXPECT_EQ(item(refused, "authority ca").outcome, Outcome::kAlreadyStored);
+  EXPECT_EQ(item(refused, "certificate service-account").outcome, Outcome::kRefused);
+  EXPECT_NE(item(refused, "certificate service-account").detail.find("pass --supersede"),
+            std::string::npos);
+  const Adoption aside = planAdoption(loaded_.state, bundle(), hosts_, target_.get(), true);
+  ASSERT_FALSE(aside.refused());
+  EXPECT_NE(std::find(aside.superseded.begin(), aside.superseded.end(),
+                      "pki/certificates/service-account.key"),
+            aside.superseded.end());
+  EXPECT_EQ(aside.imports.at("pki/certificates/service-account.key"),
+            *built_->read("pki/certificates/service-account.key"));
+  EXPECT_NE(aside.imports.at("pki/certificates/service-account.key"), ownKey);
+}
+
+// A token certificate its authority did not sign: the key is adopted all the same, and apply
+// reissues the certificate around it.
+TEST_F(TokenCertificateAdoption, ACertificateOfAnotherCaKeepsItsKey) {
+  auto other = openStore("other");
+  hosts_["controller-0"]["/var/lib/kubernetes/service-account.pem"] =
+      filesOnHosts(*other).at("controller-0").at("/var/lib/kubernetes/service-account.pem");
+  hosts_["controller-1"]["/var/lib/kubernetes/service-account.pem"] =
+      hosts_["controller-0"]["/var/lib/kubernetes/service-account.pem"];
+  const std::string hostKey = hosts_["controller-0"]["/var/lib/kubernetes/service-account-key.pem"];
+  for (auto& [host, files] : hosts_) files["/var/lib/kubernetes/service-account-key.pem"] = hostKey;
+  hosts_["controller-0"]["/var/lib/kubernetes/service-account-key.pem"] =
+      filesOnHosts(*other).at("controller-0").at("/var/lib/kubernetes/service-account-key.pem");
+  // Keys that differ across hosts are refused.
+  EXPECT_EQ(item(planAdoption(loaded_.state, bundle(), hosts_, target_.get()),
+                 "certificate service-account")
+                .outcome,
+            Outcome::kRefused);
+  hosts_["controller-0"]["/var/lib/kubernetes/service-account-key.pem"] = hostKey;
+  const Adoption a = adoptInto(*target_);
+  ASSERT_FALSE(a.refused());
+  EXPECT_EQ(a.imports.at("pki/certificates/service-account.key"), hostKey);
+  auto m = prepareMaterial(loaded_.state, bundle(), target_.get(), true, now_);
+  ASSERT_TRUE(m.ok());
+  EXPECT_NE(m->reasons.at("service-account").find("its key is kept"), std::string::npos)
+      << m->reasons.at("service-account");
+  EXPECT_EQ(m->keys.at("service-account").pem, hostKey);
+}
+
 TEST_F(AdoptionTest, NothingOnTheHostsIsNothingToImport) {
   hosts_.clear();
   const Adoption a = planAdoption(loaded_.state, bundle(), hosts_, target_.get());

@@ -81,8 +81,9 @@ constexpr const char* kExit = R"(
 Exit status: 0 imported, or nothing to import; 1 refused, nothing written
 (hosts disagree, a key does not match, the store holds other precious
 material, an encryption config kthw cannot keep); 2 usage error or invalid
-desired state; 3 a host could not be read, or the secret store could not be
-read or written.
+desired state; 3 a host could not be read, the secret store could not be
+read or written, or the sealed store could not be written (the import
+stands; the next apply seals it).
 )";
 
 const char* outcomeWord(AdoptionItem::Outcome o) {
@@ -205,7 +206,9 @@ Status adopt(const ParsedArgs& args, const resources::DesiredState& state, size_
   }
   for (auto& [dir, w] : stores) {
     if (w.imports.empty()) continue;
-    auto archive = readArchivableStore(dir, w.clusterName);
+    // Every file, the sealed store's record included: the next pass then sees that only the
+    // local store moved, should sealing below fail.
+    auto archive = runtime::readStoreFiles(dir, w.clusterName);
     if (!archive.ok()) return archive.status();
     const std::string aside =
         std::string(reconcilers::kSupersededDir) + "/" + std::to_string(::time(nullptr)) + "/";
@@ -234,7 +237,10 @@ Status adopt(const ParsedArgs& args, const resources::DesiredState& state, size_
     for (const auto* b : bundles) {
       if (secretStoreDir(*b) != dir || !b->sealedStore) continue;
       auto sealed = sealStore(*b, dir, io.out);
-      if (!sealed.ok()) return sealed.status();
+      if (!sealed.ok()) {
+        return unavailable("imported into " + dir + ", but not sealed: " +
+                           sealed.status().message() + "; the next kthw apply seals it");
+      }
       break;
     }
   }

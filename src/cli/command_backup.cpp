@@ -320,7 +320,7 @@ Status restore(const ParsedArgs& args, const resources::DesiredState& state, Io 
          << " (cluster " << archive->clusterName << ")\n";
   // The restored store is what this cluster's machines share from now on: the sealed file
   // takes it (which is also how two machines that diverged are brought together).
-  auto sealed = sealStore(*choice->bundle, choice->dir, io.out);
+  auto sealed = sealStore(*choice->bundle, choice->dir, io.out, true);
   return sealed.ok() ? okStatus() : sealed.status();
 }
 

@@ -169,6 +169,14 @@ StatusOr<bool> loadSealedStore(const resources::CertificateBundle& bundle,
   auto sealed = openSealed(bundle, sealedPath, *file);
   if (!sealed.ok()) return sealed.status();
   const std::string sealedDigest = archiveDigest(*sealed);
+  // Decided under a shared lock first, so that read-only commands with nothing to load (the
+  // common case) never wait for one another.
+  if (auto reader = runtime::SecretStore::open(storeDir, runtime::SecretStore::Mode::kRead);
+      reader.ok()) {
+    auto local = readArchivableStore(storeDir, bundle.clusterName);
+    const std::string recorded = recordedDigest(storeDir);
+    if (local.ok() && recorded == sealedDigest) return false;  // in step, or only local moved
+  }
   auto store = runtime::SecretStore::open(storeDir, runtime::SecretStore::Mode::kWrite);
   if (!store.ok()) {
     return Status(store.status().code(), who(bundle) + ": " + store.status().message());
@@ -195,7 +203,7 @@ StatusOr<bool> loadSealedStore(const resources::CertificateBundle& bundle,
 }
 
 StatusOr<bool> sealStore(const resources::CertificateBundle& bundle, const std::string& storeDir,
-                         std::ostream& out) {
+                         std::ostream& out, bool replaceWhateverItHolds) {
   if (!bundle.sealedStore) return false;
   const std::string sealedPath = sealedStorePath(*bundle.sealedStore);
   auto local = readArchivableStore(storeDir, bundle.clusterName);
@@ -205,6 +213,15 @@ StatusOr<bool> sealStore(const resources::CertificateBundle& bundle, const std::
   const std::string digest = archiveDigest(*local);
   std::error_code ec;
   if (fs::exists(sealedPath, ec) && recordedDigest(storeDir) == digest) return false;
+  // The sealed file must still be the one this store last sealed or loaded: one that a git pull
+  // brought in meanwhile holds another machine's material, which is not overwritten.
+  if (auto current = runtime::readLocalFile(sealedPath); current.ok() && !replaceWhateverItHolds) {
+    auto opened = openSealed(bundle, sealedPath, *current);
+    if (!opened.ok()) return opened.status();
+    if (archiveDigest(*opened) != recordedDigest(storeDir) && archiveDigest(*opened) != digest) {
+      return diverged(bundle, storeDir, sealedPath);
+    }
+  }
   auto ids = readIdentity(bundle);
   if (!ids.ok()) return ids.status();
   runtime::AgeRecipients recipients;

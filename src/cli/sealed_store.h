@@ -53,10 +53,14 @@ StatusOr<bool> loadSealedStore(const resources::CertificateBundle& bundle,
 // identity's public key and spec.sealedStore.recipients, when the store holds files and its
 // content differs from what was last sealed or loaded (or the sealed file does not exist).
 // Prints one line to `out` when it does ("sealed store FILE updated: ..."); never key material.
-// The sealed file becomes this store whatever it held: for kthw restore and kthw adopt, that is
-// the point; a pass has loaded it first. The caller holds the store's writer lock. Returns
-// whether the sealed file was written; false as well when the bundle has no sealedStore.
+// The caller holds the store's writer lock. Returns whether the sealed file was written; false
+// as well when the bundle has no sealedStore.
+//
+// A sealed file that is neither what this store last sealed or loaded nor this store's content
+// (another machine sealed it and a git pull brought it in meanwhile) is not overwritten: that is
+// divergence, refused as loadSealedStore refuses it, unless `replaceWhateverItHolds` (kthw
+// restore, which is how divergence is resolved).
 StatusOr<bool> sealStore(const resources::CertificateBundle& bundle, const std::string& storeDir,
-                         std::ostream& out);
+                         std::ostream& out, bool replaceWhateverItHolds = false);
 
 }  // namespace kthw::cli

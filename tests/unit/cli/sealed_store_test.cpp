@@ -262,6 +262,25 @@ TEST_F(SealedStoreTest, DivergenceIsDetected) {
   EXPECT_NE(fresh.status().message().find("diverged"), std::string::npos);
 }
 
+// Machine B loaded the sealed file, then machine A sealed a newer one and a git pull brought it
+// in before B's pass sealed: B refuses to overwrite it, as divergence. kthw restore may.
+TEST_F(SealedStoreTest, ASealedFileNewerThanTheLoadedOneIsNotOverwritten) {
+  const auto b = bundle(identity_);
+  ASSERT_TRUE(writeAndSeal(b, "a", {{"pki/ca.key", "CA KEY\n"}}).ok());
+  ASSERT_TRUE(loadSealedStore(b, store("b")).ok());
+  ASSERT_TRUE(writeAndSeal(b, "a", {{"pki/admin.crt", "FROM A\n"}}).ok());
+  const std::string fromA = contentOf(sealed());
+  auto fromB = writeAndSeal(b, "b", {{"pki/other.crt", "FROM B\n"}});
+  ASSERT_FALSE(fromB.ok());
+  EXPECT_NE(fromB.status().message().find("diverged"), std::string::npos)
+      << fromB.status().message();
+  EXPECT_EQ(contentOf(sealed()), fromA);
+  auto restoring = sealStore(b, store("b"), output_, true);
+  ASSERT_TRUE(restoring.ok()) << restoring.status().message();
+  EXPECT_TRUE(*restoring);
+  EXPECT_NE(contentOf(sealed()), fromA);
+}
+
 TEST_F(SealedStoreTest, IdentityThatOthersCanReadIsRefused) {
   const auto b = bundle(identity_);
   ASSERT_TRUE(writeAndSeal(b, "a", {{"ca.key", "KEY\n"}}).ok());

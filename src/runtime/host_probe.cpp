@@ -307,7 +307,10 @@ std::chrono::milliseconds clockSkew(int64_t hostNs, int64_t beforeNs, int64_t af
 std::string fetchScript(const std::vector<std::string>& paths) {
   std::string s;
   for (const std::string& p : paths) {
-    s += "if [ -f " + shellQuote(p) + " ]; then printf 'C\\t%s\\t%s\\n' \"$(wc -c < " +
+    // A file beyond kFetchMaxBytes is left out as if absent: what is fetched is key material,
+    // configs and units, and a huge file at such a path is not one kthw wrote.
+    s += "if [ -f " + shellQuote(p) + " ] && [ \"$(wc -c < " + shellQuote(p) + ")\" -le " +
+         std::to_string(kFetchMaxBytes) + " ]; then printf 'C\\t%s\\t%s\\n' \"$(wc -c < " +
          shellQuote(p) + ")\" " + shellQuote(p) + "; cat -- " + shellQuote(p) + "; fi\n";
   }
   return s;

@@ -115,6 +115,8 @@ StatusOr<ProbeResult> parseProbeOutput(const std::string& output);
 std::chrono::milliseconds clockSkew(int64_t hostNs, int64_t beforeNs, int64_t afterNs);
 
 // Prints each path's content, length-framed, in one exec; parseFetchOutput reads it back.
+// Files larger than kFetchMaxBytes are left out, as absent ones are.
+inline constexpr size_t kFetchMaxBytes = size_t{4} << 20;
 std::string fetchScript(const std::vector<std::string>& paths);
 StatusOr<std::map<std::string, std::string>> parseFetchOutput(const std::string& output);
 

@@ -44,14 +44,18 @@ std::string bioString(BIO* bio) {
   return std::string(data, static_cast<size_t>(len));
 }
 
+// No passphrase: an encrypted key (one read from a host, say) fails to load instead of OpenSSL
+// prompting on the terminal.
+int noPassphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) { return -1; }
+
 Pkey loadKey(const PrivateKeyPem& key) {
   Bio bio(BIO_new_mem_buf(key.pem.data(), static_cast<int>(key.pem.size())));
-  return Pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  return Pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassphrase, nullptr));
 }
 
 X509Ptr loadCert(const std::string& pem) {
   Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  return X509Ptr(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  return X509Ptr(PEM_read_bio_X509(bio.get(), nullptr, noPassphrase, nullptr));
 }
 
 bool addEntries(X509_NAME* name, const char* field, const std::vector<std::string>& values) {

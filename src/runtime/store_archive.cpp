@@ -240,7 +240,11 @@ Status replaceStoreDirectory(const std::string& dir, const StoreArchive& archive
 
 Status replaceStoreDirectoryForTesting(const std::string& dir, const StoreArchive& archive,
                                        const StoreReplaceFaultsForTesting& faults) {
-  const fs::path target = fs::absolute(dir).lexically_normal();
+  // The directory itself, not a symlink to it: exchanging a symlink would move the link and
+  // leave the keys behind at its target.
+  std::error_code canon;
+  fs::path target = fs::weakly_canonical(fs::absolute(dir), canon);
+  if (canon) target = fs::absolute(dir).lexically_normal();
   const fs::path parent = target.parent_path();
   const std::string prefix = "." + target.filename().string() + ".restore-";
   const std::string staged = (parent / (prefix + std::to_string(::getpid()))).string();

@@ -145,6 +145,22 @@ TEST(StoreArchive, TheStoreStaysLockedAcrossTheReplace) {
   EXPECT_TRUE(SecretStore::open(dir, SecretStore::Mode::kWrite).ok());
 }
 
+// A store reached through a symlink (onto another volume, say) is replaced where it lives; the
+// link stays a link.
+TEST(StoreArchive, AStoreBehindASymlinkIsReplacedWhereItLives) {
+  const std::string real = freshDir("symlinked-real");
+  const std::string link = freshDir("symlinked-link");
+  fs::remove_all(link);
+  fs::create_directories(real);
+  ::chmod(real.c_str(), 0700);
+  fs::create_directory_symlink(real, link);
+  ASSERT_TRUE(replaceStoreDirectory(link, {"c", {{"a.key", 0600, "A"}}}).ok());
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_EQ(readLocalFile(real + "/a.key").value(), "A");
+  EXPECT_EQ(readLocalFile(link + "/a.key").value(), "A");
+  fs::remove(link);
+}
+
 TEST(StoreArchive, AnEmptyOrMissingStoreHoldsNoFiles) {
   const std::string dir = freshDir("empty");
   EXPECT_EQ(storeHoldsFiles(dir).value(), false);

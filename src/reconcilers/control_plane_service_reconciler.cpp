@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <sstream>
 
 #include "reconcilers/bundle_files.h"
 #include "reconcilers/load_balancer_config.h"
@@ -125,6 +126,39 @@ bool preflight(const resources::ControlPlaneService& s, const resources::Host& h
   return !held.empty();
 }
 
+// etcd reads these only when a member starts with an empty data directory: afterwards the
+// member list in its data is what counts.
+constexpr std::string_view kEtcdBootstrapFlags[] = {
+    "--initial-cluster=", "--initial-cluster-state=", "--initial-cluster-token="};
+
+// The unit's lines without etcd's bootstrap flags and without line continuations, so that two
+// units that differ only in those flags compare equal.
+std::vector<std::string> withoutBootstrapFlags(const std::string& unit) {
+  std::vector<std::string> lines;
+  std::istringstream in(unit);
+  for (std::string line; std::getline(in, line);) {
+    while (!line.empty() && (line.back() == '\\' || line.back() == ' ')) line.pop_back();
+    const size_t first = line.find_first_not_of(" \t");
+    const std::string_view text =
+        first == std::string::npos ? std::string_view() : std::string_view(line).substr(first);
+    const bool bootstrap =
+        std::any_of(std::begin(kEtcdBootstrapFlags), std::end(kEtcdBootstrapFlags),
+                    [&](std::string_view f) { return text.starts_with(f); });
+    if (!bootstrap) lines.push_back(line);
+  }
+  return lines;
+}
+
+// Whether the etcd unit on the host differs from `desired` in bootstrap flags alone (its content
+// is probed only when it differs). Unknown content is a difference that matters.
+bool onlyBootstrapFlagsDiffer(const resources::ControlPlaneService& s,
+                              const runtime::ProbeResult& observed, const std::string& desired) {
+  if (s.component != "etcd") return false;
+  auto old = observed.contents.find(unitPath(s));
+  return old != observed.contents.end() &&
+         withoutBootstrapFlags(old->second) == withoutBootstrapFlags(desired);
+}
+
 }  // namespace
 
 int componentOrder(const std::string& component) {
@@ -143,6 +177,12 @@ void ControlPlaneServiceReconciler::observe(const resources::Host& host,
     for (const auto& f : s.configFiles) request.addPath(f.path);
     request.addUnit(s.unit.name);
     if (!s.flags.empty()) request.flagChecks.push_back(flagCheck(s));
+    if (s.component == "etcd") {
+      resources::Diagnostics ignored;
+      if (auto unit = renderUnit(s, host, resources::Substituter(state_), ignored)) {
+        request.contentsUnlessSha256.emplace_back(unitPath(s), runtime::sha256Hex(*unit));
+      }
+    }
     if (!s.health.url.value.empty()) request.addCommand("curl");
     if (etcdFromPackage(s)) request.addCommand("etcd");
     for (int port : servicePorts(s, host, resources::Substituter(state_))) request.addPort(port);
@@ -271,7 +311,13 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
   runtime::FileSpec unitFile{unitPath(s), "root", "root", 0644};
   if (!s.flags.empty()) unitFile.check = runtime::flagWriteCheck(flagCheck(s));
   if (syncFile(resource, unitFile, *unit, observed, plan, true, "unit")) {
-    restartBecause.push_back("unit");
+    if (onlyBootstrapFlagsDiffer(s, observed, *unit)) {
+      plan.actions.back().reason +=
+          " in --initial-cluster* alone, which etcd reads only when a member first starts: no "
+          "restart";
+    } else {
+      restartBecause.push_back("unit");
+    }
   }
   // Files other kinds change in this pass that the service reads (certificates, kubeconfigs).
   // A write that only fixes owner or mode leaves what the service reads as it was: no restart.

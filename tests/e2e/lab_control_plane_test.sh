@@ -80,14 +80,14 @@ run 0 "apply starts it" "$kthw" apply -f "$d" "${kinds[@]}"
 
 # A change that breaks the health check stops the rollout at the first host.
 sed -i 's|^    tls-cert-file: /var/lib/kubernetes/kubernetes.pem$|    tls-cert-file: /var/lib/kubernetes/missing.pem|' "$d/kube-apiserver.yaml"
-sed -i 's/^    timeoutSeconds: 60$/    timeoutSeconds: 8/' "$d/kube-apiserver.yaml"
+sed -i 's/^    timeoutSeconds: 120$/    timeoutSeconds: 8/' "$d/kube-apiserver.yaml"
 run 1 "a broken apiserver flag fails its health check" "$kthw" apply -f "$d" "${kinds[@]}"
 grep -q "controller-0: FAILED restart kube-apiserver.service" "$work/out" &&
   grep -q "controller-1: skipped restart kube-apiserver.service" "$work/out" &&
   grep -q "controller-2: skipped restart kube-apiserver.service" "$work/out" &&
   echo "ok: the rollout stopped after controller-0 and said why" || { fail "rollout did not stop"; cat "$work/out"; }
 "$lab" ssh controller-1 'systemctl is-active --quiet kube-apiserver' || fail "controller-1's apiserver was taken down"
-sed -i 's|missing.pem|kubernetes.pem|; s/^    timeoutSeconds: 8$/    timeoutSeconds: 60/' "$d/kube-apiserver.yaml"
+sed -i 's|missing.pem|kubernetes.pem|; s/^    timeoutSeconds: 8$/    timeoutSeconds: 120/' "$d/kube-apiserver.yaml"
 run 0 "reverting repairs controller-0" "$kthw" apply -f "$d" "${kinds[@]}"
 run 0 "and the cluster is converged" "$kthw" diff -f "$d" "${kinds[@]}"
 

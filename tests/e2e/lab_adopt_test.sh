@@ -8,6 +8,7 @@
 # replace the CA that apply issued into the store, --supersede sets it aside and takes the hosts'
 # material into the store, and apply converges without reissuing anything: the CA and the
 # service-account certificate are unchanged, the Secret reads back, a second apply does nothing.
+# Last, the adopted store is backed up, wiped and restored, and apply changes nothing.
 source "$(dirname "$0")/lib.sh"
 lab_up controller-0 lb-0
 
@@ -151,4 +152,16 @@ grep -q " 0 changed, 0 action(s) done" "$work/out" && echo "ok: the second apply
   { fail "the second apply changed something"; sed 's/^/    /' "$work/out"; }
 run 0 "adopt again: nothing to import" "$kthw" adopt -f "$d"
 grep -q "^nothing to import" "$work/out" || { fail "a second adopt imported"; sed 's/^/    /' "$work/out"; }
+
+# The adopted store survives its loss: backup, wipe, restore, and apply changes nothing.
+age-keygen -o "$work/backup-key.txt" 2>/dev/null || fail "age-keygen"
+run 0 "backup of the adopted store" "$kthw" backup -f "$d" -o "$work/store.age" \
+  -r "$(age-keygen -y "$work/backup-key.txt")"
+rm -rf "$store"
+run 0 "restore into a wiped store" "$kthw" restore -f "$d" "$work/store.age" -i "$work/backup-key.txt"
+[ "$(sha256sum "$store/lab-pki/authorities/ca.crt" | cut -d' ' -f1)" = "$ca_sha" ] &&
+  echo "ok: the restored store holds the hand-built CA" || fail "the restored CA is not the hosts'"
+run 0 "apply after restore" "$kthw" apply -f "$d"
+grep -q " 0 changed, 0 action(s) done" "$work/out" && echo "ok: apply after restore changes nothing" ||
+  { fail "apply after restore changed something"; sed 's/^/    /' "$work/out"; }
 finish

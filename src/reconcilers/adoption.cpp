@@ -36,6 +36,11 @@ std::set<std::string> lastWords(const std::string& text) {
   return out;
 }
 
+// A public key as output names it: by the sha256 of its PEM, never by its bytes.
+std::string publicKeyName(const std::string& pub) {
+  return "public key sha256 " + runtime::sha256Hex(pub).substr(0, 16) + "...";
+}
+
 std::string agreeing(size_t copies) {
   return copies == 1 ? "1 copy" : std::to_string(copies) + " copies agree";
 }
@@ -136,6 +141,27 @@ class Planner {
     return text + ". kthw adopts one, so make the hosts agree first";
   }
 
+  // The public key (trimmed PEM) that every copy in `keys` has, or nothing with the refusal
+  // recorded: a copy that is no private key, or copies of different keys.
+  std::optional<std::string> agreedPublicKey(const std::string& what,
+                                             const std::vector<Copy>& keys) {
+    std::map<std::string, std::string> publicOf;  // where -> public key PEM
+    for (const Copy& k : keys) {
+      auto pub = runtime::publicKeyPem(runtime::PrivateKeyPem{k.content});
+      if (!pub.ok()) {
+        add(what, Material::kPrecious, Outcome::kRefused, k.where + " is not a private key");
+        return std::nullopt;
+      }
+      publicOf[k.where] = trimmed(*pub);
+    }
+    const auto name = [&](const Copy& k) { return publicKeyName(publicOf.at(k.where)); };
+    if (auto d = disagreement(keys, name)) {
+      add(what, Material::kPrecious, Outcome::kRefused, *d);
+      return std::nullopt;
+    }
+    return publicOf.at(keys.front().where);
+  }
+
   void authority(const std::string& name) {
     const std::string what = "authority " + name;
     const std::string certPath = storePath(b_, "authorities", name, ".crt");
@@ -232,36 +258,22 @@ class Planner {
       }
       return;
     }
-    std::map<std::string, std::string> publicOf;  // where -> public key PEM
-    for (const Copy& k : keys) {
-      auto pub = runtime::publicKeyPem(runtime::PrivateKeyPem{k.content});
-      if (!pub.ok()) {
-        add(what, Material::kPrecious, Outcome::kRefused, k.where + " is not a private key");
-        return;
-      }
-      publicOf[k.where] = trimmed(*pub);
-    }
-    const auto fingerprint = [](const std::string& pub) {
-      return "public key sha256 " + runtime::sha256Hex(pub).substr(0, 16) + "...";
-    };
-    if (auto d =
-            disagreement(keys, [&](const Copy& k) { return fingerprint(publicOf.at(k.where)); })) {
-      add(what, Material::kPrecious, Outcome::kRefused, *d);
-      return;
-    }
+    const auto agreed = agreedPublicKey(what, keys);
+    if (!agreed) return;
     const Copy& key = keys.front();
-    const std::string pub = publicOf.at(key.where);
+    const std::string& pub = *agreed;
     std::string note;
     if (auto have = stored(keyPath)) {
       auto storedPub = runtime::publicKeyPem(runtime::PrivateKeyPem{*have});
       const std::string ours = storedPub.ok() ? trimmed(*storedPub) : "";
       if (ours == pub) {
         add(what, Material::kPrecious, Outcome::kAlreadyStored,
-            "the same key (" + fingerprint(pub) + "); it signs service-account tokens");
+            "the same key (" + publicKeyName(pub) + "); it signs service-account tokens");
         return;
       }
-      if (!setAside(what, fingerprint(pub), ours.empty() ? "an unreadable key" : fingerprint(ours),
-                    {certPath, keyPath}, note)) {
+      if (!setAside(what, publicKeyName(pub),
+                    ours.empty() ? "an unreadable key" : publicKeyName(ours), {certPath, keyPath},
+                    note)) {
         return;
       }
     }
@@ -282,8 +294,8 @@ class Planner {
     add(what, Material::kPrecious, Outcome::kImported,
         "its key from " + key.where +
             (cert != nullptr ? ", its certificate from " + cert->where : std::string()) + " (" +
-            fingerprint(pub) + ", " + agreeing(keys.size()) + "; it signs service-account tokens)" +
-            note);
+            publicKeyName(pub) + ", " + agreeing(keys.size()) +
+            "; it signs service-account tokens)" + note);
   }
 
   void certificate(const resources::Certificate& c) {
@@ -355,23 +367,9 @@ class Planner {
               "}");
       return;
     }
-    std::map<std::string, std::string> publicOf;  // where -> public key PEM
-    for (const Copy& k : keys) {
-      auto pub = runtime::publicKeyPem(runtime::PrivateKeyPem{k.content});
-      if (!pub.ok()) {
-        add(what, Material::kPrecious, Outcome::kRefused, k.where + " is not a private key");
-        return;
-      }
-      publicOf[k.where] = trimmed(*pub);
-    }
-    const auto fingerprint = [&](const Copy& k) {
-      return "public key sha256 " + runtime::sha256Hex(publicOf.at(k.where)).substr(0, 16) + "...";
-    };
-    if (auto d = disagreement(keys, fingerprint)) {
-      add(what, Material::kPrecious, Outcome::kRefused, *d);
-      return;
-    }
-    const std::string pub = publicOf.at(keys.front().where);
+    const auto agreed = agreedPublicKey(what, keys);
+    if (!agreed) return;
+    const std::string& pub = *agreed;
     for (const Copy& p : publics) {
       if (trimmed(p.content) != pub) {
         add(what, Material::kPrecious, Outcome::kRefused,
@@ -388,14 +386,12 @@ class Planner {
         return;
       }
       const std::string ours =
-          "public key sha256 " +
-          (storedPub.ok() ? runtime::sha256Hex(trimmed(*storedPub)).substr(0, 16) + "..."
-                          : std::string("unreadable"));
-      if (!setAside(what, fingerprint(keys.front()), ours, {keyPath}, note)) return;
+          storedPub.ok() ? publicKeyName(trimmed(*storedPub)) : "public key sha256 unreadable";
+      if (!setAside(what, publicKeyName(pub), ours, {keyPath}, note)) return;
     }
     out_.imports[keyPath] = keys.front().content;
     add(what, Material::kPrecious, Outcome::kImported,
-        "from " + keys.front().where + " (" + fingerprint(keys.front()) + ", " +
+        "from " + keys.front().where + " (" + publicKeyName(pub) + ", " +
             agreeing(keys.size() + publics.size()) + ")" + note);
   }
 

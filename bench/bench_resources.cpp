@@ -7,11 +7,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/host_pass.h"
 #include "fake_host.h"
 #include "reconcilers/bundle_files.h"
 #include "reconcilers/bundle_material.h"
 #include "reconcilers/control_plane_service_reconciler.h"
-#include "reconcilers/host_pass.h"
 #include "reconcilers/host_reconciler.h"
 #include "reconcilers/load_balancer_reconciler.h"
 #include "reconcilers/placement.h"
@@ -131,7 +131,7 @@ Cluster& cluster() {
       c->material[b.name()] =
           *kthw::reconcilers::prepareMaterial(c->loaded.state, b, c->store.get(), true, now);
     }
-    c->binaries = *kthw::reconcilers::loadBinaries(c->loaded.state);
+    c->binaries = *kthw::engine::loadBinaries(c->loaded.state);
     c->basics = std::make_unique<kthw::reconcilers::HostBasicsReconciler>();
     c->bundles = std::make_unique<kthw::reconcilers::CertificateBundleReconciler>(c->loaded.state,
                                                                                   c->material);
@@ -142,9 +142,9 @@ Cluster& cluster() {
     const std::vector<const kthw::reconcilers::HostScopedReconciler*> all = {
         c->basics.get(), c->bundles.get(), c->services.get(), c->balancers.get()};
     auto fake = std::make_shared<kthw::testing::FakeHost>();
-    kthw::reconcilers::PassOptions options;
+    kthw::engine::PassOptions options;
     options.hosts = {"controller-0"};
-    kthw::reconcilers::applyHosts(
+    kthw::engine::applyHosts(
         c->loaded.state, all, [&](const kthw::resources::Host&) { return fake; }, options);
     c->host = c->loaded.state.findHost("controller-0");
     kthw::runtime::ProbeRequest request;
@@ -186,9 +186,9 @@ void loadBalancerDiffConverged(benchmark::State& state) {
     const std::vector<const kthw::reconcilers::HostScopedReconciler*> all = {c.basics.get(),
                                                                              c.balancers.get()};
     auto fake = std::make_shared<kthw::testing::FakeHost>();
-    kthw::reconcilers::PassOptions options;
+    kthw::engine::PassOptions options;
     options.hosts = {"lb-0"};
-    kthw::reconcilers::applyHosts(
+    kthw::engine::applyHosts(
         c.loaded.state, all, [&](const kthw::resources::Host&) { return fake; }, options);
     kthw::runtime::ProbeRequest request;
     for (const auto* r : all) r->observe(*c.loaded.state.findHost("lb-0"), request);

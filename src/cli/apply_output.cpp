@@ -11,7 +11,7 @@ void str(JsonWriter& w, const std::string& s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
 
-const char* outcomeName(const reconcilers::ActionResult& r) {
+const char* outcomeName(const engine::ActionResult& r) {
   if (r.skipped) return "skipped";
   return r.status.ok() ? "done" : "failed";
 }
@@ -30,11 +30,11 @@ void writeAction(const reconcilers::Action& a, const char* outcome, const std::s
 }
 
 // What ran, then what was planned and did not run (a refused, locked or cancelled host).
-void writeActions(const reconcilers::HostOutcome& o, JsonWriter& w) {
+void writeActions(const engine::HostOutcome& o, JsonWriter& w) {
   w.Key("actions");
   w.StartArray();
   std::vector<std::pair<std::string, std::string>> ran;
-  for (const reconcilers::ActionResult& r : o.results) {
+  for (const engine::ActionResult& r : o.results) {
     writeAction(r.action, outcomeName(r), r.status.message(), w);
     ran.emplace_back(r.action.target, r.action.summary);
   }
@@ -49,7 +49,7 @@ void writeActions(const reconcilers::HostOutcome& o, JsonWriter& w) {
   w.EndArray();
 }
 
-void writeHost(const reconcilers::HostOutcome& o, JsonWriter& w) {
+void writeHost(const engine::HostOutcome& o, JsonWriter& w) {
   w.StartObject();
   writeHostFieldsJson(o, w);
   if (!o.refused.empty()) {
@@ -109,25 +109,24 @@ void writeRbac(const std::optional<RbacOutcome>& rbac, JsonWriter& w) {
   w.EndObject();
 }
 
-void writeConditions(const std::map<std::string, reconcilers::ConditionSet>& conditions,
-                     JsonWriter& w) {
+void writeConditions(const std::map<std::string, engine::ConditionSet>& conditions, JsonWriter& w) {
   w.Key("conditions");
   w.StartArray();
   for (const auto& [resource, set] : conditions) {
     w.StartObject();
     w.Key("resource");
     str(w, resource);
-    const reconcilers::Condition* ready = set.get("Ready");
+    const engine::Condition* ready = set.get("Ready");
     w.Key("ready");
-    w.Bool(ready != nullptr && ready->status == reconcilers::ConditionStatus::kTrue);
+    w.Bool(ready != nullptr && ready->status == engine::ConditionStatus::kTrue);
     w.Key("conditions");
     w.StartArray();
-    for (const reconcilers::Condition& c : set.all()) {
+    for (const engine::Condition& c : set.all()) {
       w.StartObject();
       w.Key("type");
       str(w, c.type);
       w.Key("status");
-      w.String(std::string(reconcilers::conditionStatusName(c.status)).c_str());
+      w.String(std::string(engine::conditionStatusName(c.status)).c_str());
       w.Key("reason");
       str(w, c.reason);
       w.Key("message");
@@ -162,13 +161,13 @@ void writeTotals(const ApplyTotals& t, JsonWriter& w) {
 
 }  // namespace
 
-ApplyTotals applyTotals(const std::vector<reconcilers::HostOutcome>& outcomes) {
+ApplyTotals applyTotals(const std::vector<engine::HostOutcome>& outcomes) {
   ApplyTotals t;
   t.hosts = outcomes.size();
-  for (const reconcilers::HostOutcome& o : outcomes) {
+  for (const engine::HostOutcome& o : outcomes) {
     if (o.failed()) t.notConverged.push_back(o.host->name());
     if (!o.results.empty()) ++t.changed;
-    for (const reconcilers::ActionResult& r : o.results) {
+    for (const engine::ActionResult& r : o.results) {
       if (r.skipped) {
         ++t.skipped;
       } else if (r.status.ok()) {
@@ -202,11 +201,11 @@ std::string applyJson(const ApplyReport& report) {
   w.EndArray();
   w.Key("hosts");
   w.StartArray();
-  for (const reconcilers::HostOutcome& o : report.hosts) writeHost(o, w);
+  for (const engine::HostOutcome& o : report.hosts) writeHost(o, w);
   w.EndArray();
   w.Key("refused");
   w.StartArray();
-  for (const reconcilers::HostOutcome& o : report.hosts) {
+  for (const engine::HostOutcome& o : report.hosts) {
     if (!o.refused.empty()) str(w, o.plan.host);
   }
   w.EndArray();

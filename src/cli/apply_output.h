@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "common/status.h"
-#include "reconcilers/conditions.h"
-#include "reconcilers/host_pass.h"
+#include "engine/conditions.h"
+#include "engine/host_pass.h"
 
 namespace kthw::cli {
 
@@ -43,15 +43,15 @@ struct ApplyTotals {
   std::vector<std::string> notConverged;  // hosts, in outcome order
 };
 
-ApplyTotals applyTotals(const std::vector<reconcilers::HostOutcome>& outcomes);
+ApplyTotals applyTotals(const std::vector<engine::HostOutcome>& outcomes);
 
 // Everything kthw apply reports, in the order it happens.
 struct ApplyReport {
   std::vector<IssuedCertificate> issued;
-  std::vector<reconcilers::HostOutcome> hosts;
+  std::vector<engine::HostOutcome> hosts;
   std::optional<RbacOutcome> rbac;       // when the run included RBAC
   std::map<std::string, Status> routes;  // by LoadBalancer name: the frontend answers or not
-  std::map<std::string, reconcilers::ConditionSet> conditions;  // by Kind/name
+  std::map<std::string, engine::ConditionSet> conditions;  // by Kind/name
   int exitCode = 0;
 };
 

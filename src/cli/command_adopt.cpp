@@ -7,10 +7,10 @@
 
 #include "cli/cli_args.h"
 #include "cli/commands.h"
-#include "cli/pass_context.h"
-#include "cli/sealed_store.h"
+#include "engine/host_pass.h"
+#include "engine/pass_context.h"
+#include "engine/sealed_store.h"
 #include "reconcilers/adoption.h"
-#include "reconcilers/host_pass.h"
 #include "resources/desired_state.h"
 #include "runtime/logging.h"
 #include "runtime/secret_store.h"
@@ -117,8 +117,8 @@ StatusOr<reconcilers::HostFileContents> readHosts(
   io.err << "kthw adopt: reading " << work.size() << " host(s)\n";
   std::vector<StatusOr<std::map<std::string, std::string>>> results(work.size(),
                                                                     internalError("not read"));
-  reconcilers::runParallel(work.size(), parallel, [&](size_t i) {
-    results[i] = reconcilers::connectHost(*work[i].first)->fetch(work[i].second);
+  engine::runParallel(work.size(), parallel, [&](size_t i) {
+    results[i] = engine::connectHost(*work[i].first)->fetch(work[i].second);
   });
   reconcilers::HostFileContents found;
   std::string unreachable;
@@ -159,16 +159,16 @@ Status adopt(const ParsedArgs& args, const resources::DesiredState& state, size_
   // A sealed store shared through git is loaded first: adoption compares with what the other
   // machines hold, not with a stale local copy.
   if (!dryRun) {
-    auto loaded = loadSealedStores(state);
+    auto loaded = engine::loadSealedStores(state);
     if (!loaded.ok()) return loaded.status();
     for (const std::string& line : *loaded) io.err << line << "\n";
   }
   // Stores are locked before anything is read, so no apply writes into them meanwhile.
   std::map<std::string, StoreWork> stores;
   for (const auto* b : bundles) {
-    StoreWork& w = stores[secretStoreDir(*b)];
+    StoreWork& w = stores[engine::secretStoreDir(*b)];
     if (!w.dir.empty()) continue;
-    w.dir = secretStoreDir(*b);
+    w.dir = engine::secretStoreDir(*b);
     w.clusterName = b->clusterName;
     auto store = runtime::SecretStore::open(
         w.dir, dryRun ? runtime::SecretStore::Mode::kRead : runtime::SecretStore::Mode::kWrite);
@@ -183,7 +183,7 @@ Status adopt(const ParsedArgs& args, const resources::DesiredState& state, size_
   bool refused = false;
   size_t imported = 0;
   for (const auto* b : bundles) {
-    StoreWork& w = stores.at(secretStoreDir(*b));
+    StoreWork& w = stores.at(engine::secretStoreDir(*b));
     const reconcilers::Adoption plan =
         reconcilers::planAdoption(state, *b, *found, w.store.get(), args.has("--supersede"));
     io.out << "CertificateBundle " << b->name() << " (secret store " << w.dir << "):\n";
@@ -235,8 +235,8 @@ Status adopt(const ParsedArgs& args, const resources::DesiredState& state, size_
     // Adopted material is precious material that other machines must share: a sealed store
     // takes it now, and the operator commits it.
     for (const auto* b : bundles) {
-      if (secretStoreDir(*b) != dir || !b->sealedStore) continue;
-      auto sealed = sealStore(*b, dir, io.out);
+      if (engine::secretStoreDir(*b) != dir || !b->sealedStore) continue;
+      auto sealed = engine::sealStore(*b, dir, io.out);
       if (!sealed.ok()) {
         return unavailable("imported into " + dir + ", but not sealed: " +
                            sealed.status().message() + "; the next kthw apply seals it");

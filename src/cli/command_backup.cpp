@@ -6,8 +6,8 @@
 
 #include "cli/cli_args.h"
 #include "cli/commands.h"
-#include "cli/pass_context.h"
-#include "cli/sealed_store.h"
+#include "engine/pass_context.h"
+#include "engine/sealed_store.h"
 #include "resources/desired_state.h"
 #include "runtime/age.h"
 #include "runtime/atomic_file.h"
@@ -142,10 +142,10 @@ StatusOr<StoreChoice> chooseStore(const resources::DesiredState& state,
   StoreChoice choice;
   for (const resources::CertificateBundle& b : state.bundles) {
     if (!bundleName.empty() && b.name() != bundleName) continue;
-    dirs.insert(secretStoreDir(b));
+    dirs.insert(engine::secretStoreDir(b));
     // The bundle that declares a sealed store, if one does: restore seals through it.
     if (choice.bundle == nullptr || (b.sealedStore && !choice.bundle->sealedStore)) {
-      choice = {secretStoreDir(b), b.clusterName, &b};
+      choice = {engine::secretStoreDir(b), b.clusterName, &b};
     }
   }
   if (!bundleName.empty() && dirs.empty()) {
@@ -230,7 +230,7 @@ Status backup(const ParsedArgs& args, const resources::DesiredState& state, Io i
     return failedPrecondition(store.status().message());
   }
   if (!store.ok()) return store.status();
-  auto archive = readArchivableStore(choice->dir, choice->clusterName);
+  auto archive = engine::readArchivableStore(choice->dir, choice->clusterName);
   if (!archive.ok()) return archive.status();
   if (archive->files.empty()) {
     return failedPrecondition("the secret store " + choice->dir +
@@ -314,13 +314,13 @@ Status restore(const ParsedArgs& args, const resources::DesiredState& state, Io 
   }
   // A backup holds no sealing bookkeeping; one from elsewhere might: it is not this store's.
   std::erase_if(archive->files,
-                [](const runtime::StoreFile& f) { return f.path == kSealedDigestFile; });
+                [](const runtime::StoreFile& f) { return f.path == engine::kSealedDigestFile; });
   if (Status s = runtime::replaceStoreDirectory(choice->dir, *archive); !s.ok()) return s;
   io.out << "restored " << archive->files.size() << " files into secret store " << choice->dir
          << " (cluster " << archive->clusterName << ")\n";
   // The restored store is what this cluster's machines share from now on: the sealed file
   // takes it (which is also how two machines that diverged are brought together).
-  auto sealed = sealStore(*choice->bundle, choice->dir, io.out, true);
+  auto sealed = engine::sealStore(*choice->bundle, choice->dir, io.out, true);
   return sealed.ok() ? okStatus() : sealed.status();
 }
 

@@ -5,9 +5,10 @@
 
 #include "cli/cli_args.h"
 #include "cli/commands.h"
-#include "cli/pass_context.h"
+#include "engine/host_pass.h"
+#include "engine/installed_certificates.h"
+#include "engine/pass_context.h"
 #include "reconcilers/certificate_inventory.h"
-#include "reconcilers/host_pass.h"
 #include "resources/desired_state.h"
 #include "resources/diagnostic.h"
 #include "runtime/logging.h"
@@ -198,13 +199,13 @@ int runCerts(const std::vector<std::string>& args, Io io) {
     }
   }
   runtime::initLogging(runtime::Verbosity::kNormal);
-  auto stored = readStoredCertificates(loaded.state);
+  auto stored = engine::readStoredCertificates(loaded.state);
   if (!stored.ok()) {
     io.err << "kthw certs: " << stored.status().message() << "\n";
     return kExitError;
   }
-  auto installed = reconcilers::fetchInstalledCertificates(loaded.state, hosts,
-                                                           reconcilers::connectHost, *parallel);
+  auto installed =
+      engine::fetchInstalledCertificates(loaded.state, hosts, engine::connectHost, *parallel);
   const CertificateInventory inventory = reconcilers::buildInventory(
       loaded.state, *stored, installed, hosts, std::chrono::system_clock::now());
   if (output == "json") {

@@ -4,15 +4,15 @@
 #include <mutex>
 #include <sstream>
 
-#include "cli/api_access.h"
 #include "cli/apply_output.h"
 #include "cli/cli_args.h"
 #include "cli/commands.h"
-#include "cli/pass_context.h"
 #include "cli/plan_output.h"
 #include "cli/saved_plan.h"
-#include "reconcilers/conditions.h"
-#include "reconcilers/host_pass.h"
+#include "engine/api_access.h"
+#include "engine/conditions.h"
+#include "engine/host_pass.h"
+#include "engine/pass_context.h"
 #include "reconcilers/host_reconciler.h"
 #include "reconcilers/rbac_reconciler.h"
 #include "resources/desired_state.h"
@@ -22,7 +22,7 @@
 namespace kthw::cli {
 namespace {
 
-using reconcilers::PassOptions;
+using engine::PassOptions;
 
 const std::vector<OptionSpec> kCommonOptions = {
     {"--filename", "-f", true, true, "PATH",
@@ -144,7 +144,7 @@ state or an unreadable plan file.
 struct Prepared {
   resources::LoadOutcome loaded;
   std::string documentsSha256;
-  reconcilers::PassOptions options;
+  engine::PassOptions options;
 };
 
 // Parses, loads and validates; returns the exit code on failure.
@@ -174,7 +174,8 @@ std::optional<int> prepare(const char* command, const ParsedArgs& args, Io io, P
   }
   for (const std::string& k : args.all("--kind")) {
     const bool apiKind = k == "ClusterRole" || k == "ClusterRoleBinding";
-    if (!apiKind && std::find(hostKinds().begin(), hostKinds().end(), k) == hostKinds().end()) {
+    if (!apiKind && std::find(engine::hostKinds().begin(), engine::hostKinds().end(), k) ==
+                        engine::hostKinds().end()) {
       io.err << "kthw " << command << ": unknown --kind " << k
              << " (known: Host, CertificateBundle, ControlPlaneService, LoadBalancer, "
                 "ClusterRole, ClusterRoleBinding)\n";
@@ -237,9 +238,10 @@ void printRbacPlan(const reconcilers::RbacPlan& plan, const std::string& server,
   }
 }
 
-std::unique_ptr<PassContext> context(const char* command, const Prepared& prepared, bool generate,
-                                     Io io) {
-  auto ctx = PassContext::create(prepared.loaded.state, generate, std::chrono::system_clock::now());
+std::unique_ptr<engine::PassContext> context(const char* command, const Prepared& prepared,
+                                             bool generate, Io io) {
+  auto ctx = engine::PassContext::create(prepared.loaded.state, generate,
+                                         std::chrono::system_clock::now());
   if (!ctx.ok()) {
     io.err << "kthw " << command << ": " << ctx.status().message() << "\n";
     return nullptr;
@@ -256,11 +258,11 @@ std::string refusal(const std::vector<std::string>& changes) {
 
 // Posts the RBAC objects once the API server is ready; a conflict is retried with a fresh read.
 // Progress lines go to `human`.
-RbacOutcome applyRbacObjects(const Prepared& prepared, PassContext& ctx,
+RbacOutcome applyRbacObjects(const Prepared& prepared, engine::PassContext& ctx,
                              const std::string& kubeconfig, std::chrono::seconds timeout,
                              const SavedPlan* saved, std::ostream& human) {
   RbacOutcome outcome;
-  auto creds = apiCredentials(prepared.loaded.state, ctx.material(), kubeconfig);
+  auto creds = engine::apiCredentials(prepared.loaded.state, ctx.material(), kubeconfig);
   if (!creds.ok()) {
     outcome.status = creds.status();
     return outcome;
@@ -268,11 +270,12 @@ RbacOutcome applyRbacObjects(const Prepared& prepared, PassContext& ctx,
   outcome.server = creds->server;
   outcome.identity = creds->source;
   runtime::ApiClient api(*creds);
-  Status ready = waitForApiServer(api, timeout, [&](const Status& s, std::chrono::milliseconds d) {
-    human << "RBAC: WaitingForAPIServer at " << creds->server << " (" << s.message()
-          << "); retrying in " << d.count() << " ms\n";
-    human.flush();
-  });
+  Status ready =
+      engine::waitForApiServer(api, timeout, [&](const Status& s, std::chrono::milliseconds d) {
+        human << "RBAC: WaitingForAPIServer at " << creds->server << " (" << s.message()
+              << "); retrying in " << d.count() << " ms\n";
+        human.flush();
+      });
   auto plan = ready.ok() ? reconcilers::planRbac(prepared.loaded.state, api)
                          : StatusOr<reconcilers::RbacPlan>(ready);
   if (!plan.ok()) {
@@ -305,7 +308,7 @@ RbacOutcome applyRbacObjects(const Prepared& prepared, PassContext& ctx,
 // (a load balancer's route, the RBAC comparison) wait for it. One line each; empty when nothing
 // is pending.
 std::vector<std::string> pendingNotes(
-    const Prepared& prepared, const PassContext& ctx,
+    const Prepared& prepared, const engine::PassContext& ctx,
     const std::optional<StatusOr<runtime::ApiCredentials>>& creds) {
   std::vector<std::string> notes;
   const auto& kinds = prepared.options.kinds;
@@ -347,8 +350,7 @@ RbacDiff diffRbac(const resources::DesiredState& state, const runtime::ApiCreden
 }
 
 // One line per host as its pass starts (r null), and one per action run.
-void printProgress(const reconcilers::HostOutcome& o, const reconcilers::ActionResult* r,
-                   std::ostream& out) {
+void printProgress(const engine::HostOutcome& o, const engine::ActionResult* r, std::ostream& out) {
   const std::string& host = o.host->name();
   if (r == nullptr) {
     if (!o.reach.ok()) {
@@ -377,16 +379,16 @@ void printProgress(const reconcilers::HostOutcome& o, const reconcilers::ActionR
 
 // Each resource's Ready condition, and Degraded's message when it is set; whether all are Ready.
 // A resource a problem keeps from Ready (flags its binary refuses) fails the apply too.
-bool printConditions(const std::map<std::string, reconcilers::ConditionSet>& conditions,
+bool printConditions(const std::map<std::string, engine::ConditionSet>& conditions,
                      std::ostream& out) {
   bool allReady = true;
   for (const auto& [resource, set] : conditions) {
-    const reconcilers::Condition* ready = set.get("Ready");
-    const reconcilers::Condition* degraded = set.get("Degraded");
-    allReady = allReady && ready->status == reconcilers::ConditionStatus::kTrue;
-    out << "  " << resource << ": Ready=" << reconcilers::conditionStatusName(ready->status) << " ("
+    const engine::Condition* ready = set.get("Ready");
+    const engine::Condition* degraded = set.get("Degraded");
+    allReady = allReady && ready->status == engine::ConditionStatus::kTrue;
+    out << "  " << resource << ": Ready=" << engine::conditionStatusName(ready->status) << " ("
         << ready->reason << ")";
-    if (degraded != nullptr && degraded->status == reconcilers::ConditionStatus::kTrue) {
+    if (degraded != nullptr && degraded->status == engine::ConditionStatus::kTrue) {
       out << ", Degraded: " << degraded->message;
     }
     out << "\n";
@@ -417,10 +419,10 @@ int runDiff(const std::vector<std::string>& args, Io io) {
     (output == "json" ? io.err : io.out) << line << "\n";
   }
   if (wantsRoutes(prepared.options)) ctx->checkRoutes(prepared.loaded.state);
-  std::vector<reconcilers::HostOutcome> outcomes;
+  std::vector<engine::HostOutcome> outcomes;
   if (wantsHosts(prepared.options)) {
-    outcomes = reconcilers::planHosts(prepared.loaded.state, ctx->reconcilers(),
-                                      reconcilers::connectHost, prepared.options);
+    outcomes = engine::planHosts(prepared.loaded.state, ctx->reconcilers(), engine::connectHost,
+                                 prepared.options);
   }
   if (output == "json") {
     printPlansJson(outcomes, io.out);
@@ -434,7 +436,8 @@ int runDiff(const std::vector<std::string>& args, Io io) {
   for (const auto& o : outcomes) saved.hosts.push_back(plannedHost(o.plan, o.reach.ok()));
   std::optional<StatusOr<runtime::ApiCredentials>> creds;
   if (wantsRbac(prepared.loaded.state, prepared.options)) {
-    creds = apiCredentials(prepared.loaded.state, ctx->material(), parsed->get("--kubeconfig"));
+    creds =
+        engine::apiCredentials(prepared.loaded.state, ctx->material(), parsed->get("--kubeconfig"));
   }
   // Text goes to stdout with the plan; beside JSON, to stderr.
   if (const auto pending = pendingNotes(prepared, *ctx, creds); !pending.empty()) {
@@ -487,7 +490,7 @@ int runApply(const std::vector<std::string>& args, Io io) {
     return kExitUsage;
   }
   prepared.options.lockWait = std::chrono::seconds(*lockWait);
-  prepared.options.lockOwner = lockOwner("apply");
+  prepared.options.lockOwner = engine::lockOwner("apply");
   std::optional<SavedPlan> saved;
   if (parsed->has("--plan")) {
     auto read = readSavedPlan(parsed->get("--plan"));
@@ -509,7 +512,7 @@ int runApply(const std::vector<std::string>& args, Io io) {
     };
   }
   std::mutex printing;
-  auto progress = [&](const reconcilers::HostOutcome& o, const reconcilers::ActionResult* r) {
+  auto progress = [&](const engine::HostOutcome& o, const engine::ActionResult* r) {
     std::lock_guard<std::mutex> lock(printing);
     printProgress(o, r, human);
   };
@@ -524,8 +527,8 @@ int runApply(const std::vector<std::string>& args, Io io) {
     }
   }
   if (wantsHosts(prepared.options)) {
-    report.hosts = reconcilers::applyHosts(prepared.loaded.state, ctx->reconcilers(),
-                                           reconcilers::connectHost, prepared.options, progress);
+    report.hosts = engine::applyHosts(prepared.loaded.state, ctx->reconcilers(),
+                                      engine::connectHost, prepared.options, progress);
   }
   const auto& outcomes = report.hosts;
   const ApplyTotals totals = applyTotals(outcomes);
@@ -552,7 +555,8 @@ int runApply(const std::vector<std::string>& args, Io io) {
   if (wantsRbac(prepared.loaded.state, prepared.options)) {
     const std::string timeout = parsed->get("--api-timeout", "120");
     std::chrono::seconds wait(std::atoi(timeout.c_str()));
-    if (const ApiWaitPlan plan = planApiWait(prepared.loaded.state, outcomes); plan.checkOnce) {
+    if (const engine::ApiWaitPlan plan = engine::planApiWait(prepared.loaded.state, outcomes);
+        plan.checkOnce) {
       human << "RBAC: " << plan.reason << ": checking the API server once instead of waiting up to "
             << wait.count() << "s\n";
       wait = std::chrono::seconds(0);
@@ -576,7 +580,7 @@ int runApply(const std::vector<std::string>& args, Io io) {
     if (!route.ok()) ++failed;
   }
   const auto now = std::chrono::system_clock::now();
-  for (const auto& o : outcomes) reconcilers::recordConditions(o, true, 0, now, report.conditions);
+  for (const auto& o : outcomes) engine::recordConditions(o, true, 0, now, report.conditions);
   const bool allReady = printConditions(report.conditions, human);
   report.exitCode = failed > 0 || !allReady ? kExitFindings : kExitOk;
   if (output == "json") io.out << applyJson(report);

@@ -5,8 +5,8 @@
 
 #include "cli/cli_args.h"
 #include "cli/commands.h"
-#include "cli/pass_context.h"
-#include "cli/sealed_store.h"
+#include "engine/pass_context.h"
+#include "engine/sealed_store.h"
 #include "reconcilers/bundle_files.h"
 #include "reconcilers/bundle_material.h"
 #include "resources/desired_state.h"
@@ -187,9 +187,9 @@ StatusOr<Material> storedMaterial(const Choice& choice, std::chrono::system_cloc
                                   std::ostream& err) {
   const CertificateBundle& b = *choice.bundle;
   const Certificate& c = *choice.certificate;
-  const std::string dir = secretStoreDir(b);
+  const std::string dir = engine::secretStoreDir(b);
   // A machine that holds the sealed store's identity has the material without an apply.
-  if (auto loaded = loadSealedStore(b, dir); !loaded.ok()) return loaded.status();
+  if (auto loaded = engine::loadSealedStore(b, dir); !loaded.ok()) return loaded.status();
   auto store = runtime::SecretStore::open(dir, runtime::SecretStore::Mode::kRead);
   if (!store.ok() && store.status().code() == StatusCode::kNotFound) {
     return failedPrecondition("the secret store " + dir +

@@ -11,7 +11,7 @@
 
 #include "cli/cli_args.h"
 #include "cli/commands.h"
-#include "cli/pass_context.h"
+#include "engine/pass_context.h"
 #include "reconcilers/placement.h"
 #include "reconcilers/yaml_emitter.h"
 #include "resources/desired_state.h"
@@ -181,7 +181,7 @@ int renderToDirectory(const resources::DesiredState& state,
     io.err << "kthw render: cannot use " << dir << ": " << ec.message() << "\n";
     return kExitError;
   }
-  auto ctx = PassContext::create(state, true, std::chrono::system_clock::now(), false);
+  auto ctx = engine::PassContext::create(state, true, std::chrono::system_clock::now(), false);
   if (!ctx.ok()) {
     io.err << "kthw render: " << ctx.status().message() << "\n";
     return kExitError;

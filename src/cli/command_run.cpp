@@ -11,7 +11,7 @@
 
 #include "cli/cli_args.h"
 #include "cli/commands.h"
-#include "cli/daemon.h"
+#include "engine/daemon.h"
 #include "runtime/dir_watch.h"
 #include "runtime/logging.h"
 
@@ -147,7 +147,7 @@ int runRun(const std::vector<std::string>& args, Io io) {
     io.err << "kthw run: give the documents with -f PATH\n";
     return kExitUsage;
   }
-  DaemonOptions options;
+  engine::DaemonOptions options;
   options.paths = parsed->all("--filename");
   for (const std::string& p : options.paths) {
     if (p == "-") {
@@ -201,7 +201,7 @@ int runRun(const std::vector<std::string>& args, Io io) {
     return kExitError;
   }
 
-  Daemon daemon(options);
+  engine::Daemon daemon(options);
   daemon.reload();
   if (Status s = daemon.start(); !s.ok()) {
     io.err << "kthw run: " << s.message() << "\n";

@@ -14,13 +14,14 @@
 #include <set>
 #include <sstream>
 
-#include "cli/api_access.h"
 #include "cli/cli_args.h"
 #include "cli/commands.h"
-#include "cli/pass_context.h"
 #include "cli/verify_checks.h"
+#include "engine/api_access.h"
+#include "engine/host_pass.h"
+#include "engine/installed_certificates.h"
+#include "engine/pass_context.h"
 #include "reconcilers/control_plane_service_reconciler.h"
-#include "reconcilers/host_pass.h"
 #include "resources/desired_state.h"
 #include "resources/diagnostic.h"
 #include "resources/substitution.h"
@@ -135,8 +136,8 @@ class Verifier {
     std::sort(hosts.begin(), hosts.end(),
               [](const auto* a, const auto* b) { return a->name() < b->name(); });
     std::vector<std::vector<Check>> perHost(hosts.size());
-    reconcilers::runParallel(hosts.size(), kParallelHosts,
-                             [&](size_t i) { perHost[i] = onHost(*hosts[i]); });
+    engine::runParallel(hosts.size(), kParallelHosts,
+                        [&](size_t i) { perHost[i] = onHost(*hosts[i]); });
     for (auto& checks : perHost) {
       for (Check& c : checks) checks_.push_back(std::move(c));
     }
@@ -148,7 +149,7 @@ class Verifier {
  private:
   std::vector<Check> onHost(const resources::Host& host) {
     std::vector<Check> out;
-    std::shared_ptr<runtime::HostOps> ops = reconcilers::connectHost(host);
+    std::shared_ptr<runtime::HostOps> ops = engine::connectHost(host);
     for (const resources::ControlPlaneService& s : state_.services) {
       if (!state_.selects(s.hosts, host)) continue;
       const reconcilers::HealthProbe probe = services_.healthProbe(s, host);
@@ -290,10 +291,10 @@ class Verifier {
 // judges them).
 std::vector<Check> certificateChecks(const resources::DesiredState& state,
                                      const std::vector<std::string>& hosts) {
-  auto stored = readStoredCertificates(state);
+  auto stored = engine::readStoredCertificates(state);
   if (!stored.ok()) return {fail("certificates", "-", stored.status().message())};
-  const auto installed = reconcilers::fetchInstalledCertificates(
-      state, hosts, reconcilers::connectHost, hosts.empty() ? state.hosts.size() : hosts.size());
+  const auto installed = engine::fetchInstalledCertificates(
+      state, hosts, engine::connectHost, hosts.empty() ? state.hosts.size() : hosts.size());
   const auto inventory = reconcilers::buildInventory(state, *stored, installed, hosts,
                                                      std::chrono::system_clock::now());
   std::vector<Check> out;
@@ -345,7 +346,8 @@ int runVerify(const std::vector<std::string>& args, Io io) {
       return kExitUsage;
     }
   }
-  auto context = PassContext::create(loaded.state, false, std::chrono::system_clock::now(), false);
+  auto context =
+      engine::PassContext::create(loaded.state, false, std::chrono::system_clock::now(), false);
   if (!context.ok()) {
     io.err << "kthw verify: " << context.status().message() << "\n";
     return kExitError;

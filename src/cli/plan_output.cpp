@@ -42,11 +42,11 @@ Style styleFor(const std::string& colorOption) {
   return Style{::isatty(1) != 0 && std::getenv("NO_COLOR") == nullptr};
 }
 
-void printPlans(const std::vector<reconcilers::HostOutcome>& outcomes, const Style& style,
+void printPlans(const std::vector<engine::HostOutcome>& outcomes, const Style& style,
                 std::ostream& out) {
   size_t drifted = 0;
   size_t unreachable = 0;
-  for (const reconcilers::HostOutcome& o : outcomes) {
+  for (const engine::HostOutcome& o : outcomes) {
     const reconcilers::HostPlan& p = o.plan;
     out << style.bold() << p.host << style.reset() << " (" << p.transport;
     if (!o.reach.ok()) {
@@ -78,7 +78,7 @@ void printPlans(const std::vector<reconcilers::HostOutcome>& outcomes, const Sty
       << " unreachable\n";
 }
 
-void writeHostFieldsJson(const reconcilers::HostOutcome& o, JsonWriter& w) {
+void writeHostFieldsJson(const engine::HostOutcome& o, JsonWriter& w) {
   const reconcilers::HostPlan& p = o.plan;
   w.Key("name");
   w.String(p.host.c_str());
@@ -117,7 +117,7 @@ void writeActionFieldsJson(const reconcilers::Action& a, bool withDiff, JsonWrit
   }
 }
 
-void printPlansJson(const std::vector<reconcilers::HostOutcome>& outcomes, std::ostream& out) {
+void printPlansJson(const std::vector<engine::HostOutcome>& outcomes, std::ostream& out) {
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
   bool drift = false;
@@ -127,7 +127,7 @@ void printPlansJson(const std::vector<reconcilers::HostOutcome>& outcomes, std::
   w.Bool(drift);
   w.Key("hosts");
   w.StartArray();
-  for (const reconcilers::HostOutcome& o : outcomes) {
+  for (const engine::HostOutcome& o : outcomes) {
     w.StartObject();
     writeHostFieldsJson(o, w);
     w.Key("actions");

@@ -6,7 +6,7 @@
 #include <iosfwd>
 #include <vector>
 
-#include "reconcilers/host_pass.h"
+#include "engine/host_pass.h"
 
 namespace kthw::cli {
 
@@ -23,16 +23,16 @@ struct Style {
 Style styleFor(const std::string& colorOption);
 
 // The plan of every host as people read it: per host, each action with its reason and diff.
-void printPlans(const std::vector<reconcilers::HostOutcome>& outcomes, const Style& style,
+void printPlans(const std::vector<engine::HostOutcome>& outcomes, const Style& style,
                 std::ostream& out);
 // The same as JSON: {"drift": bool, "hosts": [...]}.
-void printPlansJson(const std::vector<reconcilers::HostOutcome>& outcomes, std::ostream& out);
+void printPlansJson(const std::vector<engine::HostOutcome>& outcomes, std::ostream& out);
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 // The keys diff -o json and apply -o json both give a host, inside an object the caller opened:
 // name, transport, reachable, error (when unreachable), os, kernel, hostKey, roundTrips.
-void writeHostFieldsJson(const reconcilers::HostOutcome& outcome, JsonWriter& w);
+void writeHostFieldsJson(const engine::HostOutcome& outcome, JsonWriter& w);
 
 // The keys both give an action, inside an object the caller opened: type, resource, target,
 // summary, reason, and the diff when `withDiff` and there is one. Never the content written.

@@ -10,8 +10,8 @@
 #include <iomanip>
 #include <sstream>
 
-#include "cli/api_access.h"
 #include "cli/verify_checks.h"
+#include "engine/api_access.h"
 #include "runtime/api_client.h"
 #include "runtime/url_path.h"
 
@@ -22,8 +22,8 @@ class ApiVerifier {
  public:
   explicit ApiVerifier(const resources::DesiredState& state) : state_(state) {}
 
-  void run(const std::string& kubeconfig, const PassContext& context) {
-    auto creds = apiCredentials(state_, context.material(), kubeconfig);
+  void run(const std::string& kubeconfig, const engine::PassContext& context) {
+    auto creds = engine::apiCredentials(state_, context.material(), kubeconfig);
     if (!creds.ok()) {
       checks_.push_back(fail("API via LB", "-", creds.status().message()));
       return;
@@ -223,7 +223,7 @@ class ApiVerifier {
 }  // namespace
 
 std::vector<Check> apiChecks(const resources::DesiredState& state, const std::string& kubeconfig,
-                             const PassContext& context) {
+                             const engine::PassContext& context) {
   ApiVerifier v(state);
   v.run(kubeconfig, context);
   return std::move(v).checks();

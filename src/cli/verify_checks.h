@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/pass_context.h"
+#include "engine/pass_context.h"
 #include "resources/desired_state.h"
 
 namespace kthw::cli::verify {
@@ -47,6 +47,6 @@ void printJson(const std::vector<Check>& checks, std::ostream& out);
 // Through each load balancer's frontend and the API server: /version, component statuses, the
 // leader leases, and whether the apiserver's kubelet client may reach nodes/proxy.
 std::vector<Check> apiChecks(const resources::DesiredState& state, const std::string& kubeconfig,
-                             const PassContext& context);
+                             const engine::PassContext& context);
 
 }  // namespace kthw::cli::verify

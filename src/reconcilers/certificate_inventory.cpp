@@ -9,7 +9,6 @@
 #include <thread>
 
 #include "reconcilers/bundle_material.h"
-#include "reconcilers/host_pass.h"
 
 namespace kthw::reconcilers {
 namespace {
@@ -290,27 +289,14 @@ std::vector<std::string> certificatePathsOn(const resources::DesiredState& state
   return paths;
 }
 
-std::map<std::string, InstalledFiles> fetchInstalledCertificates(
-    const resources::DesiredState& state, const std::vector<std::string>& hosts,
-    const HostOpsFactory& connect, size_t parallelism) {
-  std::vector<std::pair<const resources::Host*, std::vector<std::string>>> work;
+std::vector<CertificateRead> certificateReads(const resources::DesiredState& state,
+                                              const std::vector<std::string>& hosts) {
+  std::vector<CertificateRead> reads;
   for (const resources::Host* h : sortedHosts(state, hosts)) {
     auto paths = certificatePathsOn(state, *h);
-    if (!paths.empty()) work.emplace_back(h, std::move(paths));
+    if (!paths.empty()) reads.push_back({h, std::move(paths)});
   }
-  std::vector<InstalledFiles> results(work.size());
-  runParallel(work.size(), parallelism, [&](size_t i) {
-    auto ops = connect(*work[i].first);
-    auto files = ops->fetch(work[i].second);
-    if (files.ok()) {
-      results[i].files = std::move(*files);
-    } else {
-      results[i].reach = files.status();
-    }
-  });
-  std::map<std::string, InstalledFiles> out;
-  for (size_t i = 0; i < work.size(); ++i) out[work[i].first->name()] = std::move(results[i]);
-  return out;
+  return reads;
 }
 
 CertificateInventory buildInventory(const resources::DesiredState& state,

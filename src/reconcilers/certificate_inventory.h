@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "common/status.h"
-#include "reconcilers/host_pass.h"
 #include "resources/desired_state.h"
 #include "runtime/pki.h"
 
@@ -72,11 +71,15 @@ struct InstalledFiles {
 std::vector<std::string> certificatePathsOn(const resources::DesiredState& state,
                                             const resources::Host& host);
 
-// Reads the certificate files of each selected host (all when `hosts` is empty) with one fetch
-// per host, hosts in parallel. Hosts that get no certificate file are not contacted.
-std::map<std::string, InstalledFiles> fetchInstalledCertificates(
-    const resources::DesiredState& state, const std::vector<std::string>& hosts,
-    const HostOpsFactory& connect, size_t parallelism);
+// What to read to learn what the hosts have installed: each selected host (all when `hosts` is
+// empty) that gets a certificate file, sorted by name, with those paths. The engine fetches them
+// (engine/installed_certificates.h), one fetch per host.
+struct CertificateRead {
+  const resources::Host* host = nullptr;
+  std::vector<std::string> paths;
+};
+std::vector<CertificateRead> certificateReads(const resources::DesiredState& state,
+                                              const std::vector<std::string>& hosts);
 
 // Judges what the store holds and what the hosts have at `now`. With `hosts`, only certificates
 // placed on those hosts are listed, with their copies there. Leaves are judged against their

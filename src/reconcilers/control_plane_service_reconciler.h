@@ -3,7 +3,7 @@
 #include <map>
 #include <string>
 
-#include "reconcilers/binary_sources.h"
+#include "reconcilers/binary_source.h"
 #include "reconcilers/host_reconciler.h"
 
 namespace kthw::reconcilers {

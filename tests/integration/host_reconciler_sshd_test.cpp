@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "../unit/resources/test_util.h"
-#include "reconcilers/host_pass.h"
+#include "engine/host_pass.h"
 #include "reconcilers/host_reconciler.h"
 #include "sshd_fixture.h"
 
@@ -32,13 +32,13 @@ class HostOverSshTest : public testing::SshdTest {
     return loaded;
   }
 
-  std::vector<HostOutcome> pass(const resources::DesiredState& state, bool apply) {
+  std::vector<engine::HostOutcome> pass(const resources::DesiredState& state, bool apply) {
     static const HostBasicsReconciler kReconciler;
     const std::vector<const HostScopedReconciler*> reconcilers = {&kReconciler};
-    PassOptions options;
+    engine::PassOptions options;
     options.fetchDiffContent = !apply;
-    return apply ? applyHosts(state, reconcilers, connectHost, options)
-                 : planHosts(state, reconcilers, connectHost, options);
+    return apply ? engine::applyHosts(state, reconcilers, engine::connectHost, options)
+                 : engine::planHosts(state, reconcilers, engine::connectHost, options);
   }
 };
 

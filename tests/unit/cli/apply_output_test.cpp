@@ -11,10 +11,10 @@
 namespace kthw::cli {
 namespace {
 
+using engine::ActionResult;
+using engine::HostOutcome;
 using reconcilers::Action;
-using reconcilers::ActionResult;
 using reconcilers::ActionType;
-using reconcilers::HostOutcome;
 
 constexpr const char* kSecret = "-----BEGIN PRIVATE KEY-----not-for-output";
 
@@ -61,7 +61,7 @@ class ApplyJsonTest : public ::testing::Test {
     report_.routes["kubernetes"] = unavailable("connection refused");
     const auto now = std::chrono::system_clock::now();
     for (const auto& o : report_.hosts) {
-      reconcilers::recordConditions(o, true, 0, now, report_.conditions);
+      engine::recordConditions(o, true, 0, now, report_.conditions);
     }
     report_.exitCode = 1;
   }

@@ -6,7 +6,7 @@
 
 #include "../../support/fake_host.h"
 #include "../resources/test_util.h"
-#include "reconcilers/host_pass.h"
+#include "engine/host_pass.h"
 #include "runtime/digest.h"
 
 namespace kthw::reconcilers {
@@ -68,28 +68,29 @@ class BundleGuard : public ::testing::Test {
   }
 
   // One pass over both hosts; the material is prepared as apply (or diff) prepares it.
-  std::vector<HostOutcome> pass(bool apply) {
+  std::vector<engine::HostOutcome> pass(bool apply) {
     auto m = prepareMaterial(loaded_.state, bundle(), store_.get(), apply, now_);
     EXPECT_TRUE(m.ok()) << m.status().message();
     material_ = {{"pki", m.ok() ? *m : BundleMaterial{}}};
     CertificateBundleReconciler reconciler(loaded_.state, material_);
     for (auto& [name, host] : hosts_) host->actions.clear();
     auto connect = [&](const resources::Host& h) { return hosts_.at(h.name()); };
-    return apply ? applyHosts(loaded_.state, {&reconciler}, connect, PassOptions{})
-                 : planHosts(loaded_.state, {&reconciler}, connect, PassOptions{});
+    return apply ? engine::applyHosts(loaded_.state, {&reconciler}, connect, engine::PassOptions{})
+                 : engine::planHosts(loaded_.state, {&reconciler}, connect, engine::PassOptions{});
   }
 
   // An apply after which the store records the rotation stage as deployed, as apply does when
   // every host was reached.
-  std::vector<HostOutcome> applyAndRecord() {
+  std::vector<engine::HostOutcome> applyAndRecord() {
     auto out = pass(true);
     EXPECT_TRUE(recordDistributed(bundle(), material_.at("pki"), *store_).ok());
     return out;
   }
 
-  static const HostOutcome& on(const std::vector<HostOutcome>& outcomes, const std::string& host) {
+  static const engine::HostOutcome& on(const std::vector<engine::HostOutcome>& outcomes,
+                                       const std::string& host) {
     return *std::find_if(outcomes.begin(), outcomes.end(),
-                         [&](const HostOutcome& o) { return o.host->name() == host; });
+                         [&](const engine::HostOutcome& o) { return o.host->name() == host; });
   }
 
   resources::CertificateBundle& bundle() { return loaded_.state.bundles.at(0); }

@@ -6,8 +6,8 @@
 
 #include "../../support/fake_host.h"
 #include "../resources/test_util.h"
+#include "engine/host_pass.h"
 #include "reconcilers/bundle_files.h"
-#include "reconcilers/host_pass.h"
 
 namespace kthw::reconcilers {
 namespace {
@@ -121,13 +121,13 @@ TEST_F(BundleMaterialTest, ReissuesExactlyTheCertificatesWithinRenewBefore) {
 TEST_F(BundleMaterialTest, RenewalRedistributesExactlyTheRenewedFiles) {
   auto host = std::make_shared<testing::FakeHost>();
   auto connect = [&](const resources::Host&) { return host; };
-  PassOptions only;
+  engine::PassOptions only;
   only.hosts = {"controller-0"};
   auto pass = [&](Clock::time_point now) {
     std::map<std::string, BundleMaterial> material = {{"pki", prepare(true, now)}};
     CertificateBundleReconciler reconciler(loaded_.state, material);
     host->actions.clear();
-    return applyHosts(loaded_.state, {&reconciler}, connect, only);
+    return engine::applyHosts(loaded_.state, {&reconciler}, connect, only);
   };
   (void)pass(now_);
   const auto later = now_ + std::chrono::hours(24 * 29);
@@ -225,10 +225,10 @@ TEST_F(BundleMaterialTest, DistributesFilesAndASecondPassWritesNothing) {
   CertificateBundleReconciler reconciler(loaded_.state, material);
   auto host = std::make_shared<testing::FakeHost>();
   const std::vector<const HostScopedReconciler*> reconcilers = {&reconciler};
-  PassOptions only;
+  engine::PassOptions only;
   only.hosts = {"controller-0"};
   auto connect = [&](const resources::Host&) { return host; };
-  auto first = applyHosts(loaded_.state, reconcilers, connect, only);
+  auto first = engine::applyHosts(loaded_.state, reconcilers, connect, only);
   ASSERT_FALSE(first[0].failed());
   EXPECT_EQ(host->actions.size(), 5u);
   EXPECT_EQ(host->files.at("/var/lib/kubernetes/kubernetes-key.pem").spec.mode, 0600u);
@@ -242,12 +242,12 @@ TEST_F(BundleMaterialTest, DistributesFilesAndASecondPassWritesNothing) {
     EXPECT_EQ(a.summary.find("PRIVATE KEY"), std::string::npos);
   }
   host->actions.clear();
-  auto second = applyHosts(loaded_.state, reconcilers, connect, only);
+  auto second = engine::applyHosts(loaded_.state, reconcilers, connect, only);
   EXPECT_TRUE(second[0].plan.converged());
   EXPECT_TRUE(host->actions.empty());
   // A key file made world-readable by hand is drift.
   host->files.at("/var/lib/kubernetes/kubernetes-key.pem").spec.mode = 0644;
-  auto drift = planHosts(loaded_.state, reconcilers, connect, only);
+  auto drift = engine::planHosts(loaded_.state, reconcilers, connect, only);
   ASSERT_EQ(drift[0].plan.actions.size(), 1u);
   EXPECT_EQ(drift[0].plan.actions[0].reason, "owner or mode root:root 0644");
 }

@@ -7,6 +7,7 @@
 
 #include "../../support/fake_host.h"
 #include "../resources/test_util.h"
+#include "engine/installed_certificates.h"
 #include "reconcilers/bundle_files.h"
 #include "reconcilers/bundle_material.h"
 
@@ -84,7 +85,7 @@ class CertificateInventoryTest : public ::testing::Test {
 
   CertificateInventory inventory(Clock::time_point now, const std::vector<std::string>& only = {}) {
     auto connect = [&](const resources::Host& h) { return hosts_.at(h.name()); };
-    auto installed = fetchInstalledCertificates(loaded_.state, only, connect, 4);
+    auto installed = engine::fetchInstalledCertificates(loaded_.state, only, connect, 4);
     return buildInventory(loaded_.state, stored_, installed, only, now);
   }
 

@@ -4,8 +4,8 @@
 
 #include "../../support/fake_host.h"
 #include "../resources/test_util.h"
-#include "reconcilers/conditions.h"
-#include "reconcilers/host_pass.h"
+#include "engine/conditions.h"
+#include "engine/host_pass.h"
 
 namespace kthw::reconcilers {
 namespace {
@@ -37,11 +37,11 @@ class HostReconcilerTest : public ::testing::Test {
     host_->sysctls["net.ipv4.ip_forward"] = "0";
   }
 
-  std::vector<HostOutcome> pass(bool apply) {
+  std::vector<engine::HostOutcome> pass(bool apply) {
     const std::vector<const HostScopedReconciler*> reconcilers = {&reconciler_};
     auto connect = [this](const resources::Host&) { return host_; };
-    return apply ? applyHosts(loaded_.state, reconcilers, connect, {})
-                 : planHosts(loaded_.state, reconcilers, connect, {});
+    return apply ? engine::applyHosts(loaded_.state, reconcilers, connect, {})
+                 : engine::planHosts(loaded_.state, reconcilers, connect, {});
   }
 
   resources::LoadOutcome loaded_;
@@ -142,7 +142,7 @@ TEST_F(HostReconcilerTest, ADriftedSysctlNamesTheKeyTheValueFoundAndTheValueWant
   // Apply reports the same words for what it did.
   auto applied = pass(true);
   bool reported = false;
-  for (const ActionResult& r : applied[0].results) {
+  for (const engine::ActionResult& r : applied[0].results) {
     reported = reported || (r.status.ok() && r.action.summary == sysctl->summary);
   }
   EXPECT_TRUE(reported);
@@ -226,9 +226,9 @@ class HostPassLockTest : public ::testing::Test {
     host_->files["/etc/hosts"] = {"127.0.0.1 localhost\n", {"/etc/hosts", "root", "root", 0644}};
     host_->sysctls["net.ipv4.ip_forward"] = "0";
   }
-  std::vector<HostOutcome> apply(PassOptions options) {
+  std::vector<engine::HostOutcome> apply(engine::PassOptions options) {
     const std::vector<const HostScopedReconciler*> reconcilers = {&reconciler_};
-    return applyHosts(
+    return engine::applyHosts(
         loaded_.state, reconcilers, [this](const resources::Host&) { return host_; }, options);
   }
   resources::LoadOutcome loaded_;
@@ -237,7 +237,7 @@ class HostPassLockTest : public ::testing::Test {
 };
 
 TEST_F(HostPassLockTest, AHeldLockLeavesTheHostUnchangedAndNamesTheHolder) {
-  PassOptions options;
+  engine::PassOptions options;
   options.lockOwner = "kthw-apply root@here pid 1";
   auto outcomes = apply(options);
   ASSERT_EQ(outcomes.size(), 1u);
@@ -246,18 +246,18 @@ TEST_F(HostPassLockTest, AHeldLockLeavesTheHostUnchangedAndNamesTheHolder) {
   EXPECT_FALSE(outcomes[0].plan.actions.empty()) << "the plan is still reported";
   EXPECT_TRUE(outcomes[0].results.empty());
   EXPECT_TRUE(host_->actions.empty()) << "nothing was written";
-  std::map<std::string, ConditionSet> conditions;
-  recordConditions(outcomes[0], true, 1, std::chrono::system_clock::now(), conditions);
-  const Condition* ready = conditions["Host/controller-0"].get("Ready");
+  std::map<std::string, engine::ConditionSet> conditions;
+  engine::recordConditions(outcomes[0], true, 1, std::chrono::system_clock::now(), conditions);
+  const engine::Condition* ready = conditions["Host/controller-0"].get("Ready");
   ASSERT_NE(ready, nullptr);
-  EXPECT_EQ(ready->status, ConditionStatus::kFalse);
+  EXPECT_EQ(ready->status, engine::ConditionStatus::kFalse);
   EXPECT_EQ(ready->reason, "HostLocked");
   EXPECT_NE(ready->message.find("pid 7"), std::string::npos);
 }
 
 TEST_F(HostPassLockTest, TheLockIsTakenBeforeTheFirstChangeAndReleasedAfter) {
   host_->holder.clear();
-  PassOptions options;
+  engine::PassOptions options;
   options.lockOwner = "kthw-apply root@here pid 1";
   auto outcomes = apply(options);
   EXPECT_FALSE(outcomes[0].failed());
@@ -272,11 +272,11 @@ TEST_F(HostPassLockTest, TheLockIsTakenBeforeTheFirstChangeAndReleasedAfter) {
 TEST_F(HostPassLockTest, AShutdownStopsBetweenActions) {
   host_->holder.clear();
   std::atomic<bool> stop{true};
-  PassOptions options;
+  engine::PassOptions options;
   options.cancel = &stop;
   auto outcomes = apply(options);
   ASSERT_FALSE(outcomes[0].results.empty());
-  for (const ActionResult& r : outcomes[0].results) {
+  for (const engine::ActionResult& r : outcomes[0].results) {
     EXPECT_TRUE(r.skipped);
     EXPECT_NE(r.status.message().find("shutting down"), std::string::npos);
   }
@@ -330,9 +330,9 @@ class FailingWriteHost : public testing::FakeHost {
   }
 };
 
-std::vector<std::string> progressLines(const std::vector<HostOutcome>& outcomes) {
+std::vector<std::string> progressLines(const std::vector<engine::HostOutcome>& outcomes) {
   std::vector<std::string> lines;
-  for (const ActionResult& r : outcomes[0].results) {
+  for (const engine::ActionResult& r : outcomes[0].results) {
     lines.push_back(std::string(r.skipped       ? "skipped "
                                 : r.status.ok() ? "done "
                                                 : "FAILED ") +
@@ -350,7 +350,7 @@ TEST(HostPassSkips, ASkippedStepNamesTheStepThatFailedAndWhy) {
   const ServiceShapedReconciler service;
   const std::vector<const HostScopedReconciler*> reconcilers = {&service};
   auto connect = [&](const resources::Host&) { return host; };
-  auto outcomes = applyHosts(loaded.state, reconcilers, connect, {});
+  auto outcomes = engine::applyHosts(loaded.state, reconcilers, connect, {});
   const std::string why =
       "write /etc/etcd/x.pem failed (exit 1): cannot create temp file: No space left on device";
   EXPECT_EQ(progressLines(outcomes),
@@ -361,7 +361,7 @@ TEST(HostPassSkips, ASkippedStepNamesTheStepThatFailedAndWhy) {
 
   // A failure whose message does not say which step it was gets the step's name.
   host->failure = unavailable("lost the SSH connection to 10.0.1.10 twice");
-  outcomes = applyHosts(loaded.state, reconcilers, connect, {});
+  outcomes = engine::applyHosts(loaded.state, reconcilers, connect, {});
   ASSERT_EQ(outcomes[0].results.size(), 4u);
   EXPECT_EQ(outcomes[0].results.back().status.message(),
             "write /etc/etcd/x.pem failed: lost the SSH connection to 10.0.1.10 twice");

@@ -9,10 +9,10 @@
 
 #include "../../support/fake_host.h"
 #include "../resources/test_util.h"
+#include "engine/conditions.h"
+#include "engine/host_pass.h"
 #include "reconcilers/bundle_files.h"
-#include "reconcilers/conditions.h"
 #include "reconcilers/control_plane_service_reconciler.h"
-#include "reconcilers/host_pass.h"
 #include "runtime/digest.h"
 
 namespace kthw::reconcilers {
@@ -112,7 +112,7 @@ class ServiceHoldBack : public ::testing::Test {
     installable("kube-apiserver", "apiserver build 2");
   }
 
-  std::vector<HostOutcome> pass(bool apply, std::vector<std::string> kinds = {}) {
+  std::vector<engine::HostOutcome> pass(bool apply, std::vector<std::string> kinds = {}) {
     auto& b = loaded_.state.bundles.at(0);
     auto m = prepareMaterial(loaded_.state, b, store_.get(), apply, now_);
     EXPECT_TRUE(m.ok()) << m.status().message();
@@ -121,15 +121,16 @@ class ServiceHoldBack : public ::testing::Test {
     ControlPlaneServiceReconciler services(loaded_.state, binaries_);
     for (auto& [name, host] : hosts_) host->actions.clear();
     auto connect = [&](const resources::Host& h) { return hosts_.at(h.name()); };
-    PassOptions options;
+    engine::PassOptions options;
     options.kinds = std::move(kinds);
-    return apply ? applyHosts(loaded_.state, {&bundles, &services}, connect, options)
-                 : planHosts(loaded_.state, {&bundles, &services}, connect, options);
+    return apply ? engine::applyHosts(loaded_.state, {&bundles, &services}, connect, options)
+                 : engine::planHosts(loaded_.state, {&bundles, &services}, connect, options);
   }
 
-  static const HostOutcome& on(const std::vector<HostOutcome>& outcomes, const std::string& host) {
+  static const engine::HostOutcome& on(const std::vector<engine::HostOutcome>& outcomes,
+                                       const std::string& host) {
     return *std::find_if(outcomes.begin(), outcomes.end(),
-                         [&](const HostOutcome& o) { return o.host->name() == host; });
+                         [&](const engine::HostOutcome& o) { return o.host->name() == host; });
   }
 
   // The recorded actions on `host` that name `part`, but for health checks: those read, and a
@@ -185,11 +186,11 @@ TEST_F(ServiceHoldBack, AServiceReadingTheGuardedPkiIsHeldBackOnThatHostOnly) {
             1);
 
   // Blocking: the service is not Ready, so apply exits 1.
-  std::map<std::string, ConditionSet> conditions;
-  for (const HostOutcome& o : out) recordConditions(o, true, 0, now_, conditions);
-  const Condition* ready = conditions["ControlPlaneService/kube-apiserver"].get("Ready");
+  std::map<std::string, engine::ConditionSet> conditions;
+  for (const engine::HostOutcome& o : out) engine::recordConditions(o, true, 0, now_, conditions);
+  const engine::Condition* ready = conditions["ControlPlaneService/kube-apiserver"].get("Ready");
   ASSERT_NE(ready, nullptr);
-  EXPECT_EQ(ready->status, ConditionStatus::kFalse);
+  EXPECT_EQ(ready->status, engine::ConditionStatus::kFalse);
   EXPECT_EQ(ready->message, kHeldBack);
 
   // The next pass: nothing more on either host, the problem stays.

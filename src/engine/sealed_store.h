@@ -21,7 +21,7 @@
 #include "resources/certificate_bundle.h"
 #include "runtime/store_archive.h"
 
-namespace kthw::cli {
+namespace kthw::engine {
 
 inline constexpr std::string_view kSealedDigestFile = ".sealed-sha256";
 
@@ -63,4 +63,4 @@ StatusOr<bool> loadSealedStore(const resources::CertificateBundle& bundle,
 StatusOr<bool> sealStore(const resources::CertificateBundle& bundle, const std::string& storeDir,
                          std::ostream& out, bool replaceWhateverItHolds = false);
 
-}  // namespace kthw::cli
+}  // namespace kthw::engine

@@ -1,11 +1,11 @@
-#include "reconcilers/conditions.h"
+#include "engine/conditions.h"
 
 #include <gtest/gtest.h>
 
 #include "../resources/test_util.h"
-#include "reconcilers/host_pass.h"
+#include "engine/host_pass.h"
 
-namespace kthw::reconcilers {
+namespace kthw::engine {
 namespace {
 
 using Clock = std::chrono::system_clock;
@@ -30,8 +30,8 @@ TEST(RecordConditions, TheWorstHostDecidesAndUnreachableIsDegraded) {
   good.plan.addResource("CertificateBundle/pki");
   HostOutcome failing;
   failing.host = &loaded.state.hosts[1];
-  Action a =
-      makeAction(ActionType::kWriteFile, "CertificateBundle/pki", "/x", "write /x", "absent");
+  reconcilers::Action a = makeAction(reconcilers::ActionType::kWriteFile, "CertificateBundle/pki",
+                                     "/x", "write /x", "absent");
   failing.plan.actions.push_back(a);
   failing.results.push_back(ActionResult{a, unavailable("connection lost"), false});
   std::map<std::string, ConditionSet> byResource;
@@ -53,4 +53,4 @@ TEST(RecordConditions, TheWorstHostDecidesAndUnreachableIsDegraded) {
 }
 
 }  // namespace
-}  // namespace kthw::reconcilers
+}  // namespace kthw::engine

@@ -11,15 +11,15 @@
 #include <thread>
 #include <vector>
 
-#include "reconcilers/conditions.h"
-#include "reconcilers/host_pass.h"
+#include "engine/conditions.h"
+#include "engine/host_pass.h"
 #include "resources/desired_state.h"
 #include "runtime/api_client.h"
 #include "runtime/http_server.h"
 #include "runtime/metrics.h"
 #include "runtime/work_queue.h"
 
-namespace kthw::cli {
+namespace kthw::engine {
 
 struct DaemonOptions {
   std::vector<std::string> paths;
@@ -63,7 +63,7 @@ class Daemon {
 
  private:
   struct ResourceStatus {
-    reconcilers::ConditionSet conditions;
+    engine::ConditionSet conditions;
     int64_t generation = 0;
     std::string specHash;
     std::chrono::system_clock::time_point lastReconciled{};
@@ -93,7 +93,7 @@ class Daemon {
   void reconcileHosts(const std::vector<std::string>& keys, const Snapshot& snap);
   void reconcileApi(const std::vector<std::string>& keys, const Snapshot& snap);
   // Records a key's conditions from this pass and releases it with its result.
-  void finish(const std::string& key, const reconcilers::ConditionSet& pass, int64_t generation,
+  void finish(const std::string& key, const engine::ConditionSet& pass, int64_t generation,
               runtime::WorkResult result, double seconds);
   void finishAll(const std::vector<std::string>& keys, const Snapshot& snap,
                  const std::string& reason, const Status& why, runtime::WorkResult result,
@@ -140,4 +140,4 @@ void declareDaemonMetrics(runtime::Metrics& m);
 // the paths), or "" outside a git work tree.
 std::string gitRevision(const std::vector<std::string>& paths);
 
-}  // namespace kthw::cli
+}  // namespace kthw::engine

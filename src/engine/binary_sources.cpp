@@ -1,4 +1,4 @@
-#include "reconcilers/binary_sources.h"
+#include "engine/binary_sources.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include "runtime/digest.h"
 #include "runtime/https_client.h"
 
-namespace kthw::reconcilers {
+namespace kthw::engine {
 namespace {
 
 // Local binaries' hashes, kept across runs in a file beside the binary cache and keyed by
@@ -25,7 +25,7 @@ class LocalHashCache {
     return cache;
   }
 
-  StatusOr<BinarySource> read(const std::filesystem::path& file) {
+  StatusOr<reconcilers::BinarySource> read(const std::filesystem::path& file) {
     struct stat st {};
     if (::stat(file.c_str(), &st) != 0) return notFound(file.string());
     const std::string key = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
@@ -37,7 +37,7 @@ class LocalHashCache {
     if (it != entries_.end() && it->second.first == key) return it->second.second;
     auto local = runtime::hashLocalFile(file.string());
     if (!local.ok()) return local.status();
-    BinarySource src{local->sha256, *local};
+    reconcilers::BinarySource src{local->sha256, *local};
     entries_[file.string()] = {key, src};
     save();
     return src;
@@ -62,9 +62,10 @@ class LocalHashCache {
       const size_t c = line.find('\t', b + 1);
       if (a == std::string::npos || b == std::string::npos || c == std::string::npos) continue;
       const std::string file = line.substr(c + 1);
-      BinarySource src{line.substr(a + 1, b - a - 1),
-                       {file, line.substr(a + 1, b - a - 1),
-                        static_cast<size_t>(std::strtoull(line.c_str() + b + 1, nullptr, 10))}};
+      reconcilers::BinarySource src{
+          line.substr(a + 1, b - a - 1),
+          {file, line.substr(a + 1, b - a - 1),
+           static_cast<size_t>(std::strtoull(line.c_str() + b + 1, nullptr, 10))}};
       entries_[file] = {line.substr(0, a), src};
     }
   }
@@ -89,17 +90,18 @@ class LocalHashCache {
 
   std::mutex mu_;
   bool loaded_ = false;
-  std::map<std::string, std::pair<std::string, BinarySource>> entries_;
+  std::map<std::string, std::pair<std::string, reconcilers::BinarySource>> entries_;
 };
 
-StatusOr<BinarySource> readBinary(const std::filesystem::path& file) {
+StatusOr<reconcilers::BinarySource> readBinary(const std::filesystem::path& file) {
   return LocalHashCache::instance().read(file);
 }
 
 }  // namespace
 
-StatusOr<std::map<std::string, BinarySource>> loadBinaries(const resources::DesiredState& state) {
-  std::map<std::string, BinarySource> out;
+StatusOr<std::map<std::string, reconcilers::BinarySource>> loadBinaries(
+    const resources::DesiredState& state) {
+  std::map<std::string, reconcilers::BinarySource> out;
   for (const resources::ControlPlaneService& s : state.services) {
     if (s.binary.file.empty()) continue;
     // A relative path is relative to the document that names it.
@@ -112,7 +114,7 @@ StatusOr<std::map<std::string, BinarySource>> loadBinaries(const resources::Desi
       return notFound("ControlPlaneService/" + s.name() + ": cannot read " + file.string() +
                       " (spec.binary.file)");
     }
-    BinarySource src = *read;
+    reconcilers::BinarySource src = *read;
     if (!s.binary.sha256.empty() && s.binary.sha256 != src.sha256) {
       return failedPrecondition("ControlPlaneService/" + s.name() + ": " + s.binary.file +
                                 " has sha256 " + src.sha256 + ", the spec pins " + s.binary.sha256 +
@@ -165,7 +167,7 @@ std::string defaultBinaryCacheDir() {
 }
 
 Status fetchBinaries(const resources::DesiredState& state, const std::string& cacheDir,
-                     bool download, std::map<std::string, BinarySource>& binaries) {
+                     bool download, std::map<std::string, reconcilers::BinarySource>& binaries) {
   runtime::TlsClientConfig tls;
   tls.systemRoots = true;
   runtime::HttpsClient client(tls);
@@ -179,7 +181,7 @@ Status fetchBinaries(const resources::DesiredState& state, const std::string& ca
       want = firstHexToken(sum->body);
       if (want.empty()) return failedPrecondition(who + s.binary.sha256Url + " holds no sha256");
     }
-    BinarySource src{want, {}};
+    reconcilers::BinarySource src{want, {}};
     if (download) {
       const std::string cached = cacheDir + "/" + want;
       auto have = readBinary(cached);
@@ -208,4 +210,4 @@ Status fetchBinaries(const resources::DesiredState& state, const std::string& ca
   return okStatus();
 }
 
-}  // namespace kthw::reconcilers
+}  // namespace kthw::engine

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace kthw::reconcilers {
+namespace kthw::engine {
 
 enum class ConditionStatus { kTrue, kFalse, kUnknown };
 
@@ -43,4 +43,4 @@ void recordConditions(const HostOutcome& outcome, bool applied, int64_t generati
                       std::chrono::system_clock::time_point now,
                       std::map<std::string, ConditionSet>& byResource);
 
-}  // namespace kthw::reconcilers
+}  // namespace kthw::engine

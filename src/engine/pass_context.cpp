@@ -1,4 +1,4 @@
-#include "cli/pass_context.h"
+#include "engine/pass_context.h"
 
 #include <pwd.h>
 #include <unistd.h>
@@ -8,9 +8,10 @@
 #include <set>
 #include <thread>
 
-#include "cli/sealed_store.h"
+#include "engine/binary_sources.h"
+#include "engine/sealed_store.h"
 
-namespace kthw::cli {
+namespace kthw::engine {
 
 std::string lockOwner(const std::string& command) {
   char machine[256] = {};
@@ -103,11 +104,11 @@ StatusOr<std::unique_ptr<PassContext>> PassContext::create(
     ctx->material_[b.name()] = std::move(*material);
   }
   if (withBinaries) {
-    auto binaries = reconcilers::loadBinaries(state);
+    auto binaries = engine::loadBinaries(state);
     if (!binaries.ok()) return binaries.status();
     ctx->binaries_ = std::move(*binaries);
-    if (Status s = reconcilers::fetchBinaries(state, reconcilers::defaultBinaryCacheDir(), generate,
-                                              ctx->binaries_);
+    if (Status s =
+            engine::fetchBinaries(state, engine::defaultBinaryCacheDir(), generate, ctx->binaries_);
         !s.ok()) {
       return s;
     }
@@ -178,7 +179,7 @@ std::vector<std::string> PassContext::routesAwaitingMaterial(
 }
 
 Status PassContext::recordDistributed(const resources::DesiredState& state,
-                                      const std::vector<reconcilers::HostOutcome>& outcomes) {
+                                      const std::vector<engine::HostOutcome>& outcomes) {
   for (const resources::CertificateBundle& b : state.bundles) {
     runtime::SecretStore* store = storeOfBundle_[b.name()];
     if (store == nullptr) continue;
@@ -235,4 +236,4 @@ StatusOr<reconcilers::StoredCertificates> readStoredCertificates(
   return stored;
 }
 
-}  // namespace kthw::cli
+}  // namespace kthw::engine

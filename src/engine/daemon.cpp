@@ -1,4 +1,4 @@
-#include "cli/daemon.h"
+#include "engine/daemon.h"
 
 #include <spdlog/spdlog.h>
 
@@ -8,15 +8,15 @@
 #include <random>
 #include <sstream>
 
-#include "cli/api_access.h"
-#include "cli/pass_context.h"
+#include "engine/api_access.h"
+#include "engine/pass_context.h"
 #include "reconcilers/rbac_reconciler.h"
 #include "resources/json.h"
 #include "runtime/digest.h"
 #include "runtime/local_transport.h"
 #include "runtime/pki.h"
 
-namespace kthw::cli {
+namespace kthw::engine {
 namespace {
 
 using runtime::WorkResult;
@@ -193,26 +193,25 @@ std::shared_ptr<runtime::HostOps> Daemon::connect(const resources::Host& host) {
   std::lock_guard<std::mutex> lock(connMu_);
   const std::string key = connectionKey(host);
   auto& slot = connections_[host.name()];
-  if (!slot.second || slot.first != key) slot = {key, reconcilers::connectHost(host)};
+  if (!slot.second || slot.first != key) slot = {key, engine::connectHost(host)};
   return slot.second;
 }
 
-void Daemon::finish(const std::string& key, const reconcilers::ConditionSet& pass,
-                    int64_t generation, WorkResult result, double seconds) {
+void Daemon::finish(const std::string& key, const engine::ConditionSet& pass, int64_t generation,
+                    WorkResult result, double seconds) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = resources_.find(key);
     if (it != resources_.end()) {
       const auto now = std::chrono::system_clock::now();
-      for (const reconcilers::Condition& c : pass.all()) {
+      for (const engine::Condition& c : pass.all()) {
         it->second.conditions.set(c.type, c.status, c.reason, c.message, generation, now);
       }
       it->second.lastReconciled = now;
       it->second.reconciled = true;
-      const reconcilers::Condition* ready = it->second.conditions.get("Ready");
-      metrics_.set(
-          "kthw_resource_ready", {{"kind", kindOf(key)}, {"name", nameOf(key)}},
-          ready != nullptr && ready->status == reconcilers::ConditionStatus::kTrue ? 1 : 0);
+      const engine::Condition* ready = it->second.conditions.get("Ready");
+      metrics_.set("kthw_resource_ready", {{"kind", kindOf(key)}, {"name", nameOf(key)}},
+                   ready != nullptr && ready->status == engine::ConditionStatus::kTrue ? 1 : 0);
     }
   }
   metrics_.add("kthw_reconcile_total", {{"kind", kindOf(key)}, {"result", resultName(result)}});
@@ -229,11 +228,11 @@ void Daemon::finishAll(const std::vector<std::string>& keys, const Snapshot& sna
                        double seconds) {
   const auto now = std::chrono::system_clock::now();
   for (const std::string& key : keys) {
-    reconcilers::ConditionSet c;
+    engine::ConditionSet c;
     const auto gen = snap.generations.count(key) ? snap.generations.at(key) : 0;
-    c.set("Ready", reconcilers::ConditionStatus::kFalse, reason, why.message(), gen, now);
-    c.set("Progressing", reconcilers::ConditionStatus::kFalse, reason, "", gen, now);
-    c.set("Degraded", reconcilers::ConditionStatus::kTrue, reason, why.message(), gen, now);
+    c.set("Ready", engine::ConditionStatus::kFalse, reason, why.message(), gen, now);
+    c.set("Progressing", engine::ConditionStatus::kFalse, reason, "", gen, now);
+    c.set("Degraded", engine::ConditionStatus::kTrue, reason, why.message(), gen, now);
     finish(key, c, gen, result, seconds);
   }
 }
@@ -289,13 +288,13 @@ void Daemon::reconcileHosts(const std::vector<std::string>& keys, const Snapshot
     }
   }
 
-  reconcilers::PassOptions options;
+  engine::PassOptions options;
   options.kinds.assign(kinds.begin(), kinds.end());
   options.parallelism = options_.parallelism;
   options.maxClockSkew = options_.maxClockSkew;
   if (options_.repair) options.lockOwner = lockOwner("run");
   options.cancel = &stopping_;
-  auto progress = [](const reconcilers::HostOutcome& o, const reconcilers::ActionResult* r) {
+  auto progress = [](const engine::HostOutcome& o, const engine::ActionResult* r) {
     const std::string& host = o.host->name();
     if (r == nullptr) {
       if (!o.reach.ok()) spdlog::warn("{}: unreachable: {}", host, o.reach.message());
@@ -313,8 +312,8 @@ void Daemon::reconcileHosts(const std::vector<std::string>& keys, const Snapshot
   auto connectKept = [this](const resources::Host& h) { return connect(h); };
   auto outcomes =
       options_.repair
-          ? reconcilers::applyHosts(state, (*ctx)->reconcilers(), connectKept, options, progress)
-          : reconcilers::planHosts(state, (*ctx)->reconcilers(), connectKept, options);
+          ? engine::applyHosts(state, (*ctx)->reconcilers(), connectKept, options, progress)
+          : engine::planHosts(state, (*ctx)->reconcilers(), connectKept, options);
   if (!options_.repair) {
     for (const auto& o : outcomes) {
       progress(o, nullptr);
@@ -325,12 +324,12 @@ void Daemon::reconcileHosts(const std::vector<std::string>& keys, const Snapshot
     }
   }
 
-  std::map<std::string, reconcilers::ConditionSet> byResource;
+  std::map<std::string, engine::ConditionSet> byResource;
   bool everyHostOk = true;
   uint64_t trips = 0;
   size_t changes = 0;
   for (const auto& o : outcomes) {
-    reconcilers::recordConditions(o, options_.repair, 0, now, byResource);
+    engine::recordConditions(o, options_.repair, 0, now, byResource);
     everyHostOk = everyHostOk && !o.failed();
     trips += o.roundTrips;
     changes += o.reach.ok() ? o.plan.actions.size() : 0;
@@ -367,7 +366,7 @@ void Daemon::reconcileHosts(const std::vector<std::string>& keys, const Snapshot
     }
   }
   if (options_.repair && everyHostOk && kinds.count("CertificateBundle") != 0 &&
-      options.kinds.size() == cli::hostKinds().size()) {
+      options.kinds.size() == engine::hostKinds().size()) {
     if (Status s = (*ctx)->recordDistributed(state, outcomes); !s.ok())
       spdlog::warn("{}", s.message());
   }
@@ -385,9 +384,8 @@ void Daemon::reconcileHosts(const std::vector<std::string>& keys, const Snapshot
     for (const auto& [lb, route] : routes) {
       if (route.ok()) continue;
       auto& c = byResource["LoadBalancer/" + lb];
-      c.set("Ready", reconcilers::ConditionStatus::kFalse, "RouteCheckFailed", route.message(), 0,
-            now);
-      c.set("Degraded", reconcilers::ConditionStatus::kTrue, "RouteCheckFailed", route.message(), 0,
+      c.set("Ready", engine::ConditionStatus::kFalse, "RouteCheckFailed", route.message(), 0, now);
+      c.set("Degraded", engine::ConditionStatus::kTrue, "RouteCheckFailed", route.message(), 0,
             now);
     }
   }
@@ -395,16 +393,16 @@ void Daemon::reconcileHosts(const std::vector<std::string>& keys, const Snapshot
   for (const std::string& key : keys) {
     const int64_t gen = snap.generations.count(key) ? snap.generations.at(key) : 0;
     auto it = byResource.find(key);
-    reconcilers::ConditionSet c;
+    engine::ConditionSet c;
     if (it != byResource.end()) {
       c = it->second;
     } else {
-      c.set("Ready", reconcilers::ConditionStatus::kUnknown, "NoHostSelected",
+      c.set("Ready", engine::ConditionStatus::kUnknown, "NoHostSelected",
             "no reachable host carries this resource", gen, now);
     }
-    const reconcilers::Condition* ready = c.get("Ready");
+    const engine::Condition* ready = c.get("Ready");
     // Reported drift is this mode's result, not a failure to retry: the next resync looks again.
-    const bool ok = ready != nullptr && (ready->status == reconcilers::ConditionStatus::kTrue ||
+    const bool ok = ready != nullptr && (ready->status == engine::ConditionStatus::kTrue ||
                                          (!options_.repair && ready->reason == "Drifted"));
     finish(key, c, gen, ok ? WorkResult::kSuccess : WorkResult::kRetry, seconds);
   }
@@ -476,8 +474,8 @@ void Daemon::reconcileApi(const std::vector<std::string>& keys, const Snapshot& 
     }
     metrics_.set("kthw_drift_changes", {{"kind", kindOf(key)}, {"name", nameOf(key)}, {"host", ""}},
                  static_cast<double>(pending));
-    reconcilers::ConditionSet c;
-    using S = reconcilers::ConditionStatus;
+    engine::ConditionSet c;
+    using S = engine::ConditionStatus;
     if (!failed.ok()) {
       c.set("Ready", S::kFalse, "ApplyFailed", failed.message(), gen, now);
       c.set("Degraded", S::kTrue, "ApplyFailed", failed.message(), gen, now);
@@ -496,4 +494,4 @@ void Daemon::reconcileApi(const std::vector<std::string>& keys, const Snapshot& 
   }
 }
 
-}  // namespace kthw::cli
+}  // namespace kthw::engine

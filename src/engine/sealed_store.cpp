@@ -1,4 +1,4 @@
-#include "cli/sealed_store.h"
+#include "engine/sealed_store.h"
 
 #include <sys/stat.h>
 
@@ -14,7 +14,7 @@
 #include "runtime/digest.h"
 #include "runtime/secret_store.h"
 
-namespace kthw::cli {
+namespace kthw::engine {
 namespace {
 
 namespace fs = std::filesystem;
@@ -258,4 +258,4 @@ StatusOr<bool> sealStore(const resources::CertificateBundle& bundle, const std::
   return true;
 }
 
-}  // namespace kthw::cli
+}  // namespace kthw::engine

@@ -1,11 +1,11 @@
-#include "reconcilers/conditions.h"
+#include "engine/conditions.h"
 
 #include <algorithm>
 #include <set>
 
-#include "reconcilers/host_pass.h"
+#include "engine/host_pass.h"
 
-namespace kthw::reconcilers {
+namespace kthw::engine {
 
 void ConditionSet::set(const std::string& type, ConditionStatus status, const std::string& reason,
                        const std::string& message, int64_t generation,
@@ -58,12 +58,12 @@ void recordConditions(const HostOutcome& o, bool applied, int64_t generation,
   }
   std::set<std::string> resources(o.plan.resources.begin(), o.plan.resources.end());
   resources.insert(hostResource);
-  for (const Action& a : o.plan.actions) resources.insert(a.resource);
+  for (const reconcilers::Action& a : o.plan.actions) resources.insert(a.resource);
   for (const std::string& r : resources) {
     size_t pending = 0;
     size_t failed = 0;
     std::string failure;
-    for (const Action& a : o.plan.actions) pending += a.resource == r ? 1 : 0;
+    for (const reconcilers::Action& a : o.plan.actions) pending += a.resource == r ? 1 : 0;
     for (const ActionResult& res : o.results) {
       if (res.action.resource != r || (res.status.ok() && !res.skipped)) continue;
       ++failed;
@@ -115,4 +115,4 @@ void recordConditions(const HostOutcome& o, bool applied, int64_t generation,
   }
 }
 
-}  // namespace kthw::reconcilers
+}  // namespace kthw::engine

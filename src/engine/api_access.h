@@ -7,12 +7,12 @@
 #include <vector>
 
 #include "common/status.h"
+#include "engine/host_pass.h"
 #include "reconcilers/bundle_material.h"
-#include "reconcilers/host_pass.h"
 #include "resources/desired_state.h"
 #include "runtime/api_client.h"
 
-namespace kthw::cli {
+namespace kthw::engine {
 
 // Where kthw reaches the API server and as whom. With `kubeconfigPath`, from that file;
 // otherwise from the desired state: the client certificate of a bundle kubeconfig whose user is
@@ -34,7 +34,7 @@ struct ApiWaitPlan {
   std::string reason;  // why it is checked once ("no host could be reached")
 };
 ApiWaitPlan planApiWait(const resources::DesiredState& state,
-                        const std::vector<reconcilers::HostOutcome>& outcomes);
+                        const std::vector<engine::HostOutcome>& outcomes);
 
 // Waits for /readyz with exponential backoff and jitter, up to `timeout`; `onWait` hears each
 // miss.
@@ -42,4 +42,4 @@ Status waitForApiServer(
     runtime::ApiClient& api, std::chrono::seconds timeout,
     const std::function<void(const Status&, std::chrono::milliseconds)>& onWait);
 
-}  // namespace kthw::cli
+}  // namespace kthw::engine

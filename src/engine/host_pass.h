@@ -14,7 +14,7 @@
 #include "resources/desired_state.h"
 #include "runtime/host_ops.h"
 
-namespace kthw::reconcilers {
+namespace kthw::engine {
 
 // How to reach a host; the daemon hands out cached connections, tests hand out fakes.
 using HostOpsFactory = std::function<std::shared_ptr<runtime::HostOps>(const resources::Host&)>;
@@ -37,13 +37,13 @@ struct PassOptions {
   // Apply: asked once a reachable host is planned, before its lock and any change. A non-ok
   // answer leaves the host unchanged, its message in HostOutcome::refused (apply --plan: only
   // the plan that was reviewed is applied).
-  std::function<Status(const HostPlan&)> admit;
+  std::function<Status(const reconcilers::HostPlan&)> admit;
   // A host whose clock is further than this from this machine's has a preflight problem.
-  std::chrono::seconds maxClockSkew = kDefaultMaxClockSkew;
+  std::chrono::seconds maxClockSkew = reconcilers::kDefaultMaxClockSkew;
 };
 
 struct ActionResult {
-  Action action;
+  reconcilers::Action action;
   Status status;
   bool skipped = false;
 };
@@ -52,7 +52,7 @@ struct ActionResult {
 struct HostOutcome {
   const resources::Host* host = nullptr;
   Status reach;  // ok when the probe succeeded
-  HostPlan plan;
+  reconcilers::HostPlan plan;
   std::vector<ActionResult> results;  // apply only
   uint64_t roundTrips = 0;            // in this pass
   std::string lockedBy;               // another writer held the host's lock: nothing was changed
@@ -66,17 +66,19 @@ struct HostOutcome {
 using ProgressFn = std::function<void(const HostOutcome&, const ActionResult*)>;
 
 // Observes every selected host with one probe each (hosts in parallel) and diffs.
-std::vector<HostOutcome> planHosts(const resources::DesiredState& state,
-                                   const std::vector<const HostScopedReconciler*>& reconcilers,
-                                   const HostOpsFactory& connect, const PassOptions& options);
+std::vector<HostOutcome> planHosts(
+    const resources::DesiredState& state,
+    const std::vector<const reconcilers::HostScopedReconciler*>& reconcilers,
+    const HostOpsFactory& connect, const PassOptions& options);
 
 // Plans as planHosts, then executes each host's actions in order. A failed action is recorded
 // and the host goes on with the next (unless that one needs the failed one); one unreachable
 // host does not stop the others.
-std::vector<HostOutcome> applyHosts(const resources::DesiredState& state,
-                                    const std::vector<const HostScopedReconciler*>& reconcilers,
-                                    const HostOpsFactory& connect, const PassOptions& options,
-                                    const ProgressFn& progress = nullptr);
+std::vector<HostOutcome> applyHosts(
+    const resources::DesiredState& state,
+    const std::vector<const reconcilers::HostScopedReconciler*>& reconcilers,
+    const HostOpsFactory& connect, const PassOptions& options,
+    const ProgressFn& progress = nullptr);
 
 // Runs work(0..count-1) on at most `parallelism` threads (at least one), and waits for all.
 void runParallel(size_t count, size_t parallelism, const std::function<void(size_t)>& work);
@@ -84,4 +86,4 @@ void runParallel(size_t count, size_t parallelism, const std::function<void(size
 // The default factory: SSH or local transport from the Host spec.
 std::shared_ptr<runtime::HostOps> connectHost(const resources::Host& host);
 
-}  // namespace kthw::reconcilers
+}  // namespace kthw::engine

@@ -1,11 +1,11 @@
-#include "reconcilers/host_rollout.h"
+#include "engine/host_rollout.h"
 
 #include <spdlog/spdlog.h>
 
 #include <map>
 #include <thread>
 
-namespace kthw::reconcilers {
+namespace kthw::engine {
 namespace {
 
 // The reason a step of `resource` cannot go ahead: the first earlier step of it that failed or
@@ -19,7 +19,7 @@ std::string failedPrerequisite(const std::vector<ActionResult>& earlier,
 }
 
 // Polls the probe on the host until it passes or its timeout ends.
-Status waitHealthy(runtime::HostOps& ops, const HealthProbe& probe) {
+Status waitHealthy(runtime::HostOps& ops, const reconcilers::HealthProbe& probe) {
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(probe.timeoutSeconds);
   Status last;
@@ -35,7 +35,7 @@ Status waitHealthy(runtime::HostOps& ops, const HealthProbe& probe) {
 
 struct RolloutStep {
   size_t host;
-  const Action* action;
+  const reconcilers::Action* action;
 };
 
 size_t hostIndex(const std::vector<HostOutcome>& outcomes, const std::string& name) {
@@ -54,7 +54,7 @@ std::vector<size_t> takeOutOfRotation(const std::vector<HostOutcome>& outcomes,
   std::vector<size_t> drained;
   const std::string& host = outcomes[step.host].host->name();
   for (size_t d = 0; d < step.action->drains.size(); ++d) {
-    const Action::Drain& drain = step.action->drains[d];
+    const reconcilers::Action::Drain& drain = step.action->drains[d];
     const size_t lb = hostIndex(outcomes, drain.host);
     Status s = lb == outcomes.size()      ? unavailable(drain.host + " is not in this pass")
                : !outcomes[lb].reach.ok() ? outcomes[lb].reach
@@ -83,13 +83,13 @@ void rollout(std::vector<HostOutcome>& outcomes,
   for (size_t i = 0; i < outcomes.size(); ++i) {
     if (!outcomes[i].reach.ok() || !outcomes[i].lockedBy.empty() || !outcomes[i].refused.empty())
       continue;
-    for (const Action& a : outcomes[i].plan.actions) {
-      if (a.rollout != Action::Rollout::kNone) {
+    for (const reconcilers::Action& a : outcomes[i].plan.actions) {
+      if (a.rollout != reconcilers::Action::Rollout::kNone) {
         groups[{a.rolloutOrder, a.rolloutGroup}].push_back({i, &a});
       }
     }
   }
-  auto record = [&](size_t host, const Action& a, Status status, bool skipped) {
+  auto record = [&](size_t host, const reconcilers::Action& a, Status status, bool skipped) {
     HostOutcome& out = outcomes[host];
     out.results.push_back(ActionResult{a, std::move(status), skipped});
     if (progress) progress(out, &out.results.back());
@@ -107,7 +107,8 @@ void rollout(std::vector<HostOutcome>& outcomes,
         record(step.host, *step.action, Status(StatusCode::kAborted, prerequisite), true);
         continue;
       }
-      (step.action->rollout == Action::Rollout::kStart ? starts : restarts).push_back(step);
+      (step.action->rollout == reconcilers::Action::Rollout::kStart ? starts : restarts)
+          .push_back(step);
     }
     std::vector<Status> started(starts.size());
     for (size_t k = 0; k < starts.size(); ++k) {
@@ -145,7 +146,7 @@ void rollout(std::vector<HostOutcome>& outcomes,
       // Back into rotation even after a failed restart: the load balancer's own check keeps a
       // backend that is not healthy out, and a backend left in maintenance would stay out for good.
       for (size_t d : drained) {
-        const Action::Drain& drain = step.action->drains[d];
+        const reconcilers::Action::Drain& drain = step.action->drains[d];
         if (Status e = ops[hostIndex(outcomes, drain.host)]->run(drain.enable); !e.ok() && s.ok()) {
           s = failedPrecondition("restarted, but " + outcomes[step.host].host->name() +
                                  " is still out of " + drain.resource + "'s rotation on " +
@@ -161,4 +162,4 @@ void rollout(std::vector<HostOutcome>& outcomes,
   }
 }
 
-}  // namespace kthw::reconcilers
+}  // namespace kthw::engine

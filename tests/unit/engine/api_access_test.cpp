@@ -1,12 +1,12 @@
 // How apply meets the API server after its host pass.
-#include "cli/api_access.h"
+#include "engine/api_access.h"
 
 #include <gtest/gtest.h>
 
 #include "../../support/loopback.h"
 #include "../resources/test_util.h"
 
-namespace kthw::cli {
+namespace kthw::engine {
 namespace {
 
 const char* kState = R"(apiVersion: kthw.dev/v1alpha1
@@ -41,11 +41,11 @@ class PlanApiWaitTest : public ::testing::Test {
     ASSERT_TRUE(loaded_.ok()) << resources::testing::joinErrors(loaded_);
   }
   // One outcome per host: "ok", "down" (unreachable) or "failed" (an action failed).
-  std::vector<reconcilers::HostOutcome> outcomes(const std::vector<std::string>& states) {
-    std::vector<reconcilers::HostOutcome> out;
+  std::vector<engine::HostOutcome> outcomes(const std::vector<std::string>& states) {
+    std::vector<engine::HostOutcome> out;
     const char* names[] = {"controller-0", "controller-1", "lb-0"};
     for (size_t i = 0; i < states.size(); ++i) {
-      reconcilers::HostOutcome o;
+      engine::HostOutcome o;
       o.host = loaded_.state.findHost(names[i]);
       if (states[i] == "down") o.reach = unavailable("cannot connect");
       if (states[i] == "failed") {
@@ -115,4 +115,4 @@ TEST(WaitForApiServer, AZeroTimeoutChecksOnceAndReturnsAtOnce) {
 }
 
 }  // namespace
-}  // namespace kthw::cli
+}  // namespace kthw::engine

@@ -1,4 +1,4 @@
-#include "cli/sealed_store.h"
+#include "engine/sealed_store.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -12,7 +12,7 @@
 #include "runtime/secret_store.h"
 #include "runtime/store_archive.h"
 
-namespace kthw::cli {
+namespace kthw::engine {
 namespace {
 
 namespace fs = std::filesystem;
@@ -325,4 +325,4 @@ TEST(SealedStorePath, RelativeToTheDeclaringDocument) {
 }
 
 }  // namespace
-}  // namespace kthw::cli
+}  // namespace kthw::engine

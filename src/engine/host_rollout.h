@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "reconcilers/host_pass.h"
+#include "engine/host_pass.h"
 
-namespace kthw::reconcilers {
+namespace kthw::engine {
 
 // What went wrong with a failed or skipped step, in the words a step skipped because of it
 // reports: "write /etc/etcd/x.pem failed (exit 1): No space left on device". A skipped step's
@@ -21,4 +21,4 @@ std::string failureOf(const ActionResult& r);
 void rollout(std::vector<HostOutcome>& outcomes,
              std::vector<std::shared_ptr<runtime::HostOps>>& ops, const ProgressFn& progress);
 
-}  // namespace kthw::reconcilers
+}  // namespace kthw::engine

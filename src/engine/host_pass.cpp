@@ -1,4 +1,4 @@
-#include "reconcilers/host_pass.h"
+#include "engine/host_pass.h"
 
 #include <spdlog/spdlog.h>
 
@@ -6,12 +6,12 @@
 #include <atomic>
 #include <thread>
 
-#include "reconcilers/host_rollout.h"
+#include "engine/host_rollout.h"
 #include "reconcilers/unified_diff.h"
 #include "runtime/local_transport.h"
 #include "runtime/ssh_transport.h"
 
-namespace kthw::reconcilers {
+namespace kthw::engine {
 namespace {
 
 bool selected(const std::vector<std::string>& filter, const std::string& value) {
@@ -21,18 +21,18 @@ bool selected(const std::vector<std::string>& filter, const std::string& value) 
 // A reconciler of the pass, in order. One whose kind is not selected takes part only when it
 // guards hosts: the kinds after it then know what the guard leaves alone.
 struct Participant {
-  const HostScopedReconciler* reconciler;
+  const reconcilers::HostScopedReconciler* reconciler;
   bool selected;
 };
 
 void diffAll(const resources::Host& host, const std::vector<Participant>& reconcilers,
-             const runtime::ProbeResult& observed, HostPlan& plan) {
+             const runtime::ProbeResult& observed, reconcilers::HostPlan& plan) {
   for (const Participant& p : reconcilers) {
     if (p.selected) {
       p.reconciler->diff(host, observed, plan);
       continue;
     }
-    HostPlan guardOnly;
+    reconcilers::HostPlan guardOnly;
     p.reconciler->diff(host, observed, guardOnly);
     plan.guarded.insert(plan.guarded.end(), guardOnly.guarded.begin(), guardOnly.guarded.end());
     plan.guardedFiles.insert(guardOnly.guardedFiles.begin(), guardOnly.guardedFiles.end());
@@ -63,25 +63,25 @@ void planOne(const resources::Host& host, const std::vector<Participant>& reconc
   out.plan.kernel = observed->kernel;
   out.plan.hostKeyFingerprint = ops.hostKeyFingerprint();
   diffAll(host, reconcilers, *observed, out.plan);
-  if (auto skew = clockSkewProblem(*observed, options.maxClockSkew)) {
+  if (auto skew = reconcilers::clockSkewProblem(*observed, options.maxClockSkew)) {
     out.plan.problems.push_back(std::move(*skew));
   }
   if (!options.fetchDiffContent) return;
   std::vector<std::string> paths;
-  for (const Action& a : out.plan.actions) {
+  for (const reconcilers::Action& a : out.plan.actions) {
     if (a.showContentDiff) paths.push_back(a.target);
   }
   if (paths.empty()) return;
   auto contents = ops.fetch(paths);
   spdlog::debug("{}: fetched {} file(s) to show their diffs", host.name(), paths.size());
-  for (Action& a : out.plan.actions) {
+  for (reconcilers::Action& a : out.plan.actions) {
     if (!a.showContentDiff) continue;
     if (!contents.ok()) {
       a.diff = "(could not fetch the current content: " + contents.status().message() + ")\n";
       continue;
     }
     auto it = contents->find(a.target);
-    a.diff = unifiedDiff(it == contents->end() ? "" : it->second, a.content, a.target);
+    a.diff = reconcilers::unifiedDiff(it == contents->end() ? "" : it->second, a.content, a.target);
   }
 }
 
@@ -112,7 +112,7 @@ bool lockHost(const resources::Host& host, const std::vector<Participant>& recon
         spdlog::warn("{}: took over a stale kthw lock ({})", host.name(), state->tookOver);
       }
       if (waited) {
-        out.plan = HostPlan();
+        out.plan = reconcilers::HostPlan();
         planOne(host, reconcilers, ops, options, true, out);
       }
       return true;
@@ -127,29 +127,29 @@ bool lockHost(const resources::Host& host, const std::vector<Participant>& recon
   }
 }
 
-Status execute(runtime::HostOps& ops, const Action& a) {
+Status execute(runtime::HostOps& ops, const reconcilers::Action& a) {
   switch (a.type) {
-    case ActionType::kEnsureDirectory:
+    case reconcilers::ActionType::kEnsureDirectory:
       return ops.ensureDirectory(a.file);
-    case ActionType::kWriteFile:
+    case reconcilers::ActionType::kWriteFile:
       if (a.contentFile) return ops.writeFileFrom(a.file, *a.contentFile, a.ifCurrentSha256);
       return ops.writeFile(a.file, a.content, a.ifCurrentSha256);
-    case ActionType::kReplaceBlock:
+    case reconcilers::ActionType::kReplaceBlock:
       return ops.replaceBlock(a.target, a.content, a.ifCurrentSha256);
-    case ActionType::kRemoveFile:
+    case reconcilers::ActionType::kRemoveFile:
       return ops.removeFile(a.target);
-    case ActionType::kRunCommand:
+    case reconcilers::ActionType::kRunCommand:
       return ops.run(a.command);
   }
   return internalError("unknown action");
 }
 
 std::vector<HostOutcome> pass(const resources::DesiredState& state,
-                              const std::vector<const HostScopedReconciler*>& all,
+                              const std::vector<const reconcilers::HostScopedReconciler*>& all,
                               const HostOpsFactory& connect, const PassOptions& options, bool apply,
                               const ProgressFn& progress) {
   std::vector<Participant> reconcilers;
-  for (const HostScopedReconciler* r : all) {
+  for (const reconcilers::HostScopedReconciler* r : all) {
     const bool chosen = selected(options.kinds, r->kind());
     if (chosen || r->guardsHost()) reconcilers.push_back({r, chosen});
   }
@@ -180,8 +180,8 @@ std::vector<HostOutcome> pass(const resources::DesiredState& state,
     if (progress) progress(out, nullptr);
     if (apply && out.reach.ok() && out.lockedBy.empty() && out.refused.empty()) {
       std::string previousFailure;  // why the step before failed, or empty
-      for (const Action& a : out.plan.actions) {
-        if (a.rollout != Action::Rollout::kNone) continue;
+      for (const reconcilers::Action& a : out.plan.actions) {
+        if (a.rollout != reconcilers::Action::Rollout::kNone) continue;
         ActionResult r{a, okStatus(), false};
         if (a.needsPrevious && !previousFailure.empty()) {
           r = ActionResult{a, Status(StatusCode::kAborted, previousFailure), true};
@@ -230,16 +230,17 @@ bool HostOutcome::failed() const {
                      [](const ActionResult& r) { return r.skipped || !r.status.ok(); });
 }
 
-std::vector<HostOutcome> planHosts(const resources::DesiredState& state,
-                                   const std::vector<const HostScopedReconciler*>& reconcilers,
-                                   const HostOpsFactory& connect, const PassOptions& options) {
+std::vector<HostOutcome> planHosts(
+    const resources::DesiredState& state,
+    const std::vector<const reconcilers::HostScopedReconciler*>& reconcilers,
+    const HostOpsFactory& connect, const PassOptions& options) {
   return pass(state, reconcilers, connect, options, false, nullptr);
 }
 
-std::vector<HostOutcome> applyHosts(const resources::DesiredState& state,
-                                    const std::vector<const HostScopedReconciler*>& reconcilers,
-                                    const HostOpsFactory& connect, const PassOptions& options,
-                                    const ProgressFn& progress) {
+std::vector<HostOutcome> applyHosts(
+    const resources::DesiredState& state,
+    const std::vector<const reconcilers::HostScopedReconciler*>& reconcilers,
+    const HostOpsFactory& connect, const PassOptions& options, const ProgressFn& progress) {
   return pass(state, reconcilers, connect, options, true, progress);
 }
 
@@ -296,4 +297,4 @@ std::shared_ptr<runtime::HostOps> connectHost(const resources::Host& host) {
                                                  timeout);
 }
 
-}  // namespace kthw::reconcilers
+}  // namespace kthw::engine

@@ -1,5 +1,7 @@
 // Binaries from URLs, against a local HTTPS server: the sha256 is read from sha256URL or pinned,
 // redirects are followed, a mismatch stops everything, and a verified copy is cached.
+#include "engine/binary_sources.h"
+
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -16,7 +18,7 @@
 #include "runtime/digest.h"
 #include "runtime/pki.h"
 
-namespace kthw::reconcilers {
+namespace kthw::engine {
 namespace {
 
 int freePort() {
@@ -101,7 +103,7 @@ TEST_F(FetchBinariesTest, ReadsTheSha256FollowsRedirectsAndCaches) {
                  "', sha256URL: '" + url("/bin.sha256") + "'}");
   const std::string cache = dir_ + "/cache";
   std::filesystem::remove_all(cache);
-  std::map<std::string, BinarySource> binaries;
+  std::map<std::string, reconcilers::BinarySource> binaries;
   Status s = fetchBinaries(o.state, cache, false, binaries);
   ASSERT_TRUE(s.ok()) << s.message();
   EXPECT_EQ(binaries.at("kube-apiserver").sha256, runtime::sha256Hex(kBinary));
@@ -117,7 +119,7 @@ TEST_F(FetchBinariesTest, ReadsTheSha256FollowsRedirectsAndCaches) {
 TEST_F(FetchBinariesTest, RefusesABinaryWhoseSha256DiffersFromThePin) {
   auto o = state("{path: /usr/local/bin/kube-apiserver, url: '" + url("/bin") +
                  "', sha256: " + std::string(64, 'a') + "}");
-  std::map<std::string, BinarySource> binaries;
+  std::map<std::string, reconcilers::BinarySource> binaries;
   Status s = fetchBinaries(o.state, dir_ + "/cache2", true, binaries);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("nothing was pushed"), std::string::npos) << s.message();
@@ -125,9 +127,9 @@ TEST_F(FetchBinariesTest, RefusesABinaryWhoseSha256DiffersFromThePin) {
 }
 
 }  // namespace
-}  // namespace kthw::reconcilers
+}  // namespace kthw::engine
 
-namespace kthw::reconcilers {
+namespace kthw::engine {
 namespace {
 
 TEST(LoadBinaries, ReadsALocalBinaryAgainOnlyWhenItChanged) {
@@ -143,7 +145,8 @@ TEST(LoadBinaries, ReadsALocalBinaryAgainOnlyWhenItChanged) {
     EXPECT_TRUE(o.ok()) << resources::testing::joinErrors(o);
     auto b = loadBinaries(o.state);
     EXPECT_TRUE(b.ok()) << b.status().message();
-    return b.ok() && b->count("kube-scheduler") != 0 ? b->at("kube-scheduler") : BinarySource{};
+    return b.ok() && b->count("kube-scheduler") != 0 ? b->at("kube-scheduler")
+                                                     : reconcilers::BinarySource{};
   };
   { std::ofstream(path) << "first build"; }
   EXPECT_EQ(load().sha256, runtime::sha256Hex("first build"));
@@ -165,4 +168,4 @@ TEST(LoadBinaries, ReadsALocalBinaryAgainOnlyWhenItChanged) {
 }
 
 }  // namespace
-}  // namespace kthw::reconcilers
+}  // namespace kthw::engine

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 
-#include "cli/daemon.h"
+#include "engine/daemon.h"
 
-namespace kthw::cli {
+namespace kthw::engine {
 namespace {
 
 using Json = rapidjson::Writer<rapidjson::StringBuffer>;
@@ -161,10 +161,10 @@ std::string Daemon::statusJson() {
     }
     w.Key("conditions");
     w.StartArray();
-    for (const reconcilers::Condition& c : rs.conditions.all()) {
+    for (const engine::Condition& c : rs.conditions.all()) {
       w.StartObject();
       str("type", c.type);
-      str("status", std::string(reconcilers::conditionStatusName(c.status)));
+      str("status", std::string(engine::conditionStatusName(c.status)));
       str("reason", c.reason);
       str("message", c.message);
       w.Key("observedGeneration");
@@ -197,4 +197,4 @@ std::string Daemon::statusJson() {
   return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
 }
 
-}  // namespace kthw::cli
+}  // namespace kthw::engine

@@ -1,4 +1,4 @@
-#include "cli/api_access.h"
+#include "engine/api_access.h"
 
 #include <algorithm>
 #include <fstream>
@@ -10,7 +10,7 @@
 #include "resources/yaml_loader.h"
 #include "runtime/base64.h"
 
-namespace kthw::cli {
+namespace kthw::engine {
 namespace {
 
 StatusOr<runtime::ApiCredentials> fromKubeconfig(const std::string& path) {
@@ -91,16 +91,15 @@ StatusOr<runtime::ApiCredentials> apiCredentials(
 }
 
 ApiWaitPlan planApiWait(const resources::DesiredState& state,
-                        const std::vector<reconcilers::HostOutcome>& outcomes) {
+                        const std::vector<engine::HostOutcome>& outcomes) {
   if (outcomes.empty()) return {};  // no host in this run (--kind ClusterRole): just wait
-  const bool anyReached =
-      std::any_of(outcomes.begin(), outcomes.end(),
-                  [](const reconcilers::HostOutcome& o) { return o.reach.ok(); });
+  const bool anyReached = std::any_of(outcomes.begin(), outcomes.end(),
+                                      [](const engine::HostOutcome& o) { return o.reach.ok(); });
   if (!anyReached) return {true, "no host could be reached"};
   std::vector<std::string> apiHosts;
   bool apiReached = false;
   bool apiConverged = false;
-  for (const reconcilers::HostOutcome& o : outcomes) {
+  for (const engine::HostOutcome& o : outcomes) {
     const bool runsApiServer =
         std::any_of(state.services.begin(), state.services.end(), [&](const auto& svc) {
           return svc.component == "kube-apiserver" && state.selects(svc.hosts, *o.host);
@@ -146,4 +145,4 @@ Status waitForApiServer(
   }
 }
 
-}  // namespace kthw::cli
+}  // namespace kthw::engine

@@ -8,17 +8,17 @@
 #include <vector>
 
 #include "common/status.h"
+#include "engine/host_pass.h"
 #include "reconcilers/bundle_files.h"
 #include "reconcilers/bundle_material.h"
 #include "reconcilers/certificate_inventory.h"
 #include "reconcilers/control_plane_service_reconciler.h"
-#include "reconcilers/host_pass.h"
 #include "reconcilers/host_reconciler.h"
 #include "reconcilers/load_balancer_reconciler.h"
 #include "resources/desired_state.h"
 #include "runtime/secret_store.h"
 
-namespace kthw::cli {
+namespace kthw::engine {
 
 // Everything one pass over the hosts needs besides connections: the secret stores (locked for
 // the pass), each bundle's material, and the per-kind reconcilers.
@@ -53,7 +53,7 @@ class PassContext {
   // After an apply that reached every host: lets staged key rotations take their next step,
   // except for a bundle that a host refused (`outcomes`): its keys are not everywhere.
   Status recordDistributed(const resources::DesiredState& state,
-                           const std::vector<reconcilers::HostOutcome>& outcomes);
+                           const std::vector<engine::HostOutcome>& outcomes);
   // One line for each store that create loaded from its sealed file (commands print them).
   const std::vector<std::string>& sealedLoads() const { return sealedLoads_; }
   // After a pass that wrote to the stores (create with `generate`, recordDistributed): seals
@@ -103,4 +103,4 @@ StatusOr<std::vector<std::string>> loadSealedStores(const resources::DesiredStat
 StatusOr<reconcilers::StoredCertificates> readStoredCertificates(
     const resources::DesiredState& state);
 
-}  // namespace kthw::cli
+}  // namespace kthw::engine

@@ -28,6 +28,7 @@
 #include "runtime/api_client.h"
 #include "runtime/base64.h"
 #include "runtime/etcd_answers.h"
+#include "runtime/shell.h"
 #include "runtime/ssh_transport.h"
 #include "runtime/url_path.h"
 

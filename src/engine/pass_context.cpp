@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "engine/binary_sources.h"
+#include "engine/route_checks.h"
 #include "engine/sealed_store.h"
 
 namespace kthw::engine {
@@ -122,7 +123,7 @@ const std::map<std::string, Status>& PassContext::checkRoutes(const resources::D
                                                               std::chrono::seconds patience) {
   const auto deadline = std::chrono::steady_clock::now() + patience;
   while (true) {
-    routes_ = reconcilers::checkRoutes(state, material_);
+    routes_ = engine::checkRoutes(state, material_);
     const bool allOk =
         std::all_of(routes_.begin(), routes_.end(), [](const auto& r) { return r.second.ok(); });
     if (allOk || std::chrono::steady_clock::now() >= deadline) return routes_;

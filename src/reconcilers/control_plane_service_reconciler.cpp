@@ -12,7 +12,7 @@
 #include "resources/substitution.h"
 #include "runtime/binary_flags.h"
 #include "runtime/digest.h"
-#include "runtime/ssh_transport.h"
+#include "runtime/shell.h"
 
 namespace kthw::reconcilers {
 namespace {

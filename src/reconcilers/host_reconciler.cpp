@@ -8,7 +8,7 @@
 #include "reconcilers/unified_diff.h"
 #include "runtime/digest.h"
 #include "runtime/host_files.h"
-#include "runtime/ssh_transport.h"
+#include "runtime/shell.h"
 
 namespace kthw::reconcilers {
 namespace {

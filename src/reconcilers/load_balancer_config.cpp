@@ -4,7 +4,7 @@
 #include <cctype>
 
 #include "reconcilers/config_syntax.h"
-#include "runtime/ssh_transport.h"
+#include "runtime/shell.h"
 
 namespace kthw::reconcilers {
 namespace {

@@ -5,8 +5,7 @@
 #include "reconcilers/load_balancer_config.h"
 #include "reconcilers/preflight.h"
 #include "runtime/digest.h"
-#include "runtime/https_client.h"
-#include "runtime/ssh_transport.h"
+#include "runtime/shell.h"
 #include "runtime/url_path.h"
 
 namespace kthw::reconcilers {
@@ -271,35 +270,6 @@ StatusOr<std::string> routeCheckUrl(const resources::LoadBalancer& lb) {
   auto path = runtime::urlPath(runtime::pathSegments(lb.routePath));
   if (!path.ok()) return path.status();
   return "https://" + lb.frontendAddress + ":" + std::to_string(lb.frontendPort) + *path;
-}
-
-std::map<std::string, Status> checkRoutes(const resources::DesiredState& state,
-                                          const std::map<std::string, BundleMaterial>& material) {
-  std::map<std::string, Status> out;
-  for (const resources::LoadBalancer& lb : state.loadBalancers) {
-    if (lb.routeBundle.empty()) continue;
-    // An authority still to be issued (diff before the first apply, or with an emptied store)
-    // says nothing about routing: the route is not checked, and diff reports the material as
-    // pending instead.
-    auto m = material.find(lb.routeBundle);
-    if (m == material.end() || !m->second.has(lb.routeAuthority)) continue;
-    runtime::HttpsClient client({m->second.certificates.at(lb.routeAuthority), "", ""});
-    auto target = routeCheckUrl(lb);
-    if (!target.ok()) {
-      out[lb.name()] = target.status();
-      continue;
-    }
-    const std::string& url = *target;
-    auto r = client.request("GET", url, "", "", std::chrono::seconds(5));
-    if (!r.ok()) {
-      out[lb.name()] = r.status();
-    } else if (r->status != 200) {
-      out[lb.name()] = unavailable("GET " + url + ": HTTP " + std::to_string(r->status));
-    } else {
-      out[lb.name()] = okStatus();
-    }
-  }
-  return out;
 }
 
 }  // namespace kthw::reconcilers

@@ -40,9 +40,4 @@ class LoadBalancerReconciler : public HostScopedReconciler {
 // https://FRONTEND:PORT followed by routeCheck.path, its segments percent-encoded.
 StatusOr<std::string> routeCheckUrl(const resources::LoadBalancer& lb);
 
-// A TLS request through each LoadBalancer with a routeCheck, verified against its bundle's
-// authority; by LoadBalancer name. One whose authority is still to be issued is left out.
-std::map<std::string, Status> checkRoutes(const resources::DesiredState& state,
-                                          const std::map<std::string, BundleMaterial>& material);
-
 }  // namespace kthw::reconcilers

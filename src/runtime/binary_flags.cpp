@@ -1,5 +1,6 @@
 #include "runtime/binary_flags.h"
 
+#include "runtime/shell.h"
 #include "runtime/ssh_transport.h"
 
 namespace kthw::runtime {

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "runtime/host_probe.h"
+#include "runtime/shell.h"
 #include "runtime/ssh_transport.h"
 
 namespace kthw::runtime {

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "runtime/digest.h"
+#include "runtime/shell.h"
 #include "runtime/ssh_transport.h"
 
 namespace kthw::runtime {

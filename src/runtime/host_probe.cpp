@@ -4,6 +4,7 @@
 #include <charconv>
 #include <sstream>
 
+#include "runtime/shell.h"
 #include "runtime/ssh_transport.h"
 
 namespace kthw::runtime {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "runtime/base64.h"
+#include "runtime/shell.h"
 #include "runtime/ssh_host_key.h"
 
 namespace kthw::runtime {
@@ -57,17 +58,6 @@ bool isConnectionError(int rc) {
 }
 
 }  // namespace
-
-std::string shellQuote(const std::string& word) {
-  std::string out = "'";
-  for (char c : word) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
 
 struct SshTransport::Session {
   int sock = -1;

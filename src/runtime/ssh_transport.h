@@ -69,7 +69,4 @@ class SshTransport : public HostTransport {
   std::atomic<uint64_t> roundTrips_{0};
 };
 
-// Shell-quotes one word with single quotes.
-std::string shellQuote(const std::string& word);
-
 }  // namespace kthw::runtime

@@ -1,5 +1,5 @@
 // The route check through a load balancer's frontend.
-#include "reconcilers/load_balancer_reconciler.h"
+#include "engine/route_checks.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include "../resources/test_util.h"
 #include "runtime/pki.h"
 
-namespace kthw::reconcilers {
+namespace kthw::engine {
 namespace {
 
 class RouteCheckTest : public ::testing::Test {
@@ -35,7 +35,7 @@ class RouteCheckTest : public ::testing::Test {
 // Before the first apply the authority does not exist: that is material to issue, not a load
 // balancer that fails to route, so no verdict is given.
 TEST_F(RouteCheckTest, AnAuthorityStillToBeIssuedLeavesTheRouteUnchecked) {
-  std::map<std::string, BundleMaterial> material;
+  std::map<std::string, reconcilers::BundleMaterial> material;
   material["pki"].pending.insert("ca");
   material["pki"].reasons["ca"] = "absent";
   EXPECT_TRUE(checkRoutes(loaded_.state, material).empty());
@@ -51,7 +51,7 @@ TEST_F(RouteCheckTest, WithItsAuthorityAFrontendThatDoesNotAnswerFails) {
   ca.validity = std::chrono::hours(24);
   auto pem = runtime::issueCertificate(ca, *key, "", *key, std::chrono::system_clock::now());
   ASSERT_TRUE(pem.ok());
-  std::map<std::string, BundleMaterial> material;
+  std::map<std::string, reconcilers::BundleMaterial> material;
   material["pki"].certificates["ca"] = *pem;
   const auto routes = checkRoutes(loaded_.state, material);
   ASSERT_EQ(routes.count("kubernetes"), 1u);
@@ -61,4 +61,4 @@ TEST_F(RouteCheckTest, WithItsAuthorityAFrontendThatDoesNotAnswerFails) {
 }
 
 }  // namespace
-}  // namespace kthw::reconcilers
+}  // namespace kthw::engine

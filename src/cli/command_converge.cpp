@@ -267,7 +267,7 @@ RbacOutcome applyRbacObjects(const Prepared& prepared, PassContext& ctx,
   }
   outcome.server = creds->server;
   outcome.identity = creds->source;
-  runtime::ApiClient api(*creds);
+  runtime::HttpsApiClient api(*creds);
   Status ready = waitForApiServer(api, timeout, [&](const Status& s, std::chrono::milliseconds d) {
     human << "RBAC: WaitingForAPIServer at " << creds->server << " (" << s.message()
           << "); retrying in " << d.count() << " ms\n";
@@ -333,7 +333,7 @@ struct RbacDiff {
 // Compares the desired RBAC objects with the API server's, printing the plan when asked.
 RbacDiff diffRbac(const resources::DesiredState& state, const runtime::ApiCredentials& creds,
                   bool print, const Style& style, Io io) {
-  runtime::ApiClient api(creds);
+  runtime::HttpsApiClient api(creds);
   Status ready = api.ready();
   auto plan =
       ready.ok() ? reconcilers::planRbac(state, api) : StatusOr<reconcilers::RbacPlan>(ready);

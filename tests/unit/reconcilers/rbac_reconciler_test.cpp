@@ -241,7 +241,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: kubernetes}]
       R"("metadata":{"name":"system:kube-apiserver-to-kubelet","resourceVersion":"7",)"
       R"("labels":{"app.kubernetes.io/managed-by":"kthw"}},"rules":[]})";
   seeding.unlock();
-  runtime::ApiClient api(credentials());
+  runtime::HttpsApiClient api(credentials());
   auto plan = planRbac(o.state, api);
   ASSERT_TRUE(plan.ok()) << plan.status().message();
   ASSERT_EQ(plan->actions.size(), 2u);

@@ -269,7 +269,7 @@ RbacOutcome applyRbacObjects(const Prepared& prepared, engine::PassContext& ctx,
   }
   outcome.server = creds->server;
   outcome.identity = creds->source;
-  runtime::ApiClient api(*creds);
+  runtime::HttpsApiClient api(*creds);
   Status ready =
       engine::waitForApiServer(api, timeout, [&](const Status& s, std::chrono::milliseconds d) {
         human << "RBAC: WaitingForAPIServer at " << creds->server << " (" << s.message()
@@ -336,7 +336,7 @@ struct RbacDiff {
 // Compares the desired RBAC objects with the API server's, printing the plan when asked.
 RbacDiff diffRbac(const resources::DesiredState& state, const runtime::ApiCredentials& creds,
                   bool print, const Style& style, Io io) {
-  runtime::ApiClient api(creds);
+  runtime::HttpsApiClient api(creds);
   Status ready = api.ready();
   auto plan =
       ready.ok() ? reconcilers::planRbac(state, api) : StatusOr<reconcilers::RbacPlan>(ready);

@@ -34,7 +34,7 @@ class ApiVerifier {
     for (const resources::LoadBalancer& lb : state_.loadBalancers) {
       runtime::ApiCredentials c = *creds;
       c.server = "https://" + lb.frontendAddress + ":" + std::to_string(lb.frontendPort);
-      runtime::ApiClient client(c);
+      runtime::HttpsApiClient client(c);
       auto r = client.call("GET", "/version");
       const std::string target = "LoadBalancer/" + lb.name();
       if (!r.ok()) {
@@ -47,7 +47,7 @@ class ApiVerifier {
                                c.server + " answers " + (d ? jsonString(*d, "gitVersion") : "")));
       }
     }
-    runtime::ApiClient api(*creds);
+    runtime::HttpsApiClient api(*creds);
     componentStatuses(api);
     leases(api);
     kubeletAccess(api);

@@ -432,7 +432,7 @@ void Daemon::reconcileApi(const std::vector<std::string>& keys, const Snapshot& 
   }
   if (!api_ || api_->credentials().server != creds->server ||
       api_->credentials().certPem != creds->certPem || api_->credentials().caPem != creds->caPem) {
-    api_ = std::make_unique<runtime::ApiClient>(*creds);
+    api_ = std::make_unique<runtime::HttpsApiClient>(*creds);
   }
   if (Status ready = api_->ready(); !ready.ok()) {
     finishAll(

@@ -173,10 +173,48 @@ bool rbacSemanticallyEqual(const std::string& desiredJson, const std::string& ob
   return comparable(want, meta) == comparable(have, meta);
 }
 
-StatusOr<RbacPlan> planRbac(const resources::DesiredState& state, runtime::ApiClient& api) {
+std::string rbacKey(const std::string& kind, const std::string& name) { return kind + "/" + name; }
+
+RbacPlan diffRbac(const resources::DesiredState& state, const ObservedRbac& observed) {
   RbacPlan plan;
-  std::set<std::pair<std::string, std::string>> desired;
-  for (const resources::RbacObject& o : state.rbac) desired.insert({o.kind, o.name()});
+  std::set<std::string> desired;
+  for (const resources::RbacObject& o : state.rbac) desired.insert(rbacKey(o.kind, o.name()));
+  for (const auto& [key, json] : observed.managed) {
+    if (desired.count(key) != 0) continue;
+    const size_t slash = key.find('/');
+    plan.actions.push_back({RbacAction::Type::kDelete, key.substr(0, slash), key.substr(slash + 1),
+                            "managed by kthw and no longer in the desired state",
+                            unifiedDiff(objectYaml(json), "", key), ""});
+  }
+  for (const resources::RbacObject& o : state.rbac) {
+    const std::string want = desiredRbacJson(o);
+    const std::string label = rbacKey(o.kind, o.name());
+    auto got = observed.objects.find(label);
+    if (got == observed.objects.end() || !got->second.has_value()) {
+      plan.actions.push_back({RbacAction::Type::kCreate, o.kind, o.name(), "absent",
+                              unifiedDiff("", objectYaml(want), label), want});
+      continue;
+    }
+    const std::string& have = *got->second;
+    if (rbacSemanticallyEqual(want, have)) continue;
+    Document haveDoc;
+    haveDoc.Parse(have.c_str());
+    Document wantDoc;
+    wantDoc.Parse(want.c_str());
+    const Value* haveRef = member(haveDoc, "roleRef");
+    const Value* wantRef = member(wantDoc, "roleRef");
+    const bool roleRefChanged = o.kind == "ClusterRoleBinding" && haveRef != nullptr &&
+                                (wantRef == nullptr || serialize(*haveRef) != serialize(*wantRef));
+    plan.actions.push_back(
+        {roleRefChanged ? RbacAction::Type::kRecreate : RbacAction::Type::kUpdate, o.kind, o.name(),
+         roleRefChanged ? "roleRef differs, and it is immutable: delete and recreate" : "differs",
+         unifiedDiff(objectYaml(have), objectYaml(want), label), want});
+  }
+  return plan;
+}
+
+StatusOr<ObservedRbac> observeRbac(const resources::DesiredState& state, runtime::ApiClient& api) {
+  ObservedRbac observed;
   for (const std::string kind : {"ClusterRoleBinding", "ClusterRole"}) {
     auto collection = rbacPath(kind);
     if (!collection.ok()) return collection.status();
@@ -189,43 +227,32 @@ StatusOr<RbacPlan> planRbac(const resources::DesiredState& state, runtime::ApiCl
     const Value* items = member(d, "items");
     if (items == nullptr || !items->IsArray()) continue;
     for (const Value& item : items->GetArray()) {
-      const std::string name = stringAt(item["metadata"], "name");
-      if (desired.count({kind, name}) != 0) continue;
-      RbacAction a{RbacAction::Type::kDelete,
-                   kind,
-                   name,
-                   "managed by kthw and no longer in the desired state",
-                   unifiedDiff(objectYaml(serialize(item)), "", kind + "/" + name),
-                   ""};
-      plan.actions.push_back(std::move(a));
+      const Value* meta = member(item, "metadata");
+      const std::string name = meta != nullptr ? stringAt(*meta, "name") : "";
+      if (name.empty()) continue;
+      observed.managed.emplace_back(rbacKey(kind, name), serialize(item));
     }
   }
   for (const resources::RbacObject& o : state.rbac) {
-    const std::string want = desiredRbacJson(o);
     auto path = rbacPath(o.kind, o.name());
     if (!path.ok()) return path.status();
     auto got = api.call("GET", *path);
     if (!got.ok()) return got.status();
-    const std::string label = o.kind + "/" + o.name();
+    const std::string label = rbacKey(o.kind, o.name());
     if (got->status == 404) {
-      plan.actions.push_back({RbacAction::Type::kCreate, o.kind, o.name(), "absent",
-                              unifiedDiff("", objectYaml(want), label), want});
+      observed.objects[label] = std::nullopt;
       continue;
     }
     if (got->status != 200) return unavailable("GET " + label + ": " + apiError(*got));
-    if (rbacSemanticallyEqual(want, got->body)) continue;
-    Document have;
-    have.Parse(got->body.c_str());
-    Document wantDoc;
-    wantDoc.Parse(want.c_str());
-    const bool roleRefChanged = o.kind == "ClusterRoleBinding" && member(have, "roleRef") &&
-                                serialize(have["roleRef"]) != serialize(wantDoc["roleRef"]);
-    plan.actions.push_back(
-        {roleRefChanged ? RbacAction::Type::kRecreate : RbacAction::Type::kUpdate, o.kind, o.name(),
-         roleRefChanged ? "roleRef differs, and it is immutable: delete and recreate" : "differs",
-         unifiedDiff(objectYaml(got->body), objectYaml(want), label), want});
+    observed.objects[label] = got->body;
   }
-  return plan;
+  return observed;
+}
+
+StatusOr<RbacPlan> planRbac(const resources::DesiredState& state, runtime::ApiClient& api) {
+  auto observed = observeRbac(state, api);
+  if (!observed.ok()) return observed.status();
+  return diffRbac(state, *observed);
 }
 
 std::vector<Status> applyRbac(const RbacPlan& plan, runtime::ApiClient& api) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,9 +41,26 @@ std::string desiredRbacJson(const resources::RbacObject& object);
 // or annotations others added are ignored.
 bool rbacSemanticallyEqual(const std::string& desiredJson, const std::string& observedJson);
 
-// GETs every desired object and LISTs the kthw-managed ones; the plan creates what is missing,
-// updates what differs, recreates a binding whose roleRef changed (immutable), and deletes
-// managed objects no longer desired.
+// What the API holds of the objects the RBAC plan concerns, keyed "Kind/name" (rbacKey).
+struct ObservedRbac {
+  // Each desired object as a GET returned it (JSON), nullopt when it answered 404. An object
+  // with no entry counts as absent.
+  std::map<std::string, std::optional<std::string>> objects;
+  // Every object the LISTs by kthw's managed-by label returned (JSON), ClusterRoleBindings
+  // first: the candidates for pruning. Objects without the label are never here.
+  std::vector<std::pair<std::string, std::string>> managed;
+};
+
+// "ClusterRole/name" or "ClusterRoleBinding/name".
+std::string rbacKey(const std::string& kind, const std::string& name);
+
+// The plan, with no I/O: it deletes the managed objects no longer desired (in the order of
+// `observed.managed`), then, in the desired state's order, creates what is absent, updates what
+// differs and recreates a binding whose roleRef changed (immutable).
+RbacPlan diffRbac(const resources::DesiredState& state, const ObservedRbac& observed);
+
+// GETs every desired object and LISTs the kthw-managed ones, then diffRbac.
+StatusOr<ObservedRbac> observeRbac(const resources::DesiredState& state, runtime::ApiClient& api);
 StatusOr<RbacPlan> planRbac(const resources::DesiredState& state, runtime::ApiClient& api);
 
 // Executes a plan; a 409 Conflict is retried with a fresh read. Returns one status per action.

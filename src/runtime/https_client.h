@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "runtime/http_response.h"
 
 namespace kthw::runtime {
 
@@ -17,13 +18,6 @@ struct TlsClientConfig {
   std::string certPem;  // client certificate, for mutual TLS (optional)
   std::string keyPem;
   bool systemRoots = false;
-};
-
-struct HttpResponse {
-  int status = 0;
-  std::string body;
-  std::string contentType;
-  std::string location;  // of a redirect
 };
 
 // HTTPS over Boost.Beast and OpenSSL: TLS 1.2 or newer, the server's chain verified against the

@@ -101,7 +101,7 @@ TEST(WaitForApiServer, AZeroTimeoutChecksOnceAndReturnsAtOnce) {
   }
   runtime::ApiCredentials creds;
   creds.server = "https://127.0.0.1:" + std::to_string(port);
-  runtime::ApiClient api(creds);
+  runtime::HttpsApiClient api(creds);
   int waits = 0;
   const auto start = std::chrono::steady_clock::now();
   Status s = waitForApiServer(api, std::chrono::seconds(0),

@@ -168,7 +168,7 @@ TEST(HttpsClientDeadline, ApiClientReadyGivesUpOnASilentServer) {
   ApiCredentials creds;
   creds.server = "https://" + listener.address();
   creds.caPem = pki().caPem;
-  ApiClient api(creds);
+  HttpsApiClient api(creds);
   const auto start = Clock::now();
   Status s = api.ready();
   EXPECT_EQ(s.code(), StatusCode::kDeadlineExceeded) << s.message();

@@ -2,13 +2,11 @@
 
 #include <openssl/crypto.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cstdint>
 #include <memory>
 
 #include "runtime/age_crypto.h"
-#include "runtime/bech32.h"
+#include "runtime/age_header.h"
 
 namespace kthw::runtime {
 namespace {
@@ -21,122 +19,17 @@ using age_crypto::open;
 using age_crypto::randomBytes;
 using age_crypto::seal;
 using age_crypto::x25519;
+using age_header::formatStanza;
+using age_header::Header;
+using age_header::kVersionLine;
+using age_header::parseHeader;
+using age_header::Stanza;
 
-constexpr std::string_view kVersionLine = "age-encryption.org/v1";
 constexpr std::string_view kX25519Label = "age-encryption.org/v1/X25519";
 constexpr std::string_view kScryptLabel = "age-encryption.org/v1/scrypt";
-constexpr std::string_view kBase64Alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr size_t kFileKeySize = 16;
 constexpr size_t kChunkSize = 64 * 1024;
 constexpr size_t kStreamNonceSize = 16;
-constexpr size_t kBodyLineWidth = 64;
-// A header names each recipient once; thousands are a file built to make decryption slow.
-constexpr size_t kMaxStanzas = 1024;
-
-struct Stanza {
-  std::vector<std::string> args;  // args[0] is the type
-  Bytes body;
-};
-
-std::string formatStanza(const Stanza& s) {
-  std::string out = "->";
-  for (const std::string& a : s.args) out += " " + a;
-  out += "\n";
-  const std::string b64 = ageBase64Encode(s.body);
-  // Full 64-column lines, then a shorter one, empty if need be: that is how a reader knows the
-  // body ended.
-  size_t i = 0;
-  for (; i + kBodyLineWidth <= b64.size(); i += kBodyLineWidth) {
-    out += b64.substr(i, kBodyLineWidth) + "\n";
-  }
-  out += b64.substr(i) + "\n";
-  return out;
-}
-
-struct Header {
-  std::vector<Stanza> stanzas;
-  std::string_view macInput;  // from the version line up to and including "---"
-  Bytes mac;
-  size_t payloadOffset = 0;
-};
-
-// The next "\n"-terminated line from `pos`, without the newline; nothing at the end of the file.
-std::optional<std::string_view> nextLine(std::string_view file, size_t& pos) {
-  const size_t nl = file.find('\n', pos);
-  if (nl == std::string_view::npos) return std::nullopt;
-  std::string_view line = file.substr(pos, nl - pos);
-  pos = nl + 1;
-  return line;
-}
-
-bool isArgument(std::string_view a) {
-  if (a.empty()) return false;
-  for (char c : a) {
-    if (c < 33 || c > 126) return false;
-  }
-  return true;
-}
-
-StatusOr<Stanza> parseStanza(std::string_view file, std::string_view first, size_t& pos) {
-  Stanza s;
-  std::string_view rest = first.substr(3);
-  while (true) {
-    const size_t sp = rest.find(' ');
-    std::string_view a = rest.substr(0, sp);
-    if (!isArgument(a)) return invalidArgument("malformed stanza line in the age header");
-    s.args.emplace_back(a);
-    if (sp == std::string_view::npos) break;
-    rest = rest.substr(sp + 1);
-  }
-  std::string b64;
-  while (true) {
-    auto line = nextLine(file, pos);
-    if (!line) return invalidArgument("the age header ends inside a stanza (truncated)");
-    if (line->size() > kBodyLineWidth) {
-      return invalidArgument("a stanza body line in the age header is longer than 64 columns");
-    }
-    b64 += *line;
-    if (line->size() < kBodyLineWidth) break;
-  }
-  auto body = ageBase64Decode(b64);
-  if (!body) return invalidArgument("a stanza body in the age header is not canonical base64");
-  s.body = std::move(*body);
-  return s;
-}
-
-StatusOr<Header> parseHeader(std::string_view file) {
-  size_t pos = 0;
-  auto version = nextLine(file, pos);
-  if (!version || *version != kVersionLine) {
-    return invalidArgument("not an age file (no age-encryption.org/v1 header)");
-  }
-  Header h;
-  while (true) {
-    const size_t lineStart = pos;
-    auto line = nextLine(file, pos);
-    if (!line) return invalidArgument("the age header is truncated");
-    if (line->starts_with("-> ")) {
-      if (h.stanzas.size() == kMaxStanzas) {
-        return invalidArgument("the age header has more than " + std::to_string(kMaxStanzas) +
-                               " stanzas");
-      }
-      auto stanza = parseStanza(file, *line, pos);
-      if (!stanza.ok()) return stanza.status();
-      h.stanzas.push_back(std::move(*stanza));
-      continue;
-    }
-    if (!line->starts_with("--- ")) return invalidArgument("malformed line in the age header");
-    auto mac = ageBase64Decode(line->substr(4));
-    if (!mac || mac->size() != 32) return invalidArgument("malformed header MAC in the age file");
-    h.macInput = file.substr(0, lineStart + 3);
-    h.mac = std::move(*mac);
-    h.payloadOffset = pos;
-    break;
-  }
-  if (h.stanzas.empty()) return invalidArgument("the age header has no recipient stanza");
-  return h;
-}
 
 Bytes chunkNonce(uint64_t counter, bool last) {
   Bytes nonce(12, '\0');
@@ -291,126 +184,7 @@ StatusOr<Stanza> scryptStanza(const std::string& passphrase, int log2N, std::str
   return Stanza{{"scrypt", ageBase64Encode(*salt), std::to_string(log2N)}, std::move(*body)};
 }
 
-StatusOr<X25519Key> parseBech32Key(std::string_view text, std::string_view hrp) {
-  auto decoded = bech32Decode(text);
-  if (!decoded || decoded->hrp != hrp || decoded->data.size() != 32) {
-    return invalidArgument("");
-  }
-  X25519Key key{};
-  std::copy(decoded->data.begin(), decoded->data.end(), key.begin());
-  return key;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-// The meaningful lines of a keys file: neither blank nor "#" comments, with their line numbers.
-std::vector<std::pair<size_t, std::string_view>> keyLines(std::string_view text) {
-  std::vector<std::pair<size_t, std::string_view>> out;
-  size_t number = 0;
-  while (!text.empty()) {
-    ++number;
-    const size_t nl = text.find('\n');
-    const std::string_view line = trim(text.substr(0, nl));
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    if (!line.empty() && line.front() != '#') out.emplace_back(number, line);
-  }
-  return out;
-}
-
 }  // namespace
-
-std::string ageBase64Encode(std::string_view data) {
-  std::string out;
-  size_t i = 0;
-  for (; i + 3 <= data.size(); i += 3) {
-    const uint32_t v = (uint32_t{static_cast<unsigned char>(data[i])} << 16) |
-                       (uint32_t{static_cast<unsigned char>(data[i + 1])} << 8) |
-                       static_cast<unsigned char>(data[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out += kBase64Alphabet[(v >> s) & 63];
-  }
-  const size_t left = data.size() - i;
-  if (left > 0) {
-    uint32_t v = uint32_t{static_cast<unsigned char>(data[i])} << 16;
-    if (left == 2) v |= uint32_t{static_cast<unsigned char>(data[i + 1])} << 8;
-    out += kBase64Alphabet[(v >> 18) & 63];
-    out += kBase64Alphabet[(v >> 12) & 63];
-    if (left == 2) out += kBase64Alphabet[(v >> 6) & 63];
-  }
-  return out;
-}
-
-std::optional<std::string> ageBase64Decode(std::string_view text) {
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    const size_t v = kBase64Alphabet.find(c);
-    if (v == std::string_view::npos) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  // Leftover bits must be zero, or two texts would decode to the same bytes.
-  if ((acc & ((1u << bits) - 1)) != 0) return std::nullopt;
-  return out;
-}
-
-StatusOr<X25519Key> parseAgeRecipient(std::string_view text) {
-  auto key = parseBech32Key(text, "age");
-  if (!key.ok() || !text.starts_with("age1")) {
-    return invalidArgument("\"" + std::string(text.substr(0, 80)) +
-                           "\" is not an age recipient (age1... as age-keygen -y prints it)");
-  }
-  return key;
-}
-
-StatusOr<std::vector<X25519Key>> parseAgeRecipientsFile(std::string_view text) {
-  std::vector<X25519Key> out;
-  for (const auto& [number, line] : keyLines(text)) {
-    auto key = parseAgeRecipient(line);
-    if (!key.ok()) {
-      return invalidArgument("line " + std::to_string(number) + ": " + key.status().message());
-    }
-    out.push_back(*key);
-  }
-  if (out.empty()) return invalidArgument("no recipient in the recipients file");
-  return out;
-}
-
-StatusOr<std::vector<X25519Key>> parseAgeIdentityFile(std::string_view text) {
-  std::vector<X25519Key> out;
-  for (const auto& [number, line] : keyLines(text)) {
-    auto key = parseBech32Key(line, "age-secret-key-");
-    // The line is a secret, or a typo of one: its number only, never its text.
-    if (!key.ok() || !line.starts_with("AGE-SECRET-KEY-1")) {
-      return invalidArgument("line " + std::to_string(number) +
-                             " of the identity file is not an AGE-SECRET-KEY-1... line");
-    }
-    out.push_back(*key);
-  }
-  if (out.empty()) return invalidArgument("no AGE-SECRET-KEY-1... line in the identity file");
-  return out;
-}
-
-std::string formatAgeRecipient(const X25519Key& publicKey) {
-  return bech32Encode("age", {publicKey.begin(), publicKey.end()});
-}
-
-std::string formatAgeIdentity(const X25519Key& secretKey) {
-  std::string s = bech32Encode("age-secret-key-", {secretKey.begin(), secretKey.end()});
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
 
 StatusOr<std::string> ageEncrypt(std::string_view plaintext, const AgeRecipients& recipients) {
   return ageEncryptForTesting(plaintext, recipients, {});

@@ -9,7 +9,7 @@
 #include "common/status.h"
 #include "runtime/ssh_transport.h"
 
-// Host key checking for SshTransport, apart from the session code in ssh_transport.cpp.
+// Host key checking for SshTransport, apart from the session code in ssh_session.cpp.
 namespace kthw::runtime {
 
 // "~/x" under $HOME.

@@ -1,5 +1,6 @@
 #include "runtime/binary_flags.h"
 
+#include "runtime/binary_flags_cache.h"
 #include "runtime/digest.h"
 #include "runtime/ssh_transport.h"
 
@@ -83,6 +84,14 @@ BEGIN { FS = "\t"; for (i = 1; i <= n; i++) idx[ENVIRON["kthw_fb" i]] = i }
 END { for (i = 1; i <= n; i++) if (!(i in seen)) print "FM\t" i "\t" }
 )AWK";
 
+std::string flagCacheFile(const std::string& binary, const std::string& cacheDir) {
+  return cacheDir + "/" + sha256Hex(binary).substr(0, 32);
+}
+
+std::string flagCheckScript(const FlagCheck& check, bool keepCache, const std::string& cacheDir) {
+  return flagsFunction(cacheDir) + callFor(shellQuote(check.binary), check, keepCache);
+}
+
 std::string flagProbeScript(const std::vector<FlagCheck>& checks, bool keepCache,
                             const std::string& cacheDir) {
   if (checks.empty()) return "";
@@ -93,8 +102,8 @@ std::string flagProbeScript(const std::vector<FlagCheck>& checks, bool keepCache
     const std::string n = std::to_string(i + 1);
     paths += " " + shellQuote(checks[i].binary);
     env += "kthw_fb" + n + "=" + shellQuote(checks[i].binary) + " kthw_fc" + n + "=" +
-           shellQuote(cacheDir + "/" + sha256Hex(checks[i].binary).substr(0, 32)) + " kthw_fw" + n +
-           "=" + shellQuote(joinLines(checks[i].flags)) + " ";
+           shellQuote(flagCacheFile(checks[i].binary, cacheDir)) + " kthw_fw" + n + "=" +
+           shellQuote(joinLines(checks[i].flags)) + " ";
   }
   s += "kthw_fo=$(stat -L -c '%d:%i:%s:%.9Y:%.9Z\t%F\t%n' --" + paths + " 2>/dev/null | " + env +
        "awk -v n=" + std::to_string(checks.size()) + " '" + std::string(kFlagAwk) +

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <sstream>
 
+#include "runtime/binary_flags_cache.h"
 #include "runtime/ssh_transport.h"
 
 namespace kthw::runtime {
@@ -120,27 +121,6 @@ END {
 }
 )AWK";
 
-// The file records in one stat and one awk: F for each path; H (sha256) for each regular file,
-// from the hash cache when its key (path, inode, size, mtime, ctime) is unchanged, else from one
-// sha256sum over the rest; with updateHashCache, the cache is rewritten when what it should hold
-// changed (not on every pass). Then the C records of the contentsUnlessSha256 files among the
-// paths, from the hashes just found; any of them that is not a regular file here (a symlink, say)
-// is looked at by contentScript, as the files that are not among the paths are.
-std::string fileRecords(const ProbeRequest& r) {
-  std::string env = "kthw_hc=" + shellQuote(r.hashCache) +
-                    " kthw_hd=" + shellQuote(r.hashCache.substr(0, r.hashCache.rfind('/'))) + " ";
-  size_t n = 0;
-  for (const auto& [path, sha256] : r.contentsUnlessSha256) {
-    if (std::find(r.paths.begin(), r.paths.end(), path) == r.paths.end()) continue;
-    const std::string i = std::to_string(++n);
-    env += "kthw_cp" + i + "=" + shellQuote(path) + " kthw_ch" + i + "=" + shellQuote(sha256) +
-           " kthw_cx" + i + "=" + shellQuote(contentScript(path, sha256)) + " ";
-  }
-  return "stat -c 'F\t%n\t%F\t%a\t%U\t%G\t%s\t%i\t%y\t%z' --" + quotedList(r.paths) +
-         " 2>/dev/null | " + env + "awk -F'\t' -v upd=" + (r.updateHashCache ? "1" : "0") +
-         " -v nc=" + std::to_string(n) + " '" + std::string(kFileAwk) + "'\n";
-}
-
 // Shared by the listener awks: the process name (comm), its start time (clock ticks since boot)
 // and the systemd unit of a pid: the last component of its cgroup path (etcd.service,
 // session-3.scope).
@@ -163,31 +143,33 @@ function unit(pid,  f, l, c, m, u) {
 // path below wrote. Any socket the cache does not know, or whose process is gone (or is another
 // one now), exits 1: ss is asked then, as it is when no asked port is listened on (so that an ss
 // that fails is still reported). A socket inode is never reused while the socket lives.
-constexpr std::string_view kListenerCacheAwk = R"AWK(
+constexpr std::string_view kListenerFnAwk = R"AWK(
 function hex(s,  i, v) { v = 0; for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789ABCDEF", toupper(substr(s, i, 1))) - 1; return v }
-BEGIN {
+function cachedListeners(  cache, cp, cs, l, a, x, f, t, first, ok, out, port, ino, found) {
   cache = ENVIRON["kthw_lc"]
   while ((getline l < cache) > 0) if (split(l, a, "\t") == 3) { cp[a[1]] = a[2]; cs[a[1]] = a[3] }
   close(cache)
-  ok = 0; out = ""
+  ok = 0; out = ""; found = 0
   for (t = 1; t <= 2; t++) {
     f = t == 1 ? "/proc/net/tcp" : "/proc/net/tcp6"; first = 1
     while ((getline l < f) > 0) {
       if (first) { first = 0; if (t == 1) ok = 1; continue }
-      split(l, x)
+      split(l, x, " ")
       if (x[4] != "0A") continue
       port = hex(substr(x[2], index(x[2], ":") + 1))
       if (index(ports, " " port " ") == 0) continue
       ino = x[10]
-      if (!(ino in cp) || cs[ino] == "" || started(cp[ino]) != cs[ino]) exit 1
+      if (!(ino in cp) || cs[ino] == "" || started(cp[ino]) != cs[ino]) { close(f); return "" }
       out = out "P\t" port "\t" cp[ino] "\t" comm(cp[ino]) "\t" unit(cp[ino]) "\n"; found++
     }
     close(f)
   }
-  if (!ok || !found) exit 1
-  printf "SS\n%s", out
+  if (!ok || !found) return ""
+  return "SS\n" out
 }
 )AWK";
+constexpr std::string_view kListenerCacheAwk =
+    R"AWK(BEGIN { o = cachedListeners(); if (o == "") exit 1; printf "%s", o })AWK";
 
 // ss's lines: the listener of each asked port, the first process ss names. With updateHashCache
 // the listener cache learns each socket whose process ss named.
@@ -225,7 +207,19 @@ END {
 }
 )AWK";
 
-// The listener of each asked port (see kListenerCacheAwk and kSsAwk). SS only when ss
+// Asks ss for the listeners of the asked ports: SS and P lines, or SS! when ss fails.
+std::string ssScript(const ProbeRequest& r) {
+  std::string ports = " ";
+  for (int p : r.ports) ports += std::to_string(p) + " ";
+  const std::string dir = r.hashCache.substr(0, r.hashCache.rfind('/'));
+  return "if kthw_ss=$(ss -H -ltnpe 2>/dev/null); then printf 'SS\\n'; "
+         "printf '%s\\n' \"$kthw_ss\" | kthw_lc=" +
+         shellQuote(dir + "/listeners") + " kthw_hd=" + shellQuote(dir) +
+         " awk -v ports=" + shellQuote(ports) + " -v upd=" + (r.updateHashCache ? "1" : "0") +
+         " '" + std::string(kProcAwk) + std::string(kSsAwk) + "'; else printf 'SS!\\n'; fi\n";
+}
+
+// The listener of each asked port (see kListenerFnAwk and kSsAwk). SS only when ss
 // succeeded: an ss that fails (no -H before iproute2 4.14, no netlink) must not read as
 // "nothing listens".
 std::string portRecords(const ProbeRequest& r) {
@@ -237,12 +231,106 @@ std::string portRecords(const ProbeRequest& r) {
   return "if ! command -v ss >/dev/null 2>&1; then printf 'SS-\\n'; "
          "elif kthw_p=$(" +
          env + "awk -v ports=" + shellQuote(ports) + " '" + std::string(kProcAwk) +
-         std::string(kListenerCacheAwk) +
-         "'); then printf '%s\\n' \"$kthw_p\"; "
-         "elif kthw_ss=$(ss -H -ltnpe 2>/dev/null); then printf 'SS\\n'; "
-         "printf '%s\\n' \"$kthw_ss\" | " +
-         env + "awk -v ports=" + shellQuote(ports) + " -v upd=" + (r.updateHashCache ? "1" : "0") +
-         " '" + std::string(kProcAwk) + std::string(kSsAwk) + "'; else printf 'SS!\\n'; fi\n";
+         std::string(kListenerFnAwk) + std::string(kListenerCacheAwk) +
+         "'); then printf '%s\\n' \"$kthw_p\"; else " + ssScript(r) + "fi\n";
+}
+
+// More of the file awk (see fileRecords): the managed blocks, the listeners (from the listener
+// cache, else ss as before) and the flag checks of binaries among the paths (from their cached
+// flag lists, else kthw_flags as before), so that none of them costs a process of its own.
+std::string fileExtrasAwk() {
+  return std::string(kProcAwk) + std::string(kListenerFnAwk) + R"AWK(
+function flagsCached(i, p,  c, l, ver, h, w, m, j, hit) {
+  c = ENVIRON["kthw_fc" i]; hit = 0; ver = ""
+  if ((getline l < c) > 0 && l == fk[p]) {
+    hit = 1
+    if ((getline ver < c) <= 0) ver = ""
+    while ((getline l < c) > 0) h[l] = 1
+  }
+  close(c)
+  if (hit) {
+    m = split(ENVIRON["kthw_fw" i], w, "\n")
+    for (j = 1; j <= m; j++) if (w[j] != "" && !(("--" w[j]) in h)) hit = 0
+  }
+  if (hit) print "FV\t" p "\t" substr(ver, 1, 120)
+  return hit
+}
+{ st[$2] = $3 }
+$3 ~ /^regular/ { fk[$2] = $11 ":" $8 ":" $7 ":" $12 ":" $13 }
+END {
+  for (i = 1; i <= nb; i++) {
+    p = ENVIRON["kthw_b" i]; print "B\t" p; inb = 0
+    while ((getline l < p) > 0) {
+      if (!inb) { if (l ~ /^)AWK" +
+         std::string(kBlockBegin) + R"AWK($/) { inb = 1; print "b\t" l } }
+      else { print "b\t" l; if (l ~ /^)AWK" +
+         std::string(kBlockEnd) + R"AWK($/) inb = 0 }
+    }
+    close(p)
+  }
+  if (np) {
+    if (ENVIRON["kthw_hs"] != "1") print "SS-"
+    else { o = cachedListeners(); if (o != "") printf "%s", o; else { fflush(); system(ENVIRON["kthw_sx"]) } }
+  }
+  for (i = 1; i <= nf; i++) {
+    p = ENVIRON["kthw_fb" i]
+    if (!(p in st) || ((p in fk) && flagsCached(i, p))) continue
+    fflush(); system(ENVIRON["kthw_fx" i])
+  }
+}
+)AWK";
+}
+
+// Whether a flag check's binary is among the paths (fileRecords checks it).
+bool amongPaths(const ProbeRequest& r, const std::string& path) {
+  return std::find(r.paths.begin(), r.paths.end(), path) != r.paths.end();
+}
+
+// The file records in one stat and one awk: F for each path; H (sha256) for each regular file,
+// from the hash cache when its key (path, inode, size, mtime, ctime) is unchanged, else from one
+// sha256sum over the rest; with updateHashCache, the cache is rewritten when what it should hold
+// changed (not on every pass). Then the C records of the contentsUnlessSha256 files among the
+// paths, from the hashes just found; any of them that is not a regular file here (a symlink, say)
+// is looked at by contentScript, as the files that are not among the paths are. Then the
+// managed blocks, the listeners and the flags of binaries among the paths (fileExtrasAwk).
+std::string fileRecords(const ProbeRequest& r) {
+  const std::string dir = r.hashCache.substr(0, r.hashCache.rfind('/'));
+  std::string env = "kthw_hc=" + shellQuote(r.hashCache) + " kthw_hd=" + shellQuote(dir) + " ";
+  size_t n = 0;
+  for (const auto& [path, sha256] : r.contentsUnlessSha256) {
+    if (!amongPaths(r, path)) continue;
+    const std::string i = std::to_string(++n);
+    env += "kthw_cp" + i + "=" + shellQuote(path) + " kthw_ch" + i + "=" + shellQuote(sha256) +
+           " kthw_cx" + i + "=" + shellQuote(contentScript(path, sha256)) + " ";
+  }
+  for (size_t i = 0; i < r.blocks.size(); ++i) {
+    env += "kthw_b" + std::to_string(i + 1) + "=" + shellQuote(r.blocks[i]) + " ";
+  }
+  std::string pre;
+  std::string ports = " ";
+  if (!r.ports.empty()) {
+    for (int p : r.ports) ports += std::to_string(p) + " ";
+    pre = "kthw_hs=0; command -v ss >/dev/null 2>&1 && kthw_hs=1\n";
+    env += "kthw_hs=$kthw_hs kthw_lc=" + shellQuote(dir + "/listeners") +
+           " kthw_sx=" + shellQuote(ssScript(r)) + " ";
+  }
+  size_t flags = 0;
+  for (const FlagCheck& c : r.flagChecks) {
+    if (!amongPaths(r, c.binary)) continue;
+    const std::string i = std::to_string(++flags);
+    std::string wanted;
+    for (const std::string& f : c.flags) wanted += f + "\n";
+    env += "kthw_fb" + i + "=" + shellQuote(c.binary) + " kthw_fc" + i + "=" +
+           shellQuote(flagCacheFile(c.binary, dir + "/flags")) + " kthw_fw" + i + "=" +
+           shellQuote(wanted) + " kthw_fx" + i + "=" +
+           shellQuote(flagCheckScript(c, r.updateHashCache, dir + "/flags")) + " ";
+  }
+  return pre + "stat -c 'F\t%n\t%F\t%a\t%U\t%G\t%s\t%i\t%y\t%z\t%d\t%.9Y\t%.9Z' --" +
+         quotedList(r.paths) + " 2>/dev/null | " + env +
+         "awk -F'\t' -v upd=" + (r.updateHashCache ? "1" : "0") + " -v nc=" + std::to_string(n) +
+         " -v nb=" + std::to_string(r.blocks.size()) + " -v np=" + (r.ports.empty() ? "0" : "1") +
+         " -v ports=" + shellQuote(ports) + " -v nf=" + std::to_string(flags) + " '" +
+         std::string(kFileAwk) + fileExtrasAwk() + "'\n";
 }
 
 }  // namespace
@@ -278,7 +366,7 @@ std::string probeScript(const ProbeRequest& r) {
          "ActiveEnterTimestampMonotonic --" +
          quotedList(r.units) + " 2>/dev/null; printf '\\nSYSTEMD-END\\n'; fi\n";
   }
-  for (const std::string& b : r.blocks) {
+  for (const std::string& b : r.paths.empty() ? r.blocks : std::vector<std::string>()) {
     s += "printf 'B\\t%s\\n' " + shellQuote(b) + "; [ -r " + shellQuote(b) + " ] && awk '/^" +
          std::string(kBlockBegin) + "$/,/^" + std::string(kBlockEnd) +
          "$/ { print \"b\\t\" $0 }' " + shellQuote(b) + "\n";
@@ -314,12 +402,18 @@ std::string probeScript(const ProbeRequest& r) {
     s += "if command -v " + shellQuote(c) + " >/dev/null 2>&1; then printf 'CMD\\t%s\\t1\\n' " +
          shellQuote(c) + "; else printf 'CMD\\t%s\\t0\\n' " + shellQuote(c) + "; fi\n";
   }
-  if (!r.ports.empty()) s += portRecords(r);
+  if (!r.ports.empty() && r.paths.empty()) s += portRecords(r);
   if (r.swap) {
     s += "[ -r /proc/swaps ] && awk 'NR > 1 { n++ } END { printf \"SWAP\\t%d\\n\", n }' "
          "/proc/swaps\n";
   }
-  s += flagProbeScript(r.flagChecks, r.updateHashCache);
+  std::vector<FlagCheck> otherFlags;  // those fileRecords does not check
+  for (const FlagCheck& c : r.flagChecks) {
+    if (!amongPaths(r, c.binary)) otherFlags.push_back(c);
+  }
+  // The flag cache sits beside the hash cache (kFlagCache beside kHashCache).
+  s += flagProbeScript(otherFlags, r.updateHashCache,
+                       r.hashCache.substr(0, r.hashCache.rfind('/')) + "/flags");
   // Last, so that the clock is read as close to the end of the exec as the script allows.
   if (r.facts) s += "printf 'T\\t%s\\n' \"$(date +%s%N)\"\n";
   s += "printf 'END\\n'\n";

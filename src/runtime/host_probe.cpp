@@ -325,12 +325,14 @@ std::string fileRecords(const ProbeRequest& r) {
            shellQuote(wanted) + " kthw_fx" + i + "=" +
            shellQuote(flagCheckScript(c, r.updateHashCache, dir + "/flags")) + " ";
   }
-  return pre + "stat -c 'F\t%n\t%F\t%a\t%U\t%G\t%s\t%i\t%y\t%z\t%d\t%.9Y\t%.9Z' --" +
-         quotedList(r.paths) + " 2>/dev/null | " + env +
-         "awk -F'\t' -v upd=" + (r.updateHashCache ? "1" : "0") + " -v nc=" + std::to_string(n) +
-         " -v nb=" + std::to_string(r.blocks.size()) + " -v np=" + (r.ports.empty() ? "0" : "1") +
-         " -v ports=" + shellQuote(ports) + " -v nf=" + std::to_string(flags) + " '" +
-         std::string(kFileAwk) + fileExtrasAwk() + "'\n";
+  // The flag lists' key fields (device, and mtime and ctime as kthw_flags prints them) only when
+  // a flag check needs them: the format stays the one every probe used before otherwise.
+  return pre + "stat -c 'F\t%n\t%F\t%a\t%U\t%G\t%s\t%i\t%y\t%z" +
+         (flags > 0 ? "\t%d\t%.9Y\t%.9Z" : "") + "' --" + quotedList(r.paths) + " 2>/dev/null | " +
+         env + "awk -F'\t' -v upd=" + (r.updateHashCache ? "1" : "0") +
+         " -v nc=" + std::to_string(n) + " -v nb=" + std::to_string(r.blocks.size()) +
+         " -v np=" + (r.ports.empty() ? "0" : "1") + " -v ports=" + shellQuote(ports) +
+         " -v nf=" + std::to_string(flags) + " '" + std::string(kFileAwk) + fileExtrasAwk() + "'\n";
 }
 
 }  // namespace

@@ -93,33 +93,9 @@ for _ in 1 2 3 4 5; do
   walls+=("$(echo "$(date +%s.%N) - $s" | bc)")
 done
 cold_floor=$(printf '%.3f' "$(printf '%s\n' "${walls[@]}" | median)")
-for ip in "${ips[@]}"; do ssh "${opts[@]}" -o ControlMaster=yes -o ControlPath="$work/cm-$ip" -o ControlPersist=60 "root@$ip" true; done
-walls=()
-for _ in 1 2 3 4 5; do
-  s=$(date +%s.%N)
-  for ip in "${ips[@]}"; do ssh "${opts[@]}" -o ControlPath="$work/cm-$ip" "root@$ip" true & done
-  wait
-  walls+=("$(echo "$(date +%s.%N) - $s" | bc)")
-done
-warm_floor=$(printf '%.3f' "$(printf '%s\n' "${walls[@]}" | median)")
 say "the daemon's warm pass: kthw run on the converged lab, sessions kept between passes"
-"$kthw" run -f "$d" --listen 127.0.0.1:9749 --interval 2 >"$work/run.log" 2>&1 &
-daemon=$!
-for _ in $(seq 1 120); do
-  [ "$(grep -c 'host pass: 4 host(s), 0 change(s)' "$work/run.log")" -ge 2 ] && break
-  sleep 0.5
-done
-cpu0=$(awk '{print $14 + $15}' "/proc/$daemon/stat")
-n0=$(grep -c 'host pass: 4 host(s)' "$work/run.log")
-sleep 30
-cpu1=$(awk '{print $14 + $15}' "/proc/$daemon/stat")
-n1=$(grep -c 'host pass: 4 host(s)' "$work/run.log")
-kill -TERM "$daemon"; wait "$daemon" || true
-warm_passes=$((n1 - n0))
-warm_w=$(grep 'host pass: 4 host(s), 0 change(s)' "$work/run.log" | tail -n "$warm_passes" |
-  sed 's/.*, \([0-9.]*\) s$/\1/' | median)
-warm_trips=$(grep 'host pass: 4 host(s), 0 change(s)' "$work/run.log" | tail -1 | sed 's/.*found, \([0-9]*\) round.*/\1/')
-warm_c=$(echo "($cpu1 - $cpu0) / $(getconf CLK_TCK) / $warm_passes" | bc -l | xargs printf '%.3f')
+# The warm floor (parallel ssh true on open connections) and the warm pass, side by side.
+read -r warm_w warm_floor warm_trips warm_c warm_passes < <(WARM_DESIRED=$d "$root/bench/warm-pass.sh" "$kthw" 30)
 "$lab" down >/dev/null
 
 say "scaling: kthw diff over 1, 10, 30 and 100 loopback sshd hosts"

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 
 #include "runtime/digest.h"
 #include "runtime/https_client.h"
@@ -168,11 +169,19 @@ std::string defaultBinaryCacheDir() {
 
 Status fetchBinaries(const resources::DesiredState& state, const std::string& cacheDir,
                      bool download, std::map<std::string, reconcilers::BinarySource>& binaries) {
-  runtime::TlsClientConfig tls;
-  tls.systemRoots = true;
-  runtime::HttpsClient client(tls);
+  // Made for the first URL only: loading the system roots costs tens of ms, on every daemon pass.
+  std::optional<runtime::HttpsClient> https;
+  auto clientFor = [&]() -> runtime::HttpsClient& {
+    if (!https) {
+      runtime::TlsClientConfig tls;
+      tls.systemRoots = true;
+      https.emplace(tls);
+    }
+    return *https;
+  };
   for (const resources::ControlPlaneService& s : state.services) {
     if (s.binary.url.empty()) continue;
+    runtime::HttpsClient& client = clientFor();
     const std::string who = "ControlPlaneService/" + s.name() + ": ";
     std::string want = s.binary.sha256;
     if (want.empty()) {

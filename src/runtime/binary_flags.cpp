@@ -1,5 +1,7 @@
 #include "runtime/binary_flags.h"
 
+#include "runtime/binary_flags_cache.h"
+#include "runtime/digest.h"
 #include "runtime/shell.h"
 #include "runtime/ssh_transport.h"
 
@@ -54,11 +56,63 @@ std::string callFor(const std::string& binaryWord, const FlagCheck& c, bool keep
 
 }  // namespace
 
+// The common case without kthw_flags' dozen processes per binary: one stat and one awk for all
+// binaries print FV for each whose cached list (kthw_flags' file, named by the sha256 of the path)
+// has the binary's current key and holds every flag asked; for any other (absent ones too) the
+// awk prints "FM\t<i>\t" and kthw_flags runs for it as before. Fields of the stat lines: key,
+// type, path.
+constexpr std::string_view kFlagAwk = R"AWK(
+BEGIN { FS = "\t"; for (i = 1; i <= n; i++) idx[ENVIRON["kthw_fb" i]] = i }
+{
+  p = substr($0, length($1) + length($2) + 3)
+  if (!(p in idx)) next
+  i = idx[p]; seen[i] = 1; hit = 0; ver = ""; split("", h)
+  if ($2 ~ /^regular/) {
+    c = ENVIRON["kthw_fc" i]
+    if ((getline l < c) > 0 && l == $1) {
+      hit = 1
+      if ((getline ver < c) <= 0) ver = ""
+      while ((getline l < c) > 0) h[l] = 1
+    }
+    close(c)
+  }
+  if (hit) {
+    m = split(ENVIRON["kthw_fw" i], w, "\n")
+    for (j = 1; j <= m; j++) if (w[j] != "" && !(("--" w[j]) in h)) hit = 0
+  }
+  if (hit) print "FV\t" p "\t" substr(ver, 1, 120); else print "FM\t" i "\t"
+}
+END { for (i = 1; i <= n; i++) if (!(i in seen)) print "FM\t" i "\t" }
+)AWK";
+
+std::string flagCacheFile(const std::string& binary, const std::string& cacheDir) {
+  return cacheDir + "/" + sha256Hex(binary).substr(0, 32);
+}
+
+std::string flagCheckScript(const FlagCheck& check, bool keepCache, const std::string& cacheDir) {
+  return flagsFunction(cacheDir) + callFor(shellQuote(check.binary), check, keepCache);
+}
+
 std::string flagProbeScript(const std::vector<FlagCheck>& checks, bool keepCache,
                             const std::string& cacheDir) {
   if (checks.empty()) return "";
   std::string s = flagsFunction(cacheDir);
-  for (const FlagCheck& c : checks) s += callFor(shellQuote(c.binary), c, keepCache);
+  std::string paths;
+  std::string env;
+  for (size_t i = 0; i < checks.size(); ++i) {
+    const std::string n = std::to_string(i + 1);
+    paths += " " + shellQuote(checks[i].binary);
+    env += "kthw_fb" + n + "=" + shellQuote(checks[i].binary) + " kthw_fc" + n + "=" +
+           shellQuote(flagCacheFile(checks[i].binary, cacheDir)) + " kthw_fw" + n + "=" +
+           shellQuote(joinLines(checks[i].flags)) + " ";
+  }
+  s += "kthw_fo=$(stat -L -c '%d:%i:%s:%.9Y:%.9Z\t%F\t%n' --" + paths + " 2>/dev/null | " + env +
+       "awk -v n=" + std::to_string(checks.size()) + " '" + std::string(kFlagAwk) +
+       "')\nprintf '%s\\n' \"$kthw_fo\"\n";
+  for (size_t i = 0; i < checks.size(); ++i) {
+    s += "case \"$kthw_fo\" in *\"FM\t" + std::to_string(i + 1) + "\t\"*) " +
+         callFor(shellQuote(checks[i].binary), checks[i], keepCache) + ";; esac\n";
+  }
   return s;
 }
 

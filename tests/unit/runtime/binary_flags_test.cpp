@@ -109,6 +109,54 @@ TEST_F(BinaryFlagsTest, KeepsTheFlagListAndReadsItAgainOnlyWhenTheBinaryChanges)
   std::filesystem::remove(copy);
 }
 
+// A binary among the probe's paths is checked by the probe's file awk: from its cached list (in
+// "flags" beside the hash cache) while the binary's key matches and the list holds every flag,
+// else by kthw_flags as before.
+TEST_F(BinaryFlagsTest, TheProbeChecksABinaryAmongItsPathsFromTheCachedList) {
+  const std::string copy = cache_ + "-probe-bin";
+  std::filesystem::copy_file(etcd_, copy, std::filesystem::copy_options::overwrite_existing);
+  ProbeRequest req;
+  req.facts = false;
+  req.addPath(copy);
+  req.hashCache = cache_ + "/probe-hashes";
+  req.flagChecks = {{copy, {"name", "bogus-flag"}}};
+  auto probe = [&](bool keep) {
+    req.updateHashCache = keep;
+    auto r = runProcess({"/bin/sh", "-c", probeScript(req)}, "", std::chrono::seconds(60));
+    EXPECT_TRUE(r.ok() && r->exitStatus == 0);
+    auto parsed = parseProbeOutput(r.ok() ? r->out : "");
+    EXPECT_TRUE(parsed.ok()) << (r.ok() ? r->out + r->err : "");
+    return parsed.ok() ? *parsed : ProbeResult{};
+  };
+  ProbeResult r = probe(false);
+  EXPECT_EQ(r.binaryFlags.at(copy).version, "etcd Version: 3.6.15");
+  EXPECT_EQ(r.binaryFlags.at(copy).unknown, std::vector<std::string>{"bogus-flag"});
+  EXPECT_FALSE(std::filesystem::exists(cache_ + "/flags")) << "diff must leave the host untouched";
+  r = probe(true);
+  ASSERT_TRUE(std::filesystem::exists(cache_ + "/flags"));
+  const auto entry = *std::filesystem::directory_iterator(cache_ + "/flags");
+  std::string key;
+  std::getline(std::ifstream(entry.path()), key);
+  std::ofstream(entry.path()) << key << "\nfrom the cache\n--name\n--bogus-flag\n";
+  r = probe(false);
+  EXPECT_EQ(r.binaryFlags.at(copy).version, "from the cache");
+  EXPECT_TRUE(r.binaryFlags.at(copy).unknown.empty());
+  // A flag the list lacks: kthw_flags again (it confirms --name and refuses --other-bogus).
+  req.flagChecks = {{copy, {"name", "other-bogus"}}};
+  r = probe(false);
+  EXPECT_EQ(r.binaryFlags.at(copy).unknown, std::vector<std::string>{"other-bogus"});
+  // A rewritten binary (new ctime) is read again.
+  std::filesystem::remove(copy);
+  std::filesystem::copy_file(etcd_, copy);
+  req.flagChecks = {{copy, {"name", "bogus-flag"}}};
+  r = probe(false);
+  EXPECT_EQ(r.binaryFlags.at(copy).version, "etcd Version: 3.6.15");
+  EXPECT_EQ(r.binaryFlags.at(copy).unknown, std::vector<std::string>{"bogus-flag"});
+  // An absent binary is not reported.
+  std::filesystem::remove(copy);
+  EXPECT_TRUE(probe(false).binaryFlags.empty());
+}
+
 TEST_F(BinaryFlagsTest, TheWriteCheckRefusesUnknownFlagsWithAClearMessage) {
   ExecResult bad = check({apiserver_, {"advertise-address", "kubelet-https"}});
   EXPECT_EQ(bad.exitStatus, 1);

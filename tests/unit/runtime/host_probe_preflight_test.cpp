@@ -81,6 +81,66 @@ TEST(HostProbePreflight, AFailingSsIsNotReadAsNothingListens) {
   std::filesystem::remove_all(dir);
 }
 
+// An apply pass keeps each listener's socket inode, pid and the pid's start time in the listener
+// cache; the next probe names a listener from it without ss. A socket the cache does not know,
+// or an entry whose process is not the one cached, sends the probe to ss again.
+TEST(HostProbePreflight, ListenerCacheNamesKnownSocketsAndFallsBackToSs) {
+  char dir[] = "/tmp/kthw-listeners-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string d = dir;
+  {
+    std::ofstream out(d + "/ss");
+    out << "#!/bin/sh\necho 'ss: broken' >&2\nexit 1\n";
+  }
+  ASSERT_EQ(::chmod((d + "/ss").c_str(), 0755), 0);
+  testing::LoopbackListener held;
+  ASSERT_NE(held.port(), 0);
+  ProbeRequest req;
+  req.facts = false;
+  req.addPort(held.port());
+  req.hashCache = d + "/cache/probe-hashes";
+  LocalTransport local;
+  auto probe = [&](bool brokenSs) {
+    auto run = local.exec((brokenSs ? "PATH=" + d + ":$PATH\n" : "") + probeScript(req), "",
+                          std::chrono::seconds(10));
+    EXPECT_TRUE(run.ok());
+    auto r = parseProbeOutput(run.ok() ? run->out : "");
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : ProbeResult{};
+  };
+  // A read-only probe asks ss and writes nothing.
+  ProbeResult r = probe(false);
+  ASSERT_EQ(r.listeners.size(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(d + "/cache/listeners"));
+  EXPECT_TRUE(probe(true).ssFailed);
+  req.updateHashCache = true;
+  r = probe(false);
+  ASSERT_EQ(r.listeners.size(), 1u);
+  ASSERT_TRUE(std::filesystem::exists(d + "/cache/listeners"));
+  // From the cache: ss is broken now, and the listener is still named.
+  r = probe(true);
+  ASSERT_TRUE(r.listenersKnown) << "the cache was not used";
+  ASSERT_EQ(r.listeners.size(), 1u);
+  EXPECT_EQ(r.listeners[0].port, held.port());
+  EXPECT_EQ(r.listeners[0].pid, std::to_string(::getpid()));
+  EXPECT_EQ(r.listeners[0].process, "kthw_unit_tests");
+  // A cached start time that is not the pid's: not trusted.
+  std::string line;
+  std::getline(std::ifstream(d + "/cache/listeners"), line);
+  std::ofstream(d + "/cache/listeners") << line.substr(0, line.rfind('\t')) << "\t1\n";
+  EXPECT_TRUE(probe(true).ssFailed);
+  // A socket the cache has not seen (a new inode, here on a second port asked) is not trusted.
+  (void)probe(false);
+  ASSERT_TRUE(probe(true).listenersKnown);
+  testing::LoopbackListener other;
+  req.addPort(other.port());
+  EXPECT_TRUE(probe(true).ssFailed);
+  r = probe(false);
+  EXPECT_EQ(r.listeners.size(), 2u);
+  EXPECT_EQ(probe(true).listeners.size(), 2u);
+  std::filesystem::remove_all(d);
+}
+
 // No command name can change the script's structure: each is one quoted word.
 TEST(HostProbePreflight, CommandNamesAreQuoted) {
   char dir[] = "/tmp/kthw-preflight-XXXXXX";

@@ -159,6 +159,70 @@ TEST(HostProbe, HashCacheSkipsUnchangedFilesAndCatchesWrites) {
   sh("rm -rf " + d);
 }
 
+// An apply pass that finds every file as the cache has it leaves the cache file alone (the
+// daemon probes every few seconds); one that finds a change rewrites it. The content of a file
+// among the paths is returned from the hash the file records found, cached or not, so that a
+// rewrite behind the cache's back (new ctime) is still seen.
+TEST(HostProbe, HashCacheIsRewrittenOnlyWhenItChanges) {
+  char dir[] = "/tmp/kthw-hashcache-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string d = dir;
+  LocalTransport local;
+  auto sh = [&](const std::string& script) {
+    auto r = local.exec(script, "", std::chrono::seconds(10));
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? r->out : std::string();
+  };
+  sh("printf 'one\\n' > " + d + "/a; printf 'two' > " + d + "/b; ln -s a " + d + "/link");
+  ProbeRequest req;
+  req.addPath(d + "/a");
+  req.addPath(d + "/b");
+  req.addPath(d + "/link");
+  req.hashCache = d + "/cache/hashes";
+  req.facts = false;
+  req.updateHashCache = true;
+  req.contentsUnlessSha256 = {{d + "/a", sha256Hex("one\n")},
+                              {d + "/b", sha256Hex("two")},
+                              {d + "/link", sha256Hex("other")}};
+  auto probe = [&] {
+    auto r = parseProbeOutput(sh(probeScript(req)));
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : ProbeResult{};
+  };
+  auto cacheId = [&] { return sh("stat -c '%i %Y %Z' " + d + "/cache/hashes"); };
+  ProbeResult r = probe();
+  EXPECT_EQ(r.file(d + "/b").sha256, sha256Hex("two"));
+  // The symlink is no regular file of the records: its target's content is compared as before.
+  EXPECT_EQ(r.contents, (std::map<std::string, std::string>{{d + "/link", "one\n"}}));
+  EXPECT_EQ(sh("wc -l < " + d + "/cache/hashes"), "2\n");
+  EXPECT_EQ(sh("stat -c %a " + d + "/cache/hashes"), "600\n");
+  const std::string before = cacheId();
+  sh("sleep 0.01");
+  r = probe();
+  EXPECT_EQ(r.file(d + "/a").sha256, sha256Hex("one\n"));
+  EXPECT_EQ(cacheId(), before) << "an unchanged host rewrote the cache";
+  // b rewritten: its content comes back, and the cache learns its new hash.
+  sh("printf 'TWO\\nlines' > " + d + "/b");
+  r = probe();
+  EXPECT_EQ(r.file(d + "/b").sha256, sha256Hex("TWO\nlines"));
+  EXPECT_EQ(r.contents.at(d + "/b"), "TWO\nlines\n");
+  EXPECT_NE(cacheId(), before);
+  EXPECT_NE(sh("cat " + d + "/cache/hashes").find(sha256Hex("TWO\nlines")), std::string::npos);
+  sh("rm -rf " + d);
+}
+
+// Unit states come as systemctl prints them, between SYSTEMD and SYSTEMD-END.
+TEST(HostProbe, ParsesTheSystemdSection) {
+  auto r = parseProbeOutput(
+      "KTHW-PROBE 1\nSYSTEMD\nId=a.service\nLoadState=loaded\nActiveState=active\n\n"
+      "Id=b.service\nLoadState=not-found\n\nSYSTEMD-END\nS\tk\tv\nEND\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->systemctlAvailable);
+  EXPECT_EQ(r->units.at("a.service").activeState, "active");
+  EXPECT_EQ(r->units.at("b.service").loadState, "not-found");
+  EXPECT_EQ(*r->sysctls.at("k"), "v");
+}
+
 TEST(HostProbe, FetchFramesContentsByLength) {
   auto r = parseFetchOutput("C\t5\t/a\nx\ny\nzC\t0\t/b\n");
   ASSERT_TRUE(r.ok());

@@ -9,6 +9,7 @@
 
 #include "engine/host_pass.h"
 #include "fake_host.h"
+#include "engine/binary_sources.h"
 #include "reconcilers/bundle_files.h"
 #include "reconcilers/bundle_material.h"
 #include "reconcilers/control_plane_service_reconciler.h"

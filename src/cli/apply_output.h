@@ -7,32 +7,14 @@
 
 #include "common/status.h"
 #include "engine/conditions.h"
+#include "engine/converge.h"
 #include "engine/host_pass.h"
 
 namespace kthw::cli {
 
-// A certificate the apply issued into the secret store before touching hosts.
-struct IssuedCertificate {
-  std::string bundle;
-  std::string name;
-  std::string reason;
-};
-
-// One API write of the RBAC step: "create", "update", ... of kind/name.
-struct RbacWrite {
-  std::string action;
-  std::string kind;
-  std::string name;
-  Status status;
-};
-
-// The RBAC step: the API writes made, or why none could be made.
-struct RbacOutcome {
-  std::string server;    // empty when no credentials could be had
-  std::string identity;  // whose credentials
-  std::vector<RbacWrite> writes;
-  Status status;  // the first failure, or why nothing was written
-};
+using engine::IssuedCertificate;
+using engine::RbacOutcome;
+using engine::RbacWrite;
 
 struct ApplyTotals {
   size_t hosts = 0;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/conditions.h"
+#include "engine/converge.h"
 #include "engine/host_pass.h"
 #include "resources/desired_state.h"
 #include "runtime/api_client.h"
@@ -92,6 +93,8 @@ class Daemon {
   void apiWorker();
   void reconcileHosts(const std::vector<std::string>& keys, const Snapshot& snap);
   void reconcileApi(const std::vector<std::string>& keys, const Snapshot& snap);
+  // The converge options of a pass over `kinds`, from the daemon's.
+  ConvergeOptions convergeOptions(const std::vector<std::string>& kinds);
   // Records a key's conditions from this pass and releases it with its result.
   void finish(const std::string& key, const engine::ConditionSet& pass, int64_t generation,
               runtime::WorkResult result, double seconds);
@@ -124,7 +127,7 @@ class Daemon {
 
   std::mutex connMu_;
   std::map<std::string, std::pair<std::string, std::shared_ptr<runtime::HostOps>>> connections_;
-  std::unique_ptr<runtime::ApiClient> api_;
+  std::shared_ptr<runtime::ApiClient> api_;
 
   std::unique_ptr<runtime::HttpServer> http_;
   std::vector<std::thread> workers_;

@@ -148,7 +148,12 @@ done
 run 1 "diff sees the missing binaries" "$kthw" diff -f "$d"
 "$kthw" apply -f "$d" >"$work/apply-a.out" 2>&1 &
 a_pid=$!
+# Every controller has a change, so the first apply locks each: stop it once it holds all three,
+# or the second could take a host the first had not reached yet.
 wait_for 30 "the first apply takes the lock" on controller-0 'test -e /run/kthw/lock'
+for h in controller-1 controller-2; do
+  wait_for 30 "the first apply takes the lock on $h" on $h 'test -e /run/kthw/lock'
+done
 kill -STOP "$a_pid"
 # Drift the first apply did not see (it planned before), so the second surely has a change here.
 on controller-0 'chmod 0644 /var/lib/kubernetes/kubernetes-key.pem'

@@ -23,6 +23,20 @@ namespace kthw::testing {
 // collection (409 AlreadyExists), PUT with optimistic concurrency (409 Conflict on a stale
 // metadata.resourceVersion; 422 on a ClusterRoleBinding's roleRef, which is immutable) and
 // DELETE; every write gives the object a new resourceVersion.
+// "%3A" -> ":": a request path as the API server reads it.
+inline std::string percentDecoded(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
 class FakeApiClient : public runtime::ApiClient {
  public:
   struct Request {
@@ -88,7 +102,7 @@ class FakeApiClient : public runtime::ApiClient {
   StatusOr<runtime::HttpResponse> request(const std::string& method, const std::string& path,
                                           const std::string& body,
                                           const std::string& /*contentType*/) override {
-    const std::string decoded = decode(path);
+    const std::string decoded = percentDecoded(path);
     requests.push_back({method, decoded, body});
     if (beforeAnswer) beforeAnswer(requests.back());
     const std::string bare = decoded.substr(0, decoded.find('?'));
@@ -161,19 +175,6 @@ class FakeApiClient : public runtime::ApiClient {
     if (!v.IsObject()) return "";
     auto it = v.FindMember(name);
     return it != v.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
-  }
-
-  static std::string decode(const std::string& s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '%' && i + 2 < s.size()) {
-        out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-        i += 2;
-      } else {
-        out += s[i];
-      }
-    }
-    return out;
   }
 
   static runtime::HttpResponse status(int code, const std::string& reason,

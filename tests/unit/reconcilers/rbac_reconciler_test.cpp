@@ -165,23 +165,10 @@ class RbacAgainstApiServer : public ::testing::Test {
     writes_.clear();
   }
 
-  static std::string percentDecoded(const std::string& s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '%' && i + 2 < s.size()) {
-        out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-        i += 2;
-      } else {
-        out += s[i];
-      }
-    }
-    return out;
-  }
-
   // GET of an object or (with a label selector) its collection; POST and PUT store the body.
   static sim::Response handle(const sim::Request& r) {
     std::lock_guard<std::mutex> lock(mu_);
-    const std::string path = percentDecoded(r.target.substr(0, r.target.find('?')));
+    const std::string path = kthw::testing::percentDecoded(r.target.substr(0, r.target.find('?')));
     if (r.method == "GET" && r.target.find("?labelSelector=") != std::string::npos) {
       std::string items;
       for (const auto& [p, body] : objects_) {

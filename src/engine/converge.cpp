@@ -266,14 +266,6 @@ ConvergeResult converge(const resources::DesiredState& state, const ConvergeOpti
     if (options.repair && everyHostOk && everyHostKind && options.pass.hosts.empty()) {
       result.distribution = ctx->recordDistributed(state, result.hosts);
     }
-    if (options.repair) {
-      // Whatever the hosts made of it, the store may have changed (material issued, a rotation
-      // step): the sealed store follows, so that another machine does not issue it again.
-      std::ostringstream sealed;
-      result.sealing = ctx->sealStores(state, sealed);
-      std::istringstream lines(sealed.str());
-      for (std::string line; std::getline(lines, line);) note(events, line);
-    }
     if (routes) {
       result.routes = earlyRoutes.get();
       if (result.changed) result.routes = ctx->checkRoutes(state, options.routePatience);
@@ -284,6 +276,14 @@ ConvergeResult converge(const resources::DesiredState& state, const ConvergeOpti
         c.set("Degraded", S::kTrue, "RouteCheckFailed", route.message(), 0, now);
       }
     }
+  }
+  if (ctx && options.repair) {
+    // Whatever the hosts made of it, the store may have changed (material issued, a rotation
+    // step): the sealed store follows, so that another machine does not issue it again.
+    std::ostringstream sealed;
+    result.sealing = ctx->sealStores(state, sealed);
+    std::istringstream lines(sealed.str());
+    for (std::string line; std::getline(lines, line);) note(events, line);
   }
   if (rbac) convergeRbac(state, options, ctx.get(), api, events, result);
   return result;

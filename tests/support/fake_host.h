@@ -1,6 +1,7 @@
 #pragma once
 
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -30,6 +31,9 @@ class FakeHost : public runtime::HostOps {
   std::vector<std::string> actions;  // "write /etc/x", "mkdir /etc/y", "run ...", ...
   int probes = 0;
   bool unreachable = false;
+  // What run() answers for a script, asked once the script is recorded; every script succeeds
+  // when unset. A test makes a health check fail with it, or sees the order across hosts.
+  std::function<Status(const std::string& script)> runResult;
 
   StatusOr<runtime::ProbeResult> probe(const runtime::ProbeRequest& request) override {
     ++probes;
@@ -154,7 +158,7 @@ class FakeHost : public runtime::HostOps {
       for (char& c : key) c = c == '/' ? '.' : c;
       sysctls[key] = value;
     }
-    return okStatus();
+    return runResult ? runResult(script) : okStatus();
   }
 
   std::string describe() const override { return "fake"; }

@@ -7,9 +7,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/binary_sources.h"
 #include "engine/host_pass.h"
 #include "fake_host.h"
-#include "engine/binary_sources.h"
 #include "reconcilers/bundle_files.h"
 #include "reconcilers/bundle_material.h"
 #include "reconcilers/control_plane_service_reconciler.h"

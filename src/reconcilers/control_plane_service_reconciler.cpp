@@ -351,7 +351,7 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
     // Started, it could not bind its port: the files are in place, the start waits for the port.
   } else if (state.activeState != "active") {
     service = makeAction(ActionType::kRunCommand, resource, s.unit.name, "start " + s.unit.name,
-                         state.activeState.empty() ? "not running" : state.activeState);
+                         runtime::notRunningReason(state));
     service.command = "systemctl start " + runtime::shellQuote(s.unit.name);
     service.rollout = Action::Rollout::kStart;
   } else if (!restartBecause.empty()) {

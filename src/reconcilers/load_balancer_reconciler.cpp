@@ -92,20 +92,20 @@ void serviceActions(const std::string& resource, const std::string& unit, bool c
   if (u.unitFileState != "enabled") {
     Action a = makeAction(ActionType::kRunCommand, resource, unit, "enable " + unit,
                           u.unitFileState.empty() ? "not installed" : u.unitFileState);
-    a.command = "systemctl enable --quiet " + unit;
+    a.command = "systemctl enable --quiet " + runtime::shellQuote(unit);
     plan.actions.push_back(std::move(a));
   }
   if (u.activeState != "active") {
     if (portHeld) return;
     Action a = makeAction(ActionType::kRunCommand, resource, unit, "start " + unit,
-                          u.activeState.empty() ? "not running" : u.activeState);
-    a.command = "systemctl start " + unit;
+                          runtime::notRunningReason(u));
+    a.command = "systemctl start " + runtime::shellQuote(unit);
     a.needsPrevious = changed;
     plan.actions.push_back(std::move(a));
   } else if (changed) {
     Action a = makeAction(ActionType::kRunCommand, resource, unit, "reload " + unit,
                           "configuration changed; a reload keeps open connections");
-    a.command = "systemctl reload " + unit;
+    a.command = "systemctl reload " + runtime::shellQuote(unit);
     a.needsPrevious = true;
     plan.actions.push_back(std::move(a));
   }

@@ -65,6 +65,10 @@ struct UnitState {
   std::string activeEnterTimestampMonotonic;
 };
 
+// Why a unit that is not active is not running, in a few words for a plan: "not running",
+// "failed", or "exited, systemd restarts it" for a unit waiting out its RestartSec= after a crash.
+std::string notRunningReason(const UnitState& state);
+
 // A process listening on a requested TCP port. pid, process and unit are empty when ss could not
 // say (another user's socket seen without root).
 struct PortListener {

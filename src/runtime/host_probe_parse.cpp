@@ -199,4 +199,11 @@ StatusOr<std::map<std::string, std::string>> parseFetchOutput(const std::string&
   return out;
 }
 
+std::string notRunningReason(const UnitState& state) {
+  if (state.activeState.empty()) return "not running";
+  // Restart= after a crash: the unit waits out RestartSec= in activating/auto-restart.
+  if (state.subState == "auto-restart") return "exited, systemd restarts it";
+  return state.activeState;
+}
+
 }  // namespace kthw::runtime

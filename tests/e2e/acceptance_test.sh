@@ -27,7 +27,7 @@ drift() {  # description host resource field-text command-on-host
     "$lab" ssh "$host" "systemctl list-units --state=activating --no-legend --plain | grep -q ." || break
     sleep 2
   done
-  run 0 "$what: no drift after the repair" "$kthw" diff -f "$d"
+  no_drift "$what: no drift after the repair" -f "$d"
 }
 
 run 0 "cold converge of the whole control plane" "$kthw" apply -f "$d"
@@ -110,5 +110,5 @@ restarts=$(grep -c "done restart kube-apiserver.service" "$work/out")
   fail "a controller is still out of rotation: $(cat "$work/servers")"
 "$lab" ssh controller-1 'openssl x509 -in /var/lib/kubernetes/kubernetes.pem -noout -ext subjectAltName' | grep -q 10.77.0.99 ||
   fail "the new SAN is not on controller-1"
-run 0 "converged after the rollout" "$kthw" diff -f "$d"
+no_drift "converged after the rollout" -f "$d"
 finish

@@ -8,7 +8,7 @@ docs=$LAB_STATE/hosts.yaml
 
 run 1 "diff before the first apply shows drift" "$kthw" diff -f "$docs"
 run 0 "apply converges the lab hosts" "$kthw" apply -f "$docs"
-run 0 "diff after apply shows no drift" "$kthw" diff -f "$docs"
+no_drift "diff after apply shows no drift" -f "$docs"
 "$kthw" apply -f "$docs" >$work/apply 2>&1
 grep -q "0 changed, 0 action(s) done" $work/apply || { fail "second apply changed something"; cat $work/apply; }
 "$lab" ssh controller-1 'grep -q "^10.77.0.12 controller-2$" /etc/hosts && [ "$(stat -c %a /var/lib/kubernetes)" = 700 ] && [ "$(cat /proc/sys/net/ipv4/ip_forward)" = 1 ]' ||
@@ -20,7 +20,7 @@ grep -q "^controller-1 " $work/out && grep -q "+10.77.0.12 controller-2" $work/o
   { fail "diff does not name controller-1 and the entry"; cat $work/out; }
 [ "$(grep -c "no drift" $work/out)" -eq 3 ] || fail "the other hosts should show no drift"
 run 0 "apply repairs it" "$kthw" apply -f "$docs" --host controller-1
-run 0 "diff is clean again" "$kthw" diff -f "$docs"
+no_drift "diff is clean again" -f "$docs"
 "$lab" ssh controller-1 'grep -q "^192.0.2.99 mine$" /etc/hosts' || fail "a line outside kthw's block was lost"
 
 # Jump hosts: the controllers stop answering this machine; kthw reaches them through lb-0, by
@@ -49,7 +49,7 @@ run 1 "diff through lb-0 finds the hand edits" "$kthw" diff -f "$work/jump.yaml"
 grep -q "+10.77.0.11 controller-1" "$work/out" && grep -q "+10.77.0.10 controller-0" "$work/out" ||
   { fail "diff through lb-0 does not show both edits"; cat "$work/out"; }
 run 0 "apply through lb-0 repairs them" "$kthw" apply -f "$work/jump.yaml"
-run 0 "diff through lb-0 is clean" "$kthw" diff -f "$work/jump.yaml"
+no_drift "diff through lb-0 is clean" -f "$work/jump.yaml"
 jump_docs "$c0_key" >"$work/wrong-key.yaml"
 run 3 "a wrong pinned key of the bastion is refused" "$kthw" diff -f "$work/wrong-key.yaml" --host controller-2
 grep -q "jump host root@10.77.0.30:22: host key mismatch" "$work/out" && grep -q "spec.ssh.proxyJump.hostKey pins" "$work/out" ||
@@ -57,7 +57,7 @@ grep -q "jump host root@10.77.0.30:22: host key mismatch" "$work/out" && grep -q
 for h in controller-0 controller-1 controller-2; do "$lab" rejoin $h; done
 "$lab" ssh controller-0 'grep -q "^10.77.0.11 controller-1$" /etc/hosts' && "$lab" ssh controller-2 'grep -q "^10.77.0.10 controller-0$" /etc/hosts' &&
   echo "ok: the repairs made through lb-0 are on the controllers" || fail "the repairs through lb-0 are missing"
-run 0 "and the direct route finds nothing to do" "$kthw" diff -f "$docs"
+no_drift "and the direct route finds nothing to do" -f "$docs"
 
 "$lab" down
 trap - EXIT

@@ -38,7 +38,7 @@ YAML
 run 1 "diff before apply: certificates pending, store untouched" "$kthw" diff -v -f "$work/desired"
 [ ! -e "$work/store" ] || fail "diff created the secret store"
 run 0 "apply issues and distributes" "$kthw" apply -v -f "$work/desired"
-run 0 "diff after apply: no drift" "$kthw" diff -v -f "$work/desired"
+no_drift "diff after apply: no drift" -v -f "$work/desired"
 "$kthw" apply -f "$work/desired" >"$work/out" 2>&1
 grep -q "0 action(s) done" "$work/out" && ! grep -q "issued" "$work/out" || { fail "second apply reissued or wrote"; cat "$work/out"; }
 
@@ -103,10 +103,10 @@ grep -q "controller-1: the certificate of authority ca at /etc/etcd/ca.pem on th
 run 1 "apply with a foreign CA on controller-1: refused there" "$kthw" apply -f "$work/desired"
 [ -n "$foreign" ] && [ "$("$lab" ssh controller-1 'sha256sum /etc/etcd/ca.pem')" = "$foreign" ] ||
   fail "apply replaced the foreign CA on controller-1"
-run 0 "controller-0 still converged" "$kthw" diff -f "$work/desired" --host controller-0
+no_drift "controller-0 still converged" -f "$work/desired" --host controller-0
 "$lab" ssh controller-1 'rm -f /etc/etcd/ca.pem /tmp/k'
 run 0 "the foreign CA removed by hand: apply converges" "$kthw" apply -f "$work/desired"
-run 0 "diff after that: no drift" "$kthw" diff -f "$work/desired"
+no_drift "diff after that: no drift" -f "$work/desired"
 
 # Secrets never appear in kthw's output, even with -v.
 encryption_key=$(sed -n 's/^1 //p' "$work/store/lab-pki/encryption/encryption-config.keys")

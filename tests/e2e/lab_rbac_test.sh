@@ -18,7 +18,7 @@ kube() { kubectl --kubeconfig "$work/admin.kubeconfig" --server https://10.77.0.
 kube get clusterrole system:kube-apiserver-to-kubelet -o yaml >"$work/role.yaml" 2>&1 &&
   grep -q "app.kubernetes.io/managed-by: kthw" "$work/role.yaml" &&
   echo "ok: kubectl get through the LB sees kthw's ClusterRole" || { fail "kubectl get"; cat "$work/role.yaml"; }
-run 0 "diff after apply: no drift" "$kthw" diff -f "$d"
+no_drift "diff after apply: no drift" -f "$d"
 run 0 "a second apply" "$kthw" apply -f "$d"
 grep -q "RBAC: 0 API write(s) planned" "$work/out" || fail "the second apply planned API writes"
 
@@ -42,7 +42,7 @@ grep -q "system:kube-apiserver" "$work/out" || fail "kubectl get lists nothing"
 run 0 "kubectl delete" kube delete clusterrole kthw-e2e-extra
 run 1 "kubectl get of a deleted object fails" kube get clusterrole kthw-e2e-extra
 grep -q "NotFound" "$work/out" || fail "no NotFound from kubectl"
-run 0 "objects kthw does not manage are left alone" "$kthw" diff -f "$d"
+no_drift "objects kthw does not manage are left alone" -f "$d"
 
 # Drift: an edited rule, a deleted binding, a changed roleRef.
 run 0 "kubectl patch a rule" kube patch clusterrole system:kube-apiserver-to-kubelet --type merge \
@@ -53,7 +53,7 @@ run 0 "kubectl delete the binding" kube delete clusterrolebinding system:kube-ap
 run 1 "diff reports the deleted binding" "$kthw" diff -f "$d"
 grep -q "create ClusterRoleBinding/system:kube-apiserver" "$work/out" || fail "diff does not name the binding"
 run 0 "apply repairs both" "$kthw" apply -f "$d"
-run 0 "diff is clean again" "$kthw" diff -f "$d"
+no_drift "diff is clean again" -f "$d"
 sed -i 's/^  name: system:kube-apiserver-to-kubelet$/  name: system:kube-apiserver-to-kubelet/; s/^  kind: ClusterRole\n  name: system:kube-apiserver-to-kubelet//' "$d/rbac.yaml"
 python3 - "$d/rbac.yaml" <<'PY'
 import sys
@@ -79,7 +79,7 @@ grep -q "recreate ClusterRoleBinding/system:kube-apiserver" "$work/out" && grep 
 run 0 "apply recreates the binding" "$kthw" apply -f "$d"
 kube get clusterrolebinding system:kube-apiserver -o jsonpath='{.roleRef.name}' | grep -q "kubelet-v2" ||
   fail "roleRef not changed"
-run 0 "converged" "$kthw" diff -f "$d"
+no_drift "converged" -f "$d"
 
 # Wrong credentials are refused with a clear error.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=other-ca -days 1 \

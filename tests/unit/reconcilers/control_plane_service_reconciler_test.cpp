@@ -257,6 +257,18 @@ TEST_F(ControlPlaneServiceReconcilerTest, AStoppedServiceIsStartedWithoutRewriti
                                      "(failed)"});
 }
 
+// A unit that crashed and waits out RestartSec= is not running: it is started, and the plan says
+// that systemd is already restarting it rather than a bare "activating".
+TEST_F(ControlPlaneServiceReconcilerTest, AUnitSystemdRestartsIsStartedAndSaysSo) {
+  runtime::ProbeResult restarting = after(diff(empty_), empty_);
+  restarting.units["kube-scheduler.service"].activeState = "activating";
+  restarting.units["kube-scheduler.service"].subState = "auto-restart";
+  EXPECT_EQ(describe(diff(restarting)),
+            std::vector<std::string>{"run kube-scheduler.service `systemctl start "
+                                     "'kube-scheduler.service'` [start kube-scheduler #3] "
+                                     "(exited, systemd restarts it)"});
+}
+
 // Through the engine on a fake host: the end state is the files as rendered, and a second apply,
 // once systemd reports the units as the first one left them, changes nothing.
 TEST_F(ControlPlaneServiceReconcilerTest, ApplyOnAFakeHostConvergesAndTheSecondApplyDoesNothing) {

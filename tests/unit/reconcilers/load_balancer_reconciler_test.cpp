@@ -86,12 +86,13 @@ TEST_F(LoadBalancerReconcilerTest, AnEmptyFrontendHostGetsTheCheckedConfigThenEn
   const HostPlan plan = diff("lb-0", empty_);
   EXPECT_EQ(plan.problems, std::vector<std::string>{});
   EXPECT_EQ(plan.resources, std::vector<std::string>{"LoadBalancer/kubernetes"});
-  EXPECT_EQ(describe(plan),
-            (std::vector<std::string>{
-                "write /etc/haproxy/haproxy.cfg checked by `haproxy -c -f \"$t\"` (absent)",
-                "run haproxy.service `systemctl enable --quiet haproxy.service` (not installed)",
-                "run haproxy.service `systemctl start haproxy.service` after the step before (not "
-                "running)"}));
+  EXPECT_EQ(
+      describe(plan),
+      (std::vector<std::string>{
+          "write /etc/haproxy/haproxy.cfg checked by `haproxy -c -f \"$t\"` (absent)",
+          "run haproxy.service `systemctl enable --quiet 'haproxy.service'` (not installed)",
+          "run haproxy.service `systemctl start 'haproxy.service'` after the step before (not "
+          "running)"}));
   const Action* cfg = find(plan, kHaproxyCfg);
   ASSERT_NE(cfg, nullptr);
   EXPECT_EQ(cfg->ifCurrentSha256, "");
@@ -125,7 +126,7 @@ TEST_F(LoadBalancerReconcilerTest, ABackendChangeRewritesTheConfigAndReloadsNotR
             (std::vector<std::string>{
                 "write /etc/haproxy/haproxy.cfg checked by `haproxy -c -f \"$t\"` (content differs "
                 "(edited by hand?))",
-                "run haproxy.service `systemctl reload haproxy.service` after the step before "
+                "run haproxy.service `systemctl reload 'haproxy.service'` after the step before "
                 "(configuration changed; a reload keeps open connections)"}));
   const Action* cfg = find(plan, kHaproxyCfg);
   ASSERT_NE(cfg, nullptr);
@@ -143,7 +144,7 @@ TEST_F(LoadBalancerReconcilerTest, AConfigEditedByHandIsRewrittenAndReloaded) {
             (std::vector<std::string>{
                 "write /etc/haproxy/haproxy.cfg checked by `haproxy -c -f \"$t\"` (content differs "
                 "(edited by hand?))",
-                "run haproxy.service `systemctl reload haproxy.service` after the step before "
+                "run haproxy.service `systemctl reload 'haproxy.service'` after the step before "
                 "(configuration changed; a reload keeps open connections)"}));
 }
 
@@ -154,7 +155,7 @@ const std::vector<std::string> kProxyActions = {
     "run /etc/nginx/sites-enabled/kubernetes.default.svc.cluster.local `ln -sfn "
     "'/etc/nginx/sites-available/kubernetes.default.svc.cluster.local' "
     "'/etc/nginx/sites-enabled/kubernetes.default.svc.cluster.local'` (absent)",
-    "run nginx.service `systemctl enable --quiet nginx.service` (not installed)",
+    "run nginx.service `systemctl enable --quiet 'nginx.service'` (not installed)",
 };
 
 TEST_F(LoadBalancerReconcilerTest, EachControllerGetsTheHealthzProxySiteEnabledAndNginxStarted) {
@@ -162,7 +163,7 @@ TEST_F(LoadBalancerReconcilerTest, EachControllerGetsTheHealthzProxySiteEnabledA
     const HostPlan plan = diff(controller, empty_);
     std::vector<std::string> want = kProxyActions;
     want.push_back(
-        "run nginx.service `systemctl start nginx.service` after the step before (not running)");
+        "run nginx.service `systemctl start 'nginx.service'` after the step before (not running)");
     EXPECT_EQ(describe(plan), want) << controller;
     const Action* site = find(plan, kSite);
     ASSERT_NE(site, nullptr);
@@ -187,7 +188,7 @@ TEST_F(LoadBalancerReconcilerTest, ARunningNginxIsReloadedForTheNewSiteNotStarte
   running.units["nginx.service"] = {"loaded", "active", "running", "enabled", "1"};
   std::vector<std::string> want(kProxyActions.begin(), kProxyActions.end() - 1);
   want.push_back(
-      "run nginx.service `systemctl reload nginx.service` after the step before (configuration "
+      "run nginx.service `systemctl reload 'nginx.service'` after the step before (configuration "
       "changed; a reload keeps open connections)");
   EXPECT_EQ(describe(diff("controller-1", running)), want);
 }
@@ -232,7 +233,7 @@ TEST_F(LoadBalancerReconcilerTest, AnNginxFrontendGetsItsStreamFileAndTheInclude
             "# END kthw managed block\n");
   EXPECT_EQ(plan.actions[1].ifCurrentSha256, runtime::sha256Hex("nginx.conf"));
   EXPECT_EQ(describe(plan.actions[2]),
-            "run nginx.service `systemctl reload nginx.service` after the step before "
+            "run nginx.service `systemctl reload 'nginx.service'` after the step before "
             "(configuration changed; a reload keeps open connections)");
   EXPECT_EQ(plan.actions[0].content,
             "# Managed by kthw (LoadBalancer/kubernetes); local edits are reported as drift and "

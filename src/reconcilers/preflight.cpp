@@ -144,7 +144,7 @@ std::vector<std::string> portProblems(const std::string& resource, const std::ve
   }
   if (observed.ssFailed) {
     return {resource + ": preflight: port" + (ports.size() > 1 ? "s " : " ") + joined(ports) +
-            " could not be checked: `ss -H -ltnp` failed there (iproute2 4.14 or later is "
+            " could not be checked: `ss -H -ltnpe` failed there (iproute2 4.14 or later is "
             "needed)"};
   }
   if (!observed.listenersKnown) return {};

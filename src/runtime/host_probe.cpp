@@ -71,9 +71,9 @@ std::string probeScript(const ProbeRequest& r) {
          quotedList(r.units) + " 2>/dev/null; printf '\\nSYSTEMD-END\\n'; fi\n";
   }
   for (const std::string& b : r.paths.empty() ? r.blocks : std::vector<std::string>()) {
-    s += "printf 'B\\t%s\\n' " + shellQuote(b) + "; [ -r " + shellQuote(b) + " ] && awk '/^" +
-         std::string(kBlockBegin) + "$/,/^" + std::string(kBlockEnd) +
-         "$/ { print \"b\\t\" $0 }' " + shellQuote(b) + "\n";
+    s += "printf 'B\\t%s\\n' " + shellQuote(b) + "; [ -f " + shellQuote(b) + " ] && [ -r " +
+         shellQuote(b) + " ] && awk '/^" + std::string(kBlockBegin) + "$/,/^" +
+         std::string(kBlockEnd) + "$/ { print \"b\\t\" $0 }' " + shellQuote(b) + "\n";
   }
   for (const std::string& key : r.sysctls) {
     std::string path = key;

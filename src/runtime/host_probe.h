@@ -93,7 +93,7 @@ struct ProbeResult {
   std::map<std::string, bool> commands;  // found by command -v
   bool listenersKnown = false;           // ss ran; `listeners` is complete for the ports asked
   bool ssMissing = false;                // ports were asked, but the host has no ss
-  bool ssFailed = false;                 // ss is there but `ss -H -ltnp` failed
+  bool ssFailed = false;                 // ss is there but `ss -H -ltnpe` failed
   std::vector<PortListener> listeners;
   std::optional<bool> swapOn;          // nullopt: not asked or /proc/swaps unreadable
   std::optional<int64_t> hostClockNs;  // the host's wall clock near the end of the probe

@@ -1,6 +1,7 @@
 // Probe records served from host-side caches (hashes, listeners, flags): the awks and scripts.
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "runtime/binary_flags_cache.h"
 #include "runtime/host_probe.h"
@@ -9,6 +10,22 @@
 
 namespace kthw::runtime::probe_internal {
 namespace {
+
+// awk reads a cache or a managed-block file only when the shell found a regular file there
+// (regularFiles below): a directory at such a path aborts mawk with a read error, and a FIFO would
+// block it, losing every record after it either way.
+constexpr std::string_view kRegularAwk = R"AWK(
+function regular(p,  n, i, a) {
+  if (!rfseen) { rfseen = 1; n = split(ENVIRON["kthw_rf"], a, "\n"); for (i = 1; i <= n; i++) if (a[i] != "") rf[a[i]] = 1 }
+  return p in rf
+}
+)AWK";
+
+// Sets kthw_rf to those of the paths that are regular files, a line each ([ is a builtin).
+std::string regularFiles(const std::vector<std::string>& paths) {
+  return "kthw_rf=; for kthw_f in" + quotedList(paths) +
+         "; do [ -f \"$kthw_f\" ] && kthw_rf=\"$kthw_rf$kthw_f\n\"; done\n";
+}
 
 // The awk that turns `stat` lines into F and H records (see fileRecords). Its input fields:
 // F, path, type, mode, user, group, size, inode, mtime, ctime. Awk code cannot hold a single
@@ -21,7 +38,7 @@ function q(s,  o, i) {
 }
 BEGIN {
   cache = ENVIRON["kthw_hc"]
-  while ((getline l < cache) > 0) {
+  if (regular(cache)) while ((getline l < cache) > 0) {
     old = old l "\n"
     if (split(l, a, "\t") == 6) h[a[1] "\t" a[2] "\t" a[3] "\t" a[4] "\t" a[5]] = a[6]
   }
@@ -64,6 +81,7 @@ END {
 // and the systemd unit of a pid: the last component of its cgroup path (etcd.service,
 // session-3.scope).
 constexpr std::string_view kProcAwk = R"AWK(
+function bootid(  f, l) { f = "/proc/sys/kernel/random/boot_id"; l = ""; getline l < f; close(f); return l }
 function comm(pid,  f, l) { f = "/proc/" pid "/comm"; l = ""; getline l < f; close(f); gsub(/\t/, " ", l); return l }
 function started(pid,  f, l, x) {
   f = "/proc/" pid "/stat"; l = ""; getline l < f; close(f)
@@ -79,15 +97,21 @@ function unit(pid,  f, l, c, m, u) {
 
 // Without ss: the listening sockets of the asked ports from /proc/net/tcp and tcp6, each mapped
 // to its process by the listener cache (socket inode, pid, the pid's start time) that the ss
-// path below wrote. Any socket the cache does not know, or whose process is gone (or is another
-// one now), exits 1: ss is asked then, as it is when no asked port is listened on (so that an ss
-// that fails is still reported). A socket inode is never reused while the socket lives.
+// path below wrote, trusted only in the boot it was written in (its boot line, the kernel's
+// boot_id: pids and start times begin again at a reboot). Any socket the cache does not know, or
+// whose process is gone (or is another one now), exits 1: ss is asked then, as it is when no asked
+// port is listened on (so that an ss that fails is still reported). A socket inode is never reused
+// while the socket lives.
 constexpr std::string_view kListenerFnAwk = R"AWK(
 function hex(s,  i, v) { v = 0; for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789ABCDEF", toupper(substr(s, i, 1))) - 1; return v }
-function cachedListeners(  cache, cp, cs, l, a, x, f, t, first, ok, out, port, ino, found) {
-  cache = ENVIRON["kthw_lc"]
-  while ((getline l < cache) > 0) if (split(l, a, "\t") == 3) { cp[a[1]] = a[2]; cs[a[1]] = a[3] }
+function cachedListeners(  cache, cp, cs, l, a, n, boot, x, f, t, first, ok, out, port, ino, found) {
+  cache = ENVIRON["kthw_lc"]; boot = ""
+  if (regular(cache)) while ((getline l < cache) > 0) {
+    n = split(l, a, "\t")
+    if (n == 3) { cp[a[1]] = a[2]; cs[a[1]] = a[3] } else if (n == 2 && a[1] == "boot") boot = a[2]
+  }
   close(cache)
+  if (boot == "" || boot != bootid()) return ""
   ok = 0; out = ""; found = 0
   for (t = 1; t <= 2; t++) {
     f = t == 1 ? "/proc/net/tcp" : "/proc/net/tcp6"; first = 1
@@ -133,10 +157,11 @@ function q(s,  o, i) {
 }
 END {
   cache = ENVIRON["kthw_lc"]
-  if (upd) {
+  if (upd && regular(cache)) {
     while ((getline l < cache) > 0) old = old l "\n"
     close(cache)
   }
+  if (upd) new = "boot\t" bootid() "\n" new
   if (upd && new != old) {
     fflush()
     w = "(mkdir -p -m 0700 " q(ENVIRON["kthw_hd"]) " && umask 077 && t=" q(cache) ".tmp.$$ && cat > \"$t\" && mv -f \"$t\" " q(cache) ") 2>/dev/null; cat > /dev/null"
@@ -152,10 +177,11 @@ std::string ssScript(const ProbeRequest& r) {
   for (int p : r.ports) ports += std::to_string(p) + " ";
   const std::string dir = r.hashCache.substr(0, r.hashCache.rfind('/'));
   return "if kthw_ss=$(ss -H -ltnpe 2>/dev/null); then printf 'SS\\n'; "
-         "printf '%s\\n' \"$kthw_ss\" | kthw_lc=" +
+         "printf '%s\\n' \"$kthw_ss\" | kthw_rf=\"$kthw_rf\" kthw_lc=" +
          shellQuote(dir + "/listeners") + " kthw_hd=" + shellQuote(dir) +
          " awk -v ports=" + shellQuote(ports) + " -v upd=" + (r.updateHashCache ? "1" : "0") +
-         " '" + std::string(kProcAwk) + std::string(kSsAwk) + "'; else printf 'SS!\\n'; fi\n";
+         " '" + std::string(kRegularAwk) + std::string(kProcAwk) + std::string(kSsAwk) +
+         "'; else printf 'SS!\\n'; fi\n";
 }
 
 // More of the file awk (see fileRecords): the managed blocks, the listeners (from the listener
@@ -165,7 +191,7 @@ std::string fileExtrasAwk() {
   return std::string(kProcAwk) + std::string(kListenerFnAwk) + R"AWK(
 function flagsCached(i, p,  c, l, ver, h, w, m, j, hit) {
   c = ENVIRON["kthw_fc" i]; hit = 0; ver = ""
-  if ((getline l < c) > 0 && l == fk[p]) {
+  if (regular(c) && (getline l < c) > 0 && l == fk[p]) {
     hit = 1
     if ((getline ver < c) <= 0) ver = ""
     while ((getline l < c) > 0) h[l] = 1
@@ -183,7 +209,7 @@ $3 ~ /^regular/ { fk[$2] = $11 ":" $8 ":" $7 ":" $12 ":" $13 }
 END {
   for (i = 1; i <= nb; i++) {
     p = ENVIRON["kthw_b" i]; print "B\t" p; inb = 0
-    while ((getline l < p) > 0) {
+    while (regular(p) && (getline l < p) > 0) {
       if (!inb) { if (l ~ /^)AWK" +
          std::string(kBlockBegin) + R"AWK($/) { inb = 1; print "b\t" l } }
       else { print "b\t" l; if (l ~ /^)AWK" +
@@ -213,12 +239,13 @@ std::string portRecords(const ProbeRequest& r) {
   std::string ports = " ";
   for (int p : r.ports) ports += std::to_string(p) + " ";
   const std::string dir = r.hashCache.substr(0, r.hashCache.rfind('/'));
-  const std::string env =
-      "kthw_lc=" + shellQuote(dir + "/listeners") + " kthw_hd=" + shellQuote(dir) + " ";
-  return "if ! command -v ss >/dev/null 2>&1; then printf 'SS-\\n'; "
+  const std::string env = "kthw_rf=\"$kthw_rf\" kthw_lc=" + shellQuote(dir + "/listeners") +
+                          " kthw_hd=" + shellQuote(dir) + " ";
+  return regularFiles({dir + "/listeners"}) +
+         "if ! command -v ss >/dev/null 2>&1; then printf 'SS-\\n'; "
          "elif kthw_p=$(" +
-         env + "awk -v ports=" + shellQuote(ports) + " '" + std::string(kProcAwk) +
-         std::string(kListenerFnAwk) + std::string(kListenerCacheAwk) +
+         env + "awk -v ports=" + shellQuote(ports) + " '" + std::string(kRegularAwk) +
+         std::string(kProcAwk) + std::string(kListenerFnAwk) + std::string(kListenerCacheAwk) +
          "'); then printf '%s\\n' \"$kthw_p\"; else " + ssScript(r) + "fi\n";
 }
 
@@ -242,9 +269,12 @@ std::string fileRecords(const ProbeRequest& r) {
   for (size_t i = 0; i < r.blocks.size(); ++i) {
     env += "kthw_b" + std::to_string(i + 1) + "=" + shellQuote(r.blocks[i]) + " ";
   }
+  std::vector<std::string> read = {r.hashCache};  // the files awk reads beside the stat lines
+  read.insert(read.end(), r.blocks.begin(), r.blocks.end());
   std::string pre;
   std::string ports = " ";
   if (!r.ports.empty()) {
+    read.push_back(dir + "/listeners");
     for (int p : r.ports) ports += std::to_string(p) + " ";
     pre = "kthw_hs=0; command -v ss >/dev/null 2>&1 && kthw_hs=1\n";
     env += "kthw_hs=$kthw_hs kthw_lc=" + shellQuote(dir + "/listeners") +
@@ -257,18 +287,20 @@ std::string fileRecords(const ProbeRequest& r) {
     std::string wanted;
     for (const std::string& f : c.flags) wanted += f + "\n";
     env += "kthw_fb" + i + "=" + shellQuote(c.binary) + " kthw_fc" + i + "=" +
-           shellQuote(flagCacheFile(c.binary, dir + "/flags")) + " kthw_fw" + i + "=" +
-           shellQuote(wanted) + " kthw_fx" + i + "=" +
+           shellQuote(read.emplace_back(flagCacheFile(c.binary, dir + "/flags"))) + " kthw_fw" + i +
+           "=" + shellQuote(wanted) + " kthw_fx" + i + "=" +
            shellQuote(flagCheckScript(c, r.updateHashCache, dir + "/flags")) + " ";
   }
   // The flag lists' key fields (device, and mtime and ctime as kthw_flags prints them) only when
   // a flag check needs them: the format stays the one every probe used before otherwise.
-  return pre + "stat -c 'F\t%n\t%F\t%a\t%U\t%G\t%s\t%i\t%y\t%z" +
+  env += "kthw_rf=\"$kthw_rf\" ";
+  return regularFiles(read) + pre + "stat -c 'F\t%n\t%F\t%a\t%U\t%G\t%s\t%i\t%y\t%z" +
          (flags > 0 ? "\t%d\t%.9Y\t%.9Z" : "") + "' --" + quotedList(r.paths) + " 2>/dev/null | " +
          env + "awk -F'\t' -v upd=" + (r.updateHashCache ? "1" : "0") +
          " -v nc=" + std::to_string(n) + " -v nb=" + std::to_string(r.blocks.size()) +
          " -v np=" + (r.ports.empty() ? "0" : "1") + " -v ports=" + shellQuote(ports) +
-         " -v nf=" + std::to_string(flags) + " '" + std::string(kFileAwk) + fileExtrasAwk() + "'\n";
+         " -v nf=" + std::to_string(flags) + " '" + std::string(kRegularAwk) +
+         std::string(kFileAwk) + fileExtrasAwk() + "'\n";
 }
 
 }  // namespace kthw::runtime::probe_internal

@@ -143,7 +143,7 @@ TEST_F(Preflight, AFailingSsMeansThePortsCouldNotBeChecked) {
   observed_.ssFailed = true;
   EXPECT_TRUE(has(diffServices().problems,
                   "ControlPlaneService/etcd: preflight: ports 2379, 2380 could not be checked: "
-                  "`ss -H -ltnp` failed there (iproute2 4.14 or later is needed)"));
+                  "`ss -H -ltnpe` failed there (iproute2 4.14 or later is needed)"));
 }
 
 TEST_F(Preflight, EtcdFromThePackageNeedsTheEtcdCommand) {

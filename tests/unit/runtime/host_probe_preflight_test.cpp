@@ -124,10 +124,25 @@ TEST(HostProbePreflight, ListenerCacheNamesKnownSocketsAndFallsBackToSs) {
   EXPECT_EQ(r.listeners[0].port, held.port());
   EXPECT_EQ(r.listeners[0].pid, std::to_string(::getpid()));
   EXPECT_EQ(r.listeners[0].process, "kthw_unit_tests");
-  // A cached start time that is not the pid's: not trusted.
+  // The cache is trusted only in the boot it was written in: its first line is the boot id.
+  std::string boot;
   std::string line;
-  std::getline(std::ifstream(d + "/cache/listeners"), line);
-  std::ofstream(d + "/cache/listeners") << line.substr(0, line.rfind('\t')) << "\t1\n";
+  {
+    std::ifstream cache(d + "/cache/listeners");
+    std::getline(cache, boot);
+    std::getline(cache, line);
+  }
+  std::string thisBoot;
+  std::getline(std::ifstream("/proc/sys/kernel/random/boot_id"), thisBoot);
+  EXPECT_EQ(boot, "boot\t" + thisBoot);
+  std::ofstream(d + "/cache/listeners") << "boot\t00000000-0000-0000-0000-000000000000\n"
+                                        << line << "\n";
+  EXPECT_TRUE(probe(true).ssFailed) << "a cache of another boot was trusted";
+  std::ofstream(d + "/cache/listeners") << boot << "\n" << line << "\n";
+  EXPECT_TRUE(probe(true).listenersKnown) << "the cache of this boot was not trusted";
+  // A cached start time that is not the pid's: not trusted.
+  std::ofstream(d + "/cache/listeners") << boot << "\n"
+                                        << line.substr(0, line.rfind('\t')) << "\t1\n";
   EXPECT_TRUE(probe(true).ssFailed);
   // A socket the cache has not seen (a new inode, here on a second port asked) is not trusted.
   (void)probe(false);

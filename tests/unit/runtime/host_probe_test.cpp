@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../../support/loopback.h"
 #include "runtime/digest.h"
 #include "runtime/host_files.h"
 #include "runtime/local_transport.h"
@@ -209,6 +210,46 @@ TEST(HostProbe, HashCacheIsRewrittenOnlyWhenItChanges) {
   EXPECT_NE(cacheId(), before);
   EXPECT_NE(sh("cat " + d + "/cache/hashes").find(sha256Hex("TWO\nlines")), std::string::npos);
   sh("rm -rf " + d);
+}
+
+// awk reads only regular files: a directory where a managed-block file or a cache should be would
+// abort the whole awk (a read error), and a FIFO would block it, losing every record after it. The
+// probe still reports the listeners and sysctls, and says the odd paths hold no block.
+TEST(HostProbe, ADirectoryOrFifoWhereAFileShouldBeLosesNothing) {
+  char dir[] = "/tmp/kthw-probe-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string d = dir;
+  LocalTransport local;
+  ASSERT_TRUE(local
+                  .exec("mkdir -p " + d + "/hosts " + d + "/cache/hashes " + d +
+                            "/cache/listeners && mkfifo " + d + "/fifo",
+                        "", std::chrono::seconds(5))
+                  .ok());
+  testing::LoopbackListener held;
+  ASSERT_NE(held.port(), 0);
+  ProbeRequest req;
+  req.addPath(d + "/hosts");
+  req.addPath(d + "/fifo");
+  req.blocks = {d + "/hosts", d + "/fifo"};
+  req.addPort(held.port());
+  req.sysctls.push_back("kernel.ostype");
+  req.hashCache = d + "/cache/hashes";
+  for (bool update : {false, true}) {
+    req.updateHashCache = update;
+    auto run = local.exec(probeScript(req), "", std::chrono::seconds(10));
+    ASSERT_TRUE(run.ok()) << run.status().message();
+    EXPECT_EQ(run->err.find("read error"), std::string::npos) << run->err;
+    auto r = parseProbeOutput(run->out);
+    ASSERT_TRUE(r.ok()) << r.status().message() << "\n" << run->out << run->err;
+    EXPECT_EQ(r->file(d + "/hosts").type, FileType::kDirectory);
+    EXPECT_FALSE(r->blocks.at(d + "/hosts").has_value());
+    EXPECT_FALSE(r->blocks.at(d + "/fifo").has_value());
+    EXPECT_TRUE(r->listenersKnown) << run->out;
+    ASSERT_EQ(r->listeners.size(), 1u) << run->out;
+    EXPECT_EQ(r->listeners[0].port, held.port());
+    EXPECT_EQ(*r->sysctls.at("kernel.ostype"), "Linux");
+  }
+  (void)local.exec("rm -rf " + d, "", std::chrono::seconds(5));
 }
 
 // Unit states come as systemctl prints them, between SYSTEMD and SYSTEMD-END.

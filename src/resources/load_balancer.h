@@ -14,6 +14,8 @@ struct HealthzProxy {
   int listenPort = 80;
   std::string upstream = "https://127.0.0.1:6443/healthz";
   std::string caFile = "/var/lib/kubernetes/ca.pem";
+
+  bool operator==(const HealthzProxy&) const = default;
 };
 
 struct LoadBalancer {
@@ -41,6 +43,8 @@ struct LoadBalancer {
   FieldMarks marks;  // of spec
 
   const std::string& name() const { return metadata.name; }
+
+  bool operator==(const LoadBalancer&) const = default;
 };
 
 }  // namespace kthw::resources

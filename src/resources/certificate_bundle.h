@@ -134,5 +134,9 @@ std::optional<KeyAlgorithm> parseKeyAlgorithm(std::string_view s);
 std::string_view contentKindName(ContentKind k);
 // Whether files of this kind carry private material (written 0600 unless told stricter).
 bool isSecretContent(ContentKind k);
+// The mode of a file that sets none (the CRD's rule for spec.files[].mode): 0600 for private
+// material, 0644 otherwise. A rule rather than a schema default, because it depends on which
+// content the file carries, and a structural schema's default is one constant per field.
+unsigned defaultFileMode(ContentKind k);
 
 }  // namespace kthw::resources

@@ -45,4 +45,6 @@ bool isSecretContent(ContentKind k) {
          k == ContentKind::kEncryptionConfig;
 }
 
+unsigned defaultFileMode(ContentKind k) { return isSecretContent(k) ? 0600 : 0644; }
+
 }  // namespace kthw::resources

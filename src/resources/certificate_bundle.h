@@ -18,6 +18,8 @@ struct Subject {
   std::vector<std::string> countries;
   std::vector<std::string> provinces;
   std::vector<std::string> localities;
+
+  bool operator==(const Subject&) const = default;
 };
 
 struct Authority {
@@ -26,6 +28,8 @@ struct Authority {
   KeyAlgorithm keyAlgorithm = KeyAlgorithm::kEcdsaP256;
   std::chrono::seconds validity{};
   Mark mark;
+
+  bool operator==(const Authority&) const = default;
 };
 
 struct Certificate {
@@ -42,12 +46,16 @@ struct Certificate {
   Mark mark;
   Mark issuerMark;
   FieldMarks marks;
+
+  bool operator==(const Certificate&) const = default;
 };
 
 struct KeyPair {
   std::string name;
   KeyAlgorithm keyAlgorithm = KeyAlgorithm::kEcdsaP256;
   Mark mark;
+
+  bool operator==(const KeyPair&) const = default;
 };
 
 struct Kubeconfig {
@@ -57,6 +65,8 @@ struct Kubeconfig {
   Text server;
   Mark mark;
   Mark certificateMark;
+
+  bool operator==(const Kubeconfig&) const = default;
 };
 
 enum class EncryptionFormat { kEncryptionConfiguration, kLegacyEncryptionConfig };
@@ -69,6 +79,8 @@ struct EncryptionConfigSpec {
   Mark mark;
   int keyGeneration = 1;
   bool retirePreviousKey = false;
+
+  bool operator==(const EncryptionConfigSpec&) const = default;
 };
 
 enum class ContentKind { kCertificate, kKey, kPublicKey, kKubeconfig, kEncryptionConfig };
@@ -83,6 +95,8 @@ struct BundleFile {
   Mark sourceMark;
   std::string sourcePath;
   FieldMarks marks;
+
+  bool operator==(const BundleFile&) const = default;
 };
 
 // spec.sealedStore: the whole secret store as one age-encrypted file beside the desired state.
@@ -94,6 +108,8 @@ struct SealedStore {
   std::vector<std::string> recipients;  // age1... public keys besides the identity's own
   std::vector<Mark> recipientMarks;     // one per recipient
   FieldMarks marks;                     // of the sealedStore object and its fields
+
+  bool operator==(const SealedStore&) const = default;
 };
 
 struct CertificateBundle {
@@ -109,6 +125,8 @@ struct CertificateBundle {
   std::vector<BundleFile> files;
 
   const std::string& name() const { return metadata.name; }
+
+  bool operator==(const CertificateBundle&) const = default;
 };
 
 std::string_view keyAlgorithmName(KeyAlgorithm a);
@@ -116,5 +134,9 @@ std::optional<KeyAlgorithm> parseKeyAlgorithm(std::string_view s);
 std::string_view contentKindName(ContentKind k);
 // Whether files of this kind carry private material (written 0600 unless told stricter).
 bool isSecretContent(ContentKind k);
+// The mode of a file that sets none (the CRD's rule for spec.files[].mode): 0600 for private
+// material, 0644 otherwise. A rule rather than a schema default, because it depends on which
+// content the file carries, and a structural schema's default is one constant per field.
+unsigned defaultFileMode(ContentKind k);
 
 }  // namespace kthw::resources

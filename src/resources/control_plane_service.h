@@ -16,6 +16,8 @@ struct Binary {
   std::string sha256Url;
   Mark mark;
   FieldMarks marks;
+
+  bool operator==(const Binary&) const = default;
 };
 
 struct UnitSettings {
@@ -34,12 +36,16 @@ struct UnitSettings {
   int limitNOFILE = 0;
   std::string wantedBy = "multi-user.target";
   FieldMarks marks;
+
+  bool operator==(const UnitSettings&) const = default;
 };
 
 struct Flag {
   std::string name;
   Text value;
   bool bare = false;  // rendered as --name without a value
+
+  bool operator==(const Flag&) const = default;
 };
 
 struct ConfigFile {
@@ -48,6 +54,8 @@ struct ConfigFile {
   FileAttributes attributes;
   Mark mark;
   FieldMarks marks;
+
+  bool operator==(const ConfigFile&) const = default;
 };
 
 struct HealthCheck {
@@ -58,6 +66,8 @@ struct HealthCheck {
   int timeoutSeconds = 120;
   Mark mark;
   FieldMarks marks;
+
+  bool operator==(const HealthCheck&) const = default;
 };
 
 struct ControlPlaneService {
@@ -74,6 +84,8 @@ struct ControlPlaneService {
   FieldMarks marks;  // of spec
 
   const std::string& name() const { return metadata.name; }
+
+  bool operator==(const ControlPlaneService&) const = default;
 };
 
 }  // namespace kthw::resources

@@ -1,5 +1,7 @@
 #include "resources/convert.h"
 
+#include <optional>
+
 #include "resources/formats.h"
 
 namespace kthw::resources {
@@ -24,13 +26,14 @@ std::map<std::string, std::string> stringMap(const Node& n) {
   return out;
 }
 
-int integerOr(const Node& n, int fallback) {
-  auto v = n.integer();
-  return v ? static_cast<int>(*v) : fallback;
-}
+// Conversion takes every value from the validated tree and invents none: the CRDs default
+// every field whose default is a constant, so a field still absent here is one the CRD leaves
+// unset, and it converts to the zero value (0, "", false) — or, for the few fields whose
+// default is a rule, to what the rule named beside the field takes it from.
+int integer(const Node& n) { return static_cast<int>(n.integer().value_or(0)); }
 
-unsigned parseMode(const std::string& s, unsigned fallback) {
-  if (s.empty()) return fallback;
+std::optional<unsigned> parseMode(const std::string& s) {
+  if (s.empty()) return std::nullopt;
   return static_cast<unsigned>(std::stoul(s, nullptr, 8));
 }
 
@@ -65,9 +68,9 @@ HostTarget hostTarget(const Node& n, std::string path) {
   return t;
 }
 
-FileAttributes attributes(const Node& n, unsigned defaultMode) {
-  return FileAttributes{n.str("owner", "root"), n.str("group", "root"),
-                        parseMode(n.str("mode"), defaultMode)};
+// The CRDs default owner, group and (for directories and config files) mode.
+FileAttributes attributes(const Node& n) {
+  return FileAttributes{n.str("owner"), n.str("group"), parseMode(n.str("mode")).value_or(0)};
 }
 
 Subject subject(const Node& n) {
@@ -80,9 +83,9 @@ Subject subject(const Node& n) {
                  strings(child(s, "localities"))};
 }
 
-std::chrono::seconds duration(const Node& n, std::chrono::seconds fallback) {
-  if (!n.isScalar()) return fallback;
-  return parseDuration(n.scalar).value_or(fallback);
+std::optional<std::chrono::seconds> duration(const Node& n) {
+  if (!n.isScalar()) return std::nullopt;
+  return parseDuration(n.scalar);
 }
 
 }  // namespace
@@ -101,12 +104,13 @@ Host toHost(const Node& doc, ObjectMeta meta) {
   h.marks = marksOf(spec);
   h.sysctlMarks = marksOf(child(spec, "sysctls"));
   h.address = spec.str("address");
-  h.internalIP = spec.str("internalIP", h.address);
+  h.internalIP = spec.str("internalIP");
+  if (h.internalIP.empty()) h.internalIP = h.address;  // the CRD's rule: defaults to address
   h.hostname = spec.str("hostname");
   h.transport = spec.str("transport") == "local" ? TransportKind::kLocal : TransportKind::kSsh;
   const Node& ssh = child(spec, "ssh");
-  h.ssh.user = ssh.str("user", "root");
-  h.ssh.port = integerOr(child(ssh, "port"), 22);
+  h.ssh.user = ssh.str("user");
+  h.ssh.port = integer(child(ssh, "port"));
   h.ssh.identityFile = ssh.str("identityFile");
   h.ssh.useAgent = child(ssh, "useAgent").boolean();
   h.ssh.hostKey = ssh.str("hostKey");
@@ -114,9 +118,9 @@ Host toHost(const Node& doc, ObjectMeta meta) {
   h.ssh.hostKeyPolicy =
       ssh.str("hostKeyPolicy") == "AcceptNew" ? HostKeyPolicy::kAcceptNew : HostKeyPolicy::kStrict;
   h.ssh.sudo = child(ssh, "sudo").boolean();
-  h.ssh.connectTimeoutSeconds = integerOr(child(ssh, "connectTimeoutSeconds"), 10);
-  h.ssh.commandTimeoutSeconds = integerOr(child(ssh, "commandTimeoutSeconds"), 120);
-  h.ssh.keepaliveSeconds = integerOr(child(ssh, "keepaliveSeconds"), 15);
+  h.ssh.connectTimeoutSeconds = integer(child(ssh, "connectTimeoutSeconds"));
+  h.ssh.commandTimeoutSeconds = integer(child(ssh, "commandTimeoutSeconds"));
+  h.ssh.keepaliveSeconds = integer(child(ssh, "keepaliveSeconds"));
   if (const Node& jump = child(ssh, "proxyJump"); jump.isMapping()) {
     h.ssh.proxyJump =
         ProxyJump{jump.str("host"), jump.str("address"), jump.str("hostKey"), marksOf(jump), {}};
@@ -125,7 +129,7 @@ Host toHost(const Node& doc, ObjectMeta meta) {
     h.etcHosts.push_back(EtcHostsEntry{e.str("ip"), strings(child(e, "names")), marksOf(e)});
   }
   for (const Node& d : child(spec, "directories").items) {
-    h.directories.push_back(ManagedDirectory{d.str("path"), attributes(d, 0755)});
+    h.directories.push_back(ManagedDirectory{d.str("path"), attributes(d)});
   }
   h.sysctls = stringMap(child(spec, "sysctls"));
   h.kernelModules = strings(child(spec, "kernelModules"));
@@ -136,7 +140,7 @@ CertificateBundle toCertificateBundle(const Node& doc, ObjectMeta meta) {
   const Node& spec = child(doc, "spec");
   CertificateBundle b;
   b.metadata = std::move(meta);
-  b.clusterName = spec.str("clusterName", "kubernetes");
+  b.clusterName = spec.str("clusterName");
   b.secretStore = spec.str("secretStore");
   if (const Node& sealed = child(spec, "sealedStore"); sealed.isMapping()) {
     SealedStore s{sealed.str("file"), sealed.str("identityFile"), {}, {}, marksOf(sealed)};
@@ -146,18 +150,23 @@ CertificateBundle toCertificateBundle(const Node& doc, ObjectMeta meta) {
     }
     b.sealedStore = std::move(s);
   }
+  // The CRD's rule: a keyAlgorithm, validity or renewBefore an item leaves unset is taken from
+  // spec.defaults, which the CRD defaults field by field.
   const Node& defaults = child(spec, "defaults");
-  const KeyAlgorithm defaultAlgorithm =
-      parseKeyAlgorithm(defaults.str("keyAlgorithm")).value_or(KeyAlgorithm::kEcdsaP256);
-  const auto defaultValidity = duration(child(defaults, "validity"), std::chrono::hours(8760));
-  const auto defaultRenew = duration(child(defaults, "renewBefore"), std::chrono::hours(720));
+  const auto defaultAlgorithm = parseKeyAlgorithm(defaults.str("keyAlgorithm"));
+  const auto defaultValidity = duration(child(defaults, "validity"));
+  const auto defaultRenew = duration(child(defaults, "renewBefore"));
+  constexpr std::chrono::seconds kUnset{};
   auto algorithm = [&](const Node& n) {
-    return parseKeyAlgorithm(n.str("keyAlgorithm")).value_or(defaultAlgorithm);
+    return parseKeyAlgorithm(n.str("keyAlgorithm"))
+        .value_or(defaultAlgorithm.value_or(KeyAlgorithm{}));
+  };
+  auto inherited = [&](const Node& n, const std::optional<std::chrono::seconds>& from) {
+    return duration(n).value_or(from.value_or(kUnset));
   };
   for (const Node& a : child(spec, "authorities").items) {
     b.authorities.push_back(Authority{a.str("name"), subject(a), algorithm(a),
-                                      duration(child(a, "validity"), std::chrono::hours(87600)),
-                                      a.mark});
+                                      duration(child(a, "validity")).value_or(kUnset), a.mark});
   }
   const auto& certs = child(spec, "certificates").items;
   for (size_t i = 0; i < certs.size(); ++i) {
@@ -174,8 +183,8 @@ CertificateBundle toCertificateBundle(const Node& doc, ObjectMeta meta) {
     cert.dnsNames = texts(child(c, "dnsNames"), path + ".dnsNames");
     cert.ipAddresses = texts(child(c, "ipAddresses"), path + ".ipAddresses");
     cert.keyAlgorithm = algorithm(c);
-    cert.validity = duration(child(c, "validity"), defaultValidity);
-    cert.renewBefore = duration(child(c, "renewBefore"), defaultRenew);
+    cert.validity = inherited(child(c, "validity"), defaultValidity);
+    cert.renewBefore = inherited(child(c, "renewBefore"), defaultRenew);
     cert.mark = c.mark;
     cert.issuerMark = child(c, "issuer").mark;
     cert.marks = marksOf(c);
@@ -197,8 +206,8 @@ CertificateBundle toCertificateBundle(const Node& doc, ObjectMeta meta) {
         e.str("name"),
         e.str("format") == "EncryptionConfig" ? EncryptionFormat::kLegacyEncryptionConfig
                                               : EncryptionFormat::kEncryptionConfiguration,
-        e.str("provider", "aescbc"), strings(child(e, "resources")), e.mark,
-        integerOr(child(e, "keyGeneration"), 1), child(e, "retirePreviousKey").boolean()});
+        e.str("provider"), strings(child(e, "resources")), e.mark,
+        integer(child(e, "keyGeneration")), child(e, "retirePreviousKey").boolean()});
   }
   const auto& files = child(spec, "files").items;
   for (size_t i = 0; i < files.size(); ++i) {
@@ -223,7 +232,9 @@ CertificateBundle toCertificateBundle(const Node& doc, ObjectMeta meta) {
       file.sourceMark = source.value.mark;
       file.sourcePath = path + ".content." + source.key;
     }
-    file.attributes = attributes(f, isSecretContent(file.kind) ? 0600 : 0644);
+    file.attributes = attributes(f);
+    // The CRD's rule: a file's mode depends on whether it carries private material.
+    file.attributes.mode = parseMode(f.str("mode")).value_or(defaultFileMode(file.kind));
     file.mark = f.mark;
     file.marks = marksOf(f);
     b.files.push_back(std::move(file));
@@ -242,7 +253,8 @@ ControlPlaneService toControlPlaneService(const Node& doc, ObjectMeta meta) {
                     bin.str("sha256URL"), bin.mark,       marksOf(bin)};
   s.marks = marksOf(spec);
   const Node& unit = child(spec, "unit");
-  s.unit.name = unit.str("name", s.component + ".service");
+  s.unit.name = unit.str("name");
+  if (s.unit.name.empty()) s.unit.name = s.component + ".service";  // the CRD's rule
   s.unit.description = unit.str("description");
   s.unit.documentation = unit.str("documentation");
   s.unit.after = strings(child(unit, "after"));
@@ -254,10 +266,10 @@ ControlPlaneService toControlPlaneService(const Node& doc, ObjectMeta meta) {
   for (const MapEntry& e : child(unit, "environment").entries) {
     s.unit.environment.emplace_back(e.key, text(e.value, "spec.unit.environment." + e.key));
   }
-  s.unit.restart = unit.str("restart", "on-failure");
-  s.unit.restartSec = unit.str("restartSec", "5");
-  s.unit.limitNOFILE = integerOr(child(unit, "limitNOFILE"), 0);
-  s.unit.wantedBy = unit.str("wantedBy", "multi-user.target");
+  s.unit.restart = unit.str("restart");
+  s.unit.restartSec = unit.str("restartSec");
+  s.unit.limitNOFILE = integer(child(unit, "limitNOFILE"));  // 0: not set
+  s.unit.wantedBy = unit.str("wantedBy");
   s.unit.marks = marksOf(unit);
   s.args = texts(child(spec, "args"), "spec.args");
   for (const MapEntry& e : child(spec, "flags").entries) {
@@ -271,17 +283,17 @@ ControlPlaneService toControlPlaneService(const Node& doc, ObjectMeta meta) {
     s.configFiles.push_back(
         ConfigFile{f.str("path"),
                    text(child(f, "content"), "spec.configFiles[" + std::to_string(i) + "].content"),
-                   attributes(f, 0644), f.mark, marksOf(f)});
+                   attributes(f), f.mark, marksOf(f)});
   }
   const Node& health = child(spec, "health");
   s.health.url = text(child(health, "url"), "spec.health.url");
   s.health.certificateBundle = health.str("certificateBundle");
   s.health.authority = health.str("authority");
   s.health.clientCertificate = health.str("clientCertificate");
-  s.health.timeoutSeconds = integerOr(child(health, "timeoutSeconds"), 120);
+  s.health.timeoutSeconds = integer(child(health, "timeoutSeconds"));
   s.health.mark = health.mark;
   s.health.marks = marksOf(health);
-  s.maxUnavailable = integerOr(child(child(spec, "rollout"), "maxUnavailable"), 1);
+  s.maxUnavailable = integer(child(child(spec, "rollout"), "maxUnavailable"));
   return s;
 }
 
@@ -289,41 +301,39 @@ LoadBalancer toLoadBalancer(const Node& doc, ObjectMeta meta) {
   const Node& spec = child(doc, "spec");
   LoadBalancer lb;
   lb.metadata = std::move(meta);
-  lb.implementation = spec.str("implementation", "haproxy");
+  lb.implementation = spec.str("implementation");
   lb.host = spec.str("host");
   lb.hostMark = child(spec, "host").mark;
   lb.marks = marksOf(spec);
   const Node& frontend = child(spec, "frontend");
   lb.frontendAddress = frontend.str("address");
-  lb.frontendPort = integerOr(child(frontend, "port"), 6443);
-  for (const Node& p : child(frontend, "extraPorts").items)
-    lb.extraPorts.push_back(integerOr(p, 0));
+  lb.frontendPort = integer(child(frontend, "port"));
+  for (const Node& p : child(frontend, "extraPorts").items) lb.extraPorts.push_back(integer(p));
   const Node& backends = child(spec, "backends");
   lb.backends = hostTarget(child(backends, "hosts"), "spec.backends.hosts");
-  lb.backendPort = integerOr(child(backends, "port"), 6443);
-  lb.backendUsesInternalIP = backends.str("addressField", "internalIP") == "internalIP";
+  lb.backendPort = integer(child(backends, "port"));
+  lb.backendUsesInternalIP = backends.str("addressField") == "internalIP";
   lb.backendService = backends.str("service");
   lb.backendServiceMark = child(backends, "service").mark;
   const Node& hc = child(spec, "healthCheck");
-  lb.fall = integerOr(child(hc, "fall"), 3);
-  lb.rise = integerOr(child(hc, "rise"), 2);
-  lb.intervalSeconds = integerOr(child(hc, "intervalSeconds"), 2);
+  lb.fall = integer(child(hc, "fall"));
+  lb.rise = integer(child(hc, "rise"));
+  lb.intervalSeconds = integer(child(hc, "intervalSeconds"));
   lb.httpCheckPath = hc.str("httpPath");
-  lb.configPath =
-      spec.str("configPath", lb.implementation == "nginx" ? "/etc/nginx/tcpconf.d/kubernetes.conf"
-                                                          : "/etc/haproxy/haproxy.cfg");
+  lb.configPath = spec.str("configPath");
+  if (lb.configPath.empty()) lb.configPath = defaultConfigPath(lb.implementation);  // CRD's rule
   if (const Node* route = spec.find("routeCheck")) {
     lb.routeBundle = route->str("certificateBundle");
     lb.routeAuthority = route->str("authority");
-    lb.routePath = route->str("path", "/version");
+    lb.routePath = route->str("path");
   }
   if (const Node* proxy = spec.find("healthzProxy")) {
     lb.healthzProxy.enabled = true;
     lb.healthzProxy.hosts = hostTarget(child(*proxy, "hosts"), "spec.healthzProxy.hosts");
-    lb.healthzProxy.serverName = proxy->str("serverName", lb.healthzProxy.serverName);
-    lb.healthzProxy.listenPort = integerOr(child(*proxy, "listenPort"), 80);
-    lb.healthzProxy.upstream = proxy->str("upstream", lb.healthzProxy.upstream);
-    lb.healthzProxy.caFile = proxy->str("caFile", lb.healthzProxy.caFile);
+    lb.healthzProxy.serverName = proxy->str("serverName");
+    lb.healthzProxy.listenPort = integer(child(*proxy, "listenPort"));
+    lb.healthzProxy.upstream = proxy->str("upstream");
+    lb.healthzProxy.caFile = proxy->str("caFile");
   }
   return lb;
 }

@@ -15,6 +15,11 @@ struct Mark {
   int column = 0;
 
   const std::string& fileName() const;
+
+  // The same position, whichever parse the file name came from.
+  bool operator==(const Mark& other) const {
+    return line == other.line && column == other.column && fileName() == other.fileName();
+  }
 };
 
 // What a problem is about when all it says is that the state lacks a resource: "no Host named

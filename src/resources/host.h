@@ -24,6 +24,8 @@ struct ProxyJump {
   // How to reach the bastion, set when the desired state is built: the Host named by `host`, or
   // one made of `address` with this host's credentials.
   std::shared_ptr<const Host> via;
+
+  bool operator==(const ProxyJump&) const = default;
 };
 
 struct SshSettings {
@@ -39,17 +41,23 @@ struct SshSettings {
   int commandTimeoutSeconds = 120;
   int keepaliveSeconds = 15;
   std::optional<ProxyJump> proxyJump;
+
+  bool operator==(const SshSettings&) const = default;
 };
 
 struct EtcHostsEntry {
   std::string ip;
   std::vector<std::string> names;
   FieldMarks marks;
+
+  bool operator==(const EtcHostsEntry&) const = default;
 };
 
 struct ManagedDirectory {
   std::string path;
   FileAttributes attributes;
+
+  bool operator==(const ManagedDirectory&) const = default;
 };
 
 struct Host {
@@ -67,6 +75,8 @@ struct Host {
   FieldMarks sysctlMarks;  // of spec.sysctls, by key
 
   const std::string& name() const { return metadata.name; }
+
+  bool operator==(const Host&) const = default;
 };
 
 }  // namespace kthw::resources

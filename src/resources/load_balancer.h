@@ -1,11 +1,20 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "resources/types.h"
 
 namespace kthw::resources {
+
+// The file a load balancer that sets no spec.configPath owns (the CRD's rule): where each
+// implementation's packaged service reads it. A rule rather than a schema default, because it
+// depends on spec.implementation.
+inline std::string defaultConfigPath(std::string_view implementation) {
+  return implementation == "nginx" ? "/etc/nginx/tcpconf.d/kubernetes.conf"
+                                   : "/etc/haproxy/haproxy.cfg";
+}
 
 struct HealthzProxy {
   bool enabled = false;
@@ -14,6 +23,8 @@ struct HealthzProxy {
   int listenPort = 80;
   std::string upstream = "https://127.0.0.1:6443/healthz";
   std::string caFile = "/var/lib/kubernetes/ca.pem";
+
+  bool operator==(const HealthzProxy&) const = default;
 };
 
 struct LoadBalancer {
@@ -41,6 +52,8 @@ struct LoadBalancer {
   FieldMarks marks;  // of spec
 
   const std::string& name() const { return metadata.name; }
+
+  bool operator==(const LoadBalancer&) const = default;
 };
 
 }  // namespace kthw::resources

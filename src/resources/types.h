@@ -16,6 +16,8 @@ struct Text {
   Mark mark;         // where the scalar starts in the file (its quote or block indicator)
   std::string path;  // field path, e.g. spec.flags.etcd-servers
   std::string raw;   // the scalar as written, to point into it; may be empty
+
+  bool operator==(const Text&) const = default;
 };
 
 // Where each field of an object was written, so that checks beyond the schema can point at the
@@ -28,6 +30,19 @@ struct FieldMarks {
     auto it = fields.find(field);
     return it == fields.end() ? self : it->second;
   }
+
+  // Equal when every field points at the same place: a field recorded at its parent's mark
+  // equals one not recorded at all, as `of` answers the same for both.
+  bool operator==(const FieldMarks& other) const {
+    if (!(self == other.self)) return false;
+    for (const auto& [field, mark] : fields) {
+      if (!(other.of(field) == mark)) return false;
+    }
+    for (const auto& [field, mark] : other.fields) {
+      if (!(of(field) == mark)) return false;
+    }
+    return true;
+  }
 };
 
 struct ObjectMeta {
@@ -36,6 +51,8 @@ struct ObjectMeta {
   std::map<std::string, std::string> annotations;
   Mark mark;      // the document
   Mark nameMark;  // metadata.name
+
+  bool operator==(const ObjectMeta&) const = default;
 };
 
 // Which hosts a resource applies to: all of `names`, and every host carrying all `selector`
@@ -47,6 +64,8 @@ struct HostTarget {
   std::string path;
   Mark selectorMark;
   std::vector<Mark> nameMarks;
+
+  bool operator==(const HostTarget&) const = default;
 };
 
 // Owner, group and permission bits of a managed file or directory.
@@ -54,6 +73,8 @@ struct FileAttributes {
   std::string owner = "root";
   std::string group = "root";
   unsigned mode = 0644;
+
+  bool operator==(const FileAttributes&) const = default;
 };
 
 }  // namespace kthw::resources

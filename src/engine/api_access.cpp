@@ -4,7 +4,6 @@
 #include <fstream>
 #include <random>
 #include <sstream>
-#include <thread>
 
 #include "resources/substitution.h"
 #include "resources/yaml_loader.h"
@@ -117,10 +116,10 @@ ApiWaitPlan planApiWait(const resources::DesiredState& state,
                            : "no kube-apiserver host could be reached (" + names + ")"};
 }
 
-Status waitForApiServer(
-    runtime::ApiClient& api, std::chrono::seconds timeout,
-    const std::function<void(const Status&, std::chrono::milliseconds)>& onWait) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+Status waitForApiServer(runtime::ApiClient& api, std::chrono::seconds timeout,
+                        const std::function<void(const Status&, std::chrono::milliseconds)>& onWait,
+                        const runtime::Clock& clock) {
+  const auto deadline = clock.now() + timeout;
   std::mt19937 random(std::random_device{}());
   std::chrono::milliseconds delay(500);
   while (true) {
@@ -130,7 +129,7 @@ Status waitForApiServer(
       return unavailable("the API server at " + api.credentials().server +
                          " is not ready: " + s.message());
     }
-    if (std::chrono::steady_clock::now() + delay > deadline) {
+    if (clock.now() + delay > deadline) {
       return deadlineExceeded("the API server at " + api.credentials().server +
                               " was not ready within " + std::to_string(timeout.count()) +
                               "s: " + s.message());
@@ -140,7 +139,7 @@ Status waitForApiServer(
         delay.count() / 2 +
         static_cast<long>(random() % static_cast<unsigned>(delay.count() / 2 + 1)));
     if (onWait) onWait(s, jittered);
-    std::this_thread::sleep_for(jittered);
+    clock.sleepFor(jittered);
     delay = std::min(delay * 2, std::chrono::milliseconds(8000));
   }
 }

@@ -11,6 +11,7 @@
 #include "reconcilers/bundle_material.h"
 #include "resources/desired_state.h"
 #include "runtime/api_client.h"
+#include "runtime/clock.h"
 
 namespace kthw::engine {
 
@@ -38,8 +39,8 @@ ApiWaitPlan planApiWait(const resources::DesiredState& state,
 
 // Waits for /readyz with exponential backoff and jitter, up to `timeout`; `onWait` hears each
 // miss.
-Status waitForApiServer(
-    runtime::ApiClient& api, std::chrono::seconds timeout,
-    const std::function<void(const Status&, std::chrono::milliseconds)>& onWait);
+Status waitForApiServer(runtime::ApiClient& api, std::chrono::seconds timeout,
+                        const std::function<void(const Status&, std::chrono::milliseconds)>& onWait,
+                        const runtime::Clock& clock = runtime::steadyClock());
 
 }  // namespace kthw::engine

@@ -102,10 +102,13 @@ void convergeRbac(const resources::DesiredState& state, const ConvergeOptions& o
       wait = std::chrono::seconds(0);
     }
   }
-  Status ready = waitForApiServer(*api, wait, [&](const Status& s, std::chrono::milliseconds d) {
-    note(events, "RBAC: WaitingForAPIServer at " + creds->server + " (" + s.message() +
-                     "); retrying in " + std::to_string(d.count()) + " ms");
-  });
+  Status ready = waitForApiServer(
+      *api, wait,
+      [&](const Status& s, std::chrono::milliseconds d) {
+        note(events, "RBAC: WaitingForAPIServer at " + creds->server + " (" + s.message() +
+                         "); retrying in " + std::to_string(d.count()) + " ms");
+      },
+      *options.pass.clock);
   if (!ready.ok()) {
     outcome.status = ready;
     setAll(result.conditions, keys, "APIServerUnavailable",
@@ -268,7 +271,8 @@ ConvergeResult converge(const resources::DesiredState& state, const ConvergeOpti
     }
     if (routes) {
       result.routes = earlyRoutes.get();
-      if (result.changed) result.routes = ctx->checkRoutes(state, options.routePatience);
+      if (result.changed)
+        result.routes = ctx->checkRoutes(state, options.routePatience, *options.pass.clock);
       for (const auto& [lb, route] : result.routes) {
         if (route.ok()) continue;
         ConditionSet& c = result.conditions["LoadBalancer/" + lb];

@@ -99,7 +99,8 @@ Status stoppingStatus() {
 // the plan is made again.
 bool lockHost(const resources::Host& host, const std::vector<Participant>& reconcilers,
               runtime::HostOps& ops, const PassOptions& options, HostOutcome& out) {
-  const auto deadline = std::chrono::steady_clock::now() + options.lockWait;
+  const runtime::Clock& clock = *options.clock;
+  const auto deadline = clock.now() + options.lockWait;
   bool waited = false;
   while (true) {
     auto state = ops.lock(options.lockOwner, options.lockStaleAfter);
@@ -118,11 +119,11 @@ bool lockHost(const resources::Host& host, const std::vector<Participant>& recon
       return true;
     }
     out.lockedBy = state->holder + " (held for " + std::to_string(state->heldSeconds) + "s)";
-    if (std::chrono::steady_clock::now() >= deadline || cancelled(options)) return false;
+    if (clock.now() >= deadline || cancelled(options)) return false;
     if (!waited)
       spdlog::info("{}: waiting for the kthw lock held by {}", host.name(), out.lockedBy);
     waited = true;
-    std::this_thread::sleep_for(std::chrono::seconds(1));
+    clock.sleepFor(std::chrono::seconds(1));
     out.lockedBy.clear();
   }
 }
@@ -203,7 +204,7 @@ std::vector<HostOutcome> pass(const resources::DesiredState& state,
     }
   });
   if (apply) {
-    rollout(outcomes, ops, progress);
+    rollout(outcomes, ops, progress, *options.clock);
     // One more exec per changed host records the new files in its hash cache, so that the
     // next pass does not read them again; then the lock goes.
     runParallel(hosts.size(), options.parallelism, [&](size_t i) {

@@ -12,6 +12,7 @@
 #include "reconcilers/plan.h"
 #include "reconcilers/preflight.h"
 #include "resources/desired_state.h"
+#include "runtime/clock.h"
 #include "runtime/host_ops.h"
 
 namespace kthw::engine {
@@ -40,6 +41,8 @@ struct PassOptions {
   std::function<Status(const reconcilers::HostPlan&)> admit;
   // A host whose clock is further than this from this machine's has a preflight problem.
   std::chrono::seconds maxClockSkew = reconcilers::kDefaultMaxClockSkew;
+  // Time for the lock wait and the rollout's health waits (tests move it by hand).
+  const runtime::Clock* clock = &runtime::steadyClock();
 };
 
 struct ActionResult {

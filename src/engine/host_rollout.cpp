@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
-#include <thread>
 
 namespace kthw::engine {
 namespace {
@@ -19,15 +18,15 @@ std::string failedPrerequisite(const std::vector<ActionResult>& earlier,
 }
 
 // Polls the probe on the host until it passes or its timeout ends.
-Status waitHealthy(runtime::HostOps& ops, const reconcilers::HealthProbe& probe) {
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(probe.timeoutSeconds);
+Status waitHealthy(runtime::HostOps& ops, const reconcilers::HealthProbe& probe,
+                   const runtime::Clock& clock) {
+  const auto deadline = clock.now() + std::chrono::seconds(probe.timeoutSeconds);
   Status last;
   while (true) {
     last = ops.run(probe.script);
     if (last.ok()) return last;
-    if (std::chrono::steady_clock::now() >= deadline) break;
-    std::this_thread::sleep_for(std::chrono::seconds(1));
+    if (clock.now() >= deadline) break;
+    clock.sleepFor(std::chrono::seconds(1));
   }
   return deadlineExceeded("not healthy after " + std::to_string(probe.timeoutSeconds) + "s (" +
                           probe.description + "): " + last.message());
@@ -78,7 +77,8 @@ std::string failureOf(const ActionResult& r) {
 }
 
 void rollout(std::vector<HostOutcome>& outcomes,
-             std::vector<std::shared_ptr<runtime::HostOps>>& ops, const ProgressFn& progress) {
+             std::vector<std::shared_ptr<runtime::HostOps>>& ops, const ProgressFn& progress,
+             const runtime::Clock& clock) {
   std::map<std::pair<int, std::string>, std::vector<RolloutStep>> groups;
   for (size_t i = 0; i < outcomes.size(); ++i) {
     if (!outcomes[i].reach.ok() || !outcomes[i].lockedBy.empty() || !outcomes[i].refused.empty())
@@ -117,7 +117,7 @@ void rollout(std::vector<HostOutcome>& outcomes,
     for (size_t k = 0; k < starts.size(); ++k) {
       const HostOutcome& out = outcomes[starts[k].host];
       Status s = started[k];
-      if (s.ok()) s = waitHealthy(*ops[starts[k].host], out.plan.health.at(group));
+      if (s.ok()) s = waitHealthy(*ops[starts[k].host], out.plan.health.at(group), clock);
       record(starts[k].host, *starts[k].action, s, false);
     }
     std::string stopped;
@@ -131,7 +131,7 @@ void rollout(std::vector<HostOutcome>& outcomes,
         if (other == step.host || !o.reach.ok() || o.plan.health.count(group) == 0) continue;
         // A member that just restarted (or whose dependency did) may need a moment: wait for
         // it as for the member itself, then give up.
-        if (Status h = waitHealthy(*ops[other], o.plan.health.at(group)); !h.ok()) {
+        if (Status h = waitHealthy(*ops[other], o.plan.health.at(group), clock); !h.ok()) {
           stopped = "rollout of " + group + " stopped: member " + o.host->name() +
                     " is unhealthy, so no other member is taken down (" + h.message() + ")";
         }
@@ -142,7 +142,8 @@ void rollout(std::vector<HostOutcome>& outcomes,
       }
       const std::vector<size_t> drained = takeOutOfRotation(outcomes, ops, step);
       Status s = ops[step.host]->run(step.action->command);
-      if (s.ok()) s = waitHealthy(*ops[step.host], outcomes[step.host].plan.health.at(group));
+      if (s.ok())
+        s = waitHealthy(*ops[step.host], outcomes[step.host].plan.health.at(group), clock);
       // Back into rotation even after a failed restart: the load balancer's own check keeps a
       // backend that is not healthy out, and a backend left in maintenance would stay out for good.
       for (size_t d : drained) {

@@ -18,7 +18,9 @@ std::string failureOf(const ActionResult& r);
 // healthy alone) and are then awaited; restarts go one host at a time, each behind the health
 // check, and never while another member is unhealthy. Hosts not reached, locked by another
 // writer or refused are left out.
+// Health checks are polled once a second on `clock` until their timeout.
 void rollout(std::vector<HostOutcome>& outcomes,
-             std::vector<std::shared_ptr<runtime::HostOps>>& ops, const ProgressFn& progress);
+             std::vector<std::shared_ptr<runtime::HostOps>>& ops, const ProgressFn& progress,
+             const runtime::Clock& clock);
 
 }  // namespace kthw::engine

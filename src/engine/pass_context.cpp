@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <set>
-#include <thread>
 
 #include "engine/binary_sources.h"
 #include "engine/route_checks.h"
@@ -120,14 +119,15 @@ StatusOr<std::unique_ptr<PassContext>> PassContext::create(
 }
 
 const std::map<std::string, Status>& PassContext::checkRoutes(const resources::DesiredState& state,
-                                                              std::chrono::seconds patience) {
-  const auto deadline = std::chrono::steady_clock::now() + patience;
+                                                              std::chrono::seconds patience,
+                                                              const runtime::Clock& clock) {
+  const auto deadline = clock.now() + patience;
   while (true) {
     routes_ = engine::checkRoutes(state, material_);
     const bool allOk =
         std::all_of(routes_.begin(), routes_.end(), [](const auto& r) { return r.second.ok(); });
-    if (allOk || std::chrono::steady_clock::now() >= deadline) return routes_;
-    std::this_thread::sleep_for(std::chrono::seconds(1));
+    if (allOk || clock.now() >= deadline) return routes_;
+    clock.sleepFor(std::chrono::seconds(1));
   }
 }
 

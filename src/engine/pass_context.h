@@ -16,6 +16,7 @@
 #include "reconcilers/host_reconciler.h"
 #include "reconcilers/load_balancer_reconciler.h"
 #include "resources/desired_state.h"
+#include "runtime/clock.h"
 #include "runtime/secret_store.h"
 
 namespace kthw::engine {
@@ -42,8 +43,8 @@ class PassContext {
   // After an apply, checks are retried for up to `patience`: a load balancer that was just
   // (re)configured takes its backends' health checks (rise) before it routes.
   const std::map<std::string, Status>& checkRoutes(
-      const resources::DesiredState& state,
-      std::chrono::seconds patience = std::chrono::seconds(0));
+      const resources::DesiredState& state, std::chrono::seconds patience = std::chrono::seconds(0),
+      const runtime::Clock& clock = runtime::steadyClock());
   // What a read-only pass found still to be issued, one line per bundle that has any
   // ("CertificateBundle/x: ca, admin (absent)").
   std::vector<std::string> pendingMaterial(const resources::DesiredState& state) const;

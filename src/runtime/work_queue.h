@@ -11,20 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "runtime/clock.h"
+
 namespace kthw::runtime {
-
-// Time as the queue sees it; tests inject a clock they move by hand.
-class Clock {
- public:
-  using time_point = std::chrono::steady_clock::time_point;
-  virtual ~Clock() = default;
-  virtual time_point now() const = 0;
-};
-
-class SteadyClock : public Clock {
- public:
-  time_point now() const override { return std::chrono::steady_clock::now(); }
-};
 
 struct BackoffPolicy {
   std::chrono::milliseconds base{1000};   // delay after the first failure

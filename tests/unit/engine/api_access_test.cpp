@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include "../../support/fake_api_client.h"
 #include "../../support/loopback.h"
+#include "../../support/manual_clock.h"
 #include "../resources/test_util.h"
 
 namespace kthw::engine {
@@ -112,6 +114,47 @@ TEST(WaitForApiServer, AZeroTimeoutChecksOnceAndReturnsAtOnce) {
   EXPECT_NE(s.message().find("the API server at " + creds.server + " is not ready"),
             std::string::npos)
       << s.message();
+}
+
+// The wait runs on the injected clock: five minutes of an API server that never answers end at
+// the deadline, each step of the backoff heard by onWait and slept on that clock, in no time.
+TEST(WaitForApiServer, BacksOffOnTheInjectedClockUntilItsDeadline) {
+  testing::FakeApiClient api;
+  api.readiness = unavailable("connection refused");
+  testing::ManualClock clock;
+  std::vector<std::chrono::milliseconds> heard;
+  const auto start = std::chrono::steady_clock::now();
+  Status s = waitForApiServer(
+      api, std::chrono::seconds(300),
+      [&](const Status&, std::chrono::milliseconds d) { heard.push_back(d); }, clock);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_EQ(s.code(), StatusCode::kDeadlineExceeded);
+  EXPECT_NE(s.message().find("was not ready within 300s: connection refused"), std::string::npos)
+      << s.message();
+  EXPECT_EQ(clock.sleeps(), heard);
+  // It gives up only when the next step (at most 8 s) would pass the deadline.
+  EXPECT_LE(clock.elapsed(), std::chrono::seconds(300));
+  EXPECT_GT(clock.elapsed(), std::chrono::seconds(292));
+  // Full jitter over a step that doubles from 500 ms up to 8 s.
+  std::chrono::milliseconds step(500);
+  for (const auto& d : heard) {
+    EXPECT_GE(d, step / 2);
+    EXPECT_LE(d, step);
+    step = std::min(step * 2, std::chrono::milliseconds(8000));
+  }
+}
+
+// An API server that answers after three misses: three waits, then ready.
+TEST(WaitForApiServer, ReturnsOnceTheServerIsReady) {
+  struct LateApi : testing::FakeApiClient {
+    int misses = 3;
+    Status ready() override { return misses-- > 0 ? unavailable("starting") : okStatus(); }
+  } api;
+  testing::ManualClock clock;
+  Status s = waitForApiServer(api, std::chrono::seconds(300), nullptr, clock);
+  EXPECT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(clock.sleeps().size(), 3u);
+  EXPECT_LT(clock.elapsed(), std::chrono::milliseconds(3500));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "../../support/fake_host.h"
+#include "../../support/manual_clock.h"
 #include "../resources/test_util.h"
 
 namespace kthw::engine {
@@ -35,12 +36,13 @@ constexpr const char* kCheck = "check svc";
 class RestartReconciler : public reconcilers::HostScopedReconciler {
  public:
   std::set<std::string> restartOn;
+  int healthTimeoutSeconds = 0;
 
   std::string kind() const override { return "ControlPlaneService"; }
   void observe(const resources::Host&, runtime::ProbeRequest&) const override {}
   void diff(const resources::Host& host, const runtime::ProbeResult&,
             reconcilers::HostPlan& plan) const override {
-    plan.health["svc"] = {kCheck, "svc healthz", 0};
+    plan.health["svc"] = {kCheck, "svc healthz", healthTimeoutSeconds};
     if (restartOn.count(host.name()) == 0) return;
     Action a =
         reconcilers::makeAction(reconcilers::ActionType::kRunCommand, "ControlPlaneService/svc",
@@ -79,7 +81,9 @@ class HostRollout : public ::testing::Test {
 
   std::vector<HostOutcome> apply() {
     auto connect = [this](const resources::Host& h) { return hosts_.at(h.name()); };
-    return applyHosts(loaded_.state, {&reconciler_}, connect, PassOptions{});
+    PassOptions options;
+    options.clock = &clock_;
+    return applyHosts(loaded_.state, {&reconciler_}, connect, options);
   }
 
   // Each host's one rollout result: "ok", "failed: ..." or "skipped: ...".
@@ -105,6 +109,7 @@ class HostRollout : public ::testing::Test {
   std::vector<std::string> log_;
   std::set<std::string> restarted_;
   std::function<bool(const std::string& host)> unhealthy_;
+  testing::ManualClock clock_;
 };
 
 TEST_F(HostRollout, RestartsOneHostAtATimeInHostOrderEachBehindTheOthersHealth) {
@@ -178,6 +183,30 @@ TEST_F(HostRollout, AnUnreachableMemberIsNotAwaited) {
   EXPECT_EQ(results(outcomes),
             (std::vector<std::string>{"controller-0 ok", "controller-1 ", "controller-2 ok"}));
   EXPECT_FALSE(outcomes[1].reach.ok());
+}
+
+// Health checks are polled once a second on the pass's clock until their timeout: a member that
+// needs four more seconds after its restart gets them, one that never comes back fails after
+// exactly its timeout, and neither wait takes real time.
+TEST_F(HostRollout, HealthWaitsRunOnThePassClock) {
+  reconciler_.healthTimeoutSeconds = 300;
+  std::map<std::string, int> checksAfterRestart;
+  unhealthy_ = [&](const std::string& host) {
+    if (!wasRestarted(host)) return false;
+    const int n = ++checksAfterRestart[host];
+    return host == "controller-2" || (host == "controller-0" && n < 5);
+  };
+  const auto start = std::chrono::steady_clock::now();
+  const auto outcomes = apply();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(
+      results(outcomes),
+      (std::vector<std::string>{
+          "controller-0 ok", "controller-1 ok",
+          "controller-2 failed: not healthy after 300s (svc healthz): controller-2 says no"}));
+  // controller-0: four waits of a second; controller-2: a second at a time up to its timeout.
+  EXPECT_EQ(clock_.sleeps().size(), 4u + 300u);
+  EXPECT_EQ(clock_.elapsed(), std::chrono::seconds(304));
 }
 
 }  // namespace

@@ -6,20 +6,15 @@
 #include <map>
 #include <thread>
 
+#include "../../support/manual_clock.h"
+
 namespace kthw::runtime {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class ManualClock : public Clock {
- public:
-  time_point now() const override { return now_; }
-  void advance(Clock::time_point::duration d) { now_ += d; }
-
- private:
-  time_point now_{std::chrono::hours(1000)};
-};
+using testing::ManualClock;
 
 BackoffPolicy backoff() { return {milliseconds(1000), milliseconds(60000), 0.2}; }
 ResyncPolicy resync() { return {milliseconds(180000), 0.1}; }

@@ -18,7 +18,8 @@ std::string flagsFunction(const std::string& cacheDir) {
          shellQuote(cacheDir) +
          "/$(printf '%s' \"$b\" | sha256sum | cut -c1-32)\n"
          "  k=$(stat -L -c '%d:%i:%s:%.9Y:%.9Z' -- \"$b\")\n"
-         "  if [ \"$(head -n 1 \"$c\" 2>/dev/null)\" = \"$k\" ]; then l=$c; else\n"
+         "  if [ -f \"$c\" ] && [ \"$(head -n 1 \"$c\" 2>/dev/null)\" = \"$k\" ]; then l=$c; "
+         "else\n"
          "    l=$(mktemp)\n"
          "    { echo \"$k\"; printf '%s\\n' \"$(timeout 20 \"$b\" --version 2>/dev/null | head -n "
          "1)\"\n"
@@ -36,7 +37,7 @@ std::string flagsFunction(const std::string& cacheDir) {
          "  done\n"
          "  if [ \"$l\" != \"$c\" ]; then\n"
          "    if [ \"$keep\" = 1 ] && mkdir -p -m 0700 " +
-         shellQuote(cacheDir) +
+         shellQuote(cacheDir) + " && " + cacheWritable("\"$c\"") +
          "; then mv -f \"$l\" \"$c\"; else rm -f \"$l\"; fi\n"
          "  fi\n"
          "}\n";
@@ -69,7 +70,7 @@ BEGIN { FS = "\t"; for (i = 1; i <= n; i++) idx[ENVIRON["kthw_fb" i]] = i }
   i = idx[p]; seen[i] = 1; hit = 0; ver = ""; split("", h)
   if ($2 ~ /^regular/) {
     c = ENVIRON["kthw_fc" i]
-    if ((getline l < c) > 0 && l == $1) {
+    if (regular(c) && (getline l < c) > 0 && l == $1) {
       hit = 1
       if ((getline ver < c) <= 0) ver = ""
       while ((getline l < c) > 0) h[l] = 1
@@ -98,17 +99,19 @@ std::string flagProbeScript(const std::vector<FlagCheck>& checks, bool keepCache
   if (checks.empty()) return "";
   std::string s = flagsFunction(cacheDir);
   std::string paths;
-  std::string env;
+  std::string env = "kthw_rf=\"$kthw_rf\" ";
+  std::vector<std::string> caches;
   for (size_t i = 0; i < checks.size(); ++i) {
     const std::string n = std::to_string(i + 1);
     paths += " " + shellQuote(checks[i].binary);
+    caches.push_back(flagCacheFile(checks[i].binary, cacheDir));
     env += "kthw_fb" + n + "=" + shellQuote(checks[i].binary) + " kthw_fc" + n + "=" +
-           shellQuote(flagCacheFile(checks[i].binary, cacheDir)) + " kthw_fw" + n + "=" +
+           shellQuote(caches.back()) + " kthw_fw" + n + "=" +
            shellQuote(joinLines(checks[i].flags)) + " ";
   }
-  s += "kthw_fo=$(stat -L -c '%d:%i:%s:%.9Y:%.9Z\t%F\t%n' --" + paths + " 2>/dev/null | " + env +
-       "awk -v n=" + std::to_string(checks.size()) + " '" + std::string(kFlagAwk) +
-       "')\nprintf '%s\\n' \"$kthw_fo\"\n";
+  s += regularFilesScript(caches) + "kthw_fo=$(stat -L -c '%d:%i:%s:%.9Y:%.9Z\t%F\t%n' --" + paths +
+       " 2>/dev/null | " + env + "awk -v n=" + std::to_string(checks.size()) + " '" +
+       std::string(kRegularAwk) + std::string(kFlagAwk) + "')\nprintf '%s\\n' \"$kthw_fo\"\n";
   for (size_t i = 0; i < checks.size(); ++i) {
     s += "case \"$kthw_fo\" in *\"FM\t" + std::to_string(i + 1) + "\t\"*) " +
          callFor(shellQuote(checks[i].binary), checks[i], keepCache) + ";; esac\n";

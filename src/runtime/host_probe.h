@@ -66,7 +66,8 @@ struct UnitState {
 };
 
 // Why a unit that is not active is not running, in a few words for a plan: "not running",
-// "failed", or "exited, systemd restarts it" for a unit waiting out its RestartSec= after a crash.
+// "failed", or "exited, systemd restarts it" for a unit systemd restarts after a crash
+// (Restart=, during RestartSec=).
 std::string notRunningReason(const UnitState& state);
 
 // A process listening on a requested TCP port. pid, process and unit are empty when ss could not

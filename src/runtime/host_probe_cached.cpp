@@ -11,22 +11,6 @@
 namespace kthw::runtime::probe_internal {
 namespace {
 
-// awk reads a cache or a managed-block file only when the shell found a regular file there
-// (regularFiles below): a directory at such a path aborts mawk with a read error, and a FIFO would
-// block it, losing every record after it either way.
-constexpr std::string_view kRegularAwk = R"AWK(
-function regular(p,  n, i, a) {
-  if (!rfseen) { rfseen = 1; n = split(ENVIRON["kthw_rf"], a, "\n"); for (i = 1; i <= n; i++) if (a[i] != "") rf[a[i]] = 1 }
-  return p in rf
-}
-)AWK";
-
-// Sets kthw_rf to those of the paths that are regular files, a line each ([ is a builtin).
-std::string regularFiles(const std::vector<std::string>& paths) {
-  return "kthw_rf=; for kthw_f in" + quotedList(paths) +
-         "; do [ -f \"$kthw_f\" ] && kthw_rf=\"$kthw_rf$kthw_f\n\"; done\n";
-}
-
 // The awk that turns `stat` lines into F and H records (see fileRecords). Its input fields:
 // F, path, type, mode, user, group, size, inode, mtime, ctime. Awk code cannot hold a single
 // quote (the program is one), hence \047; q() shell-quotes a word.
@@ -70,7 +54,7 @@ END {
   }
   if (upd && new != old) {
     fflush()
-    w = "(mkdir -p -m 0700 " q(ENVIRON["kthw_hd"]) " && umask 077 && t=" q(cache) ".tmp.$$ && cat > \"$t\" && mv -f \"$t\" " q(cache) ") 2>/dev/null; cat > /dev/null"
+    w = "(mkdir -p -m 0700 " q(ENVIRON["kthw_hd"]) " && { [ -f " q(cache) " ] || [ ! -e " q(cache) " ]; } && umask 077 && t=" q(cache) ".tmp.$$ && cat > \"$t\" && mv -f \"$t\" " q(cache) ") 2>/dev/null; cat > /dev/null"
     printf "%s", new | w
     close(w)
   }
@@ -164,7 +148,7 @@ END {
   if (upd) new = "boot\t" bootid() "\n" new
   if (upd && new != old) {
     fflush()
-    w = "(mkdir -p -m 0700 " q(ENVIRON["kthw_hd"]) " && umask 077 && t=" q(cache) ".tmp.$$ && cat > \"$t\" && mv -f \"$t\" " q(cache) ") 2>/dev/null; cat > /dev/null"
+    w = "(mkdir -p -m 0700 " q(ENVIRON["kthw_hd"]) " && { [ -f " q(cache) " ] || [ ! -e " q(cache) " ]; } && umask 077 && t=" q(cache) ".tmp.$$ && cat > \"$t\" && mv -f \"$t\" " q(cache) ") 2>/dev/null; cat > /dev/null"
     printf "%s", new | w
     close(w)
   }
@@ -241,7 +225,7 @@ std::string portRecords(const ProbeRequest& r) {
   const std::string dir = r.hashCache.substr(0, r.hashCache.rfind('/'));
   const std::string env = "kthw_rf=\"$kthw_rf\" kthw_lc=" + shellQuote(dir + "/listeners") +
                           " kthw_hd=" + shellQuote(dir) + " ";
-  return regularFiles({dir + "/listeners"}) +
+  return regularFilesScript({dir + "/listeners"}) +
          "if ! command -v ss >/dev/null 2>&1; then printf 'SS-\\n'; "
          "elif kthw_p=$(" +
          env + "awk -v ports=" + shellQuote(ports) + " '" + std::string(kRegularAwk) +
@@ -294,7 +278,7 @@ std::string fileRecords(const ProbeRequest& r) {
   // The flag lists' key fields (device, and mtime and ctime as kthw_flags prints them) only when
   // a flag check needs them: the format stays the one every probe used before otherwise.
   env += "kthw_rf=\"$kthw_rf\" ";
-  return regularFiles(read) + pre + "stat -c 'F\t%n\t%F\t%a\t%U\t%G\t%s\t%i\t%y\t%z" +
+  return regularFilesScript(read) + pre + "stat -c 'F\t%n\t%F\t%a\t%U\t%G\t%s\t%i\t%y\t%z" +
          (flags > 0 ? "\t%d\t%.9Y\t%.9Z" : "") + "' --" + quotedList(r.paths) + " 2>/dev/null | " +
          env + "awk -F'\t' -v upd=" + (r.updateHashCache ? "1" : "0") +
          " -v nc=" + std::to_string(n) + " -v nb=" + std::to_string(r.blocks.size()) +

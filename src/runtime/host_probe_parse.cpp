@@ -201,8 +201,12 @@ StatusOr<std::map<std::string, std::string>> parseFetchOutput(const std::string&
 
 std::string notRunningReason(const UnitState& state) {
   if (state.activeState.empty()) return "not running";
-  // Restart= after a crash: the unit waits out RestartSec= in activating/auto-restart.
-  if (state.subState == "auto-restart") return "exited, systemd restarts it";
+  // Restart= after a crash: the unit waits out RestartSec= in activating/auto-restart (systemd
+  // 254 and later also pass through *-before-auto-restart and auto-restart-queued).
+  const std::string& sub = state.subState;
+  if (sub.starts_with("auto-restart") || sub.ends_with("-before-auto-restart")) {
+    return "exited, systemd restarts it";
+  }
   return state.activeState;
 }
 

@@ -37,13 +37,16 @@ run() {
 # no_drift DESCRIPTION DIFF-ARGS...: kthw diff finds nothing to do. kube-scheduler and
 # kube-controller-manager exit when they lose their leader lease, which a loaded machine can cause
 # after an apply has finished, and systemd restarts them (Restart=on-failure). A diff whose only
-# drift is such a restart says so and is tried once more after RestartSec=; a unit that keeps
-# crashing still fails.
+# drift is such a restart says so (its output kept in all-output) and is tried once more 15 s
+# later; any other drift, or a unit restarting again at that moment, still fails. One sample
+# cannot tell a crash loop that happens to be running then from a single restart.
 no_drift() {
   local what=$1
   shift
   "$kthw" diff "$@" >"$work/out" 2>&1
-  if [ $? -eq 1 ] && grep -q "systemd restarts it" "$work/out" &&
+  local got=$?
+  cat "$work/out" >>"$work/all-output"
+  if [ $got -eq 1 ] && grep -q "systemd restarts it" "$work/out" &&
     ! grep -E '^ +[-~!] ' "$work/out" | grep -qv "systemd restarts it"; then
     echo "note: $what: systemd was restarting a unit; diff again in 15 s"
     grep "systemd restarts it" "$work/out" | sed 's/^/    /'

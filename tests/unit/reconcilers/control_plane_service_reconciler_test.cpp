@@ -267,6 +267,12 @@ TEST_F(ControlPlaneServiceReconcilerTest, AUnitSystemdRestartsIsStartedAndSaysSo
             std::vector<std::string>{"run kube-scheduler.service `systemctl start "
                                      "'kube-scheduler.service'` [start kube-scheduler #3] "
                                      "(exited, systemd restarts it)"});
+  // The sub-states systemd 254 and later add around a restart.
+  for (const char* sub : {"auto-restart-queued", "failed-before-auto-restart"}) {
+    restarting.units["kube-scheduler.service"].subState = sub;
+    ASSERT_EQ(diff(restarting).actions.size(), 1u);
+    EXPECT_EQ(diff(restarting).actions[0].reason, "exited, systemd restarts it") << sub;
+  }
 }
 
 // Through the engine on a fake host: the end state is the files as rendered, and a second apply,

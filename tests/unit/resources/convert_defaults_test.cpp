@@ -269,5 +269,41 @@ TEST(ConvertDefaults, AnUnsetFieldConvertsAsItsZeroValue) {
   }
 }
 
+// An object the CRD defaults to {} (here ControlPlaneService's health) makes its fields' defaults
+// apply when a document leaves the whole object out: a service without `health` gets the CRD's
+// health timeout, and without that `default: {}` it would get none (0: one check, no wait).
+TEST(ConvertDefaults, AnObjectLeftOutStillGetsItsFieldsDefaults) {
+  const char* const kNoHealth = R"(apiVersion: kthw.dev/v1alpha1
+kind: ControlPlaneService
+metadata: {name: kube-scheduler}
+spec:
+  component: kube-scheduler
+  hosts: {names: [worker-0]}
+  binary: {path: /usr/local/bin/kube-scheduler}
+)";
+  auto field = [](Schema& s, const std::string& name) -> Schema& {
+    for (auto& [n, child] : s.properties) {
+      if (n == name) return *child;
+    }
+    ADD_FAILURE() << "no field " << name;
+    return s;
+  };
+  SchemaRegistry registry = freshRegistry();
+  const Node doc = parse(kNoHealth);
+  Schema& health = field(field(*kindOf(registry, doc).schema, "spec"), "health");
+  ASSERT_TRUE(health.defaultValue.has_value()) << "spec.health has no default in the CRD";
+  const Schema& timeout = field(health, "timeoutSeconds");
+  ASSERT_TRUE(timeout.defaultValue.has_value());
+  const auto timeoutDefault = timeout.defaultValue->integer();
+  ASSERT_TRUE(timeoutDefault.has_value());
+  ASSERT_GT(*timeoutDefault, 0);
+  auto converted = std::get<ControlPlaneService>(convert(defaulted(registry, doc)));
+  EXPECT_EQ(converted.health.timeoutSeconds, *timeoutDefault);
+  // The control: the same document with the object's `default: {}` taken away.
+  health.defaultValue.reset();
+  converted = std::get<ControlPlaneService>(convert(defaulted(registry, doc)));
+  EXPECT_EQ(converted.health.timeoutSeconds, 0);
+}
+
 }  // namespace
 }  // namespace kthw::resources

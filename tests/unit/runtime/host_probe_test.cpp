@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "../../support/loopback.h"
+#include "runtime/binary_flags_cache.h"
 #include "runtime/digest.h"
 #include "runtime/host_files.h"
 #include "runtime/local_transport.h"
@@ -222,7 +223,11 @@ TEST(HostProbe, ADirectoryOrFifoWhereAFileShouldBeLosesNothing) {
   LocalTransport local;
   ASSERT_TRUE(local
                   .exec("mkdir -p " + d + "/hosts " + d + "/cache/hashes " + d +
-                            "/cache/listeners && mkfifo " + d + "/fifo",
+                            "/cache/listeners " + d + "/bin && mkfifo " + d + "/fifo && cp " +
+                            "/bin/true " + d + "/bin/among && cp /bin/true " + d +
+                            "/bin/other && mkdir -p " +
+                            flagCacheFile(d + "/bin/among", d + "/cache/flags") + " && mkfifo " +
+                            flagCacheFile(d + "/bin/other", d + "/cache/flags"),
                         "", std::chrono::seconds(5))
                   .ok());
   testing::LoopbackListener held;
@@ -234,6 +239,10 @@ TEST(HostProbe, ADirectoryOrFifoWhereAFileShouldBeLosesNothing) {
   req.addPort(held.port());
   req.sysctls.push_back("kernel.ostype");
   req.hashCache = d + "/cache/hashes";
+  // Flag checks whose flag-list caches are a directory (a binary among the paths: the file awk)
+  // and a FIFO (one that is not: the flag probe's own awk and kthw_flags).
+  req.addPath(d + "/bin/among");
+  req.flagChecks = {{d + "/bin/among", {"help"}}, {d + "/bin/other", {"version"}}};
   for (bool update : {false, true}) {
     req.updateHashCache = update;
     auto run = local.exec(probeScript(req), "", std::chrono::seconds(10));
@@ -248,6 +257,8 @@ TEST(HostProbe, ADirectoryOrFifoWhereAFileShouldBeLosesNothing) {
     ASSERT_EQ(r->listeners.size(), 1u) << run->out;
     EXPECT_EQ(r->listeners[0].port, held.port());
     EXPECT_EQ(*r->sysctls.at("kernel.ostype"), "Linux");
+    EXPECT_EQ(r->binaryFlags.count(d + "/bin/among"), 1u) << run->out;
+    EXPECT_EQ(r->binaryFlags.count(d + "/bin/other"), 1u) << run->out;
   }
   (void)local.exec("rm -rf " + d, "", std::chrono::seconds(5));
 }

@@ -207,6 +207,14 @@ TEST_F(ControlPlaneServiceReconcilerTest, ASecondPassOverWhatTheFirstDidTakesNoA
   EXPECT_TRUE(second.converged());
 }
 
+// The plan for a scheduler unit that differs from the rendered one: rewrite it, reload systemd,
+// restart the service.
+const std::vector<std::string> kRewriteUnitAndRestart = {
+    "write /etc/systemd/system/kube-scheduler.service root:root 0644 (unit differs)",
+    "run systemd `systemctl daemon-reload` (a unit changed)",
+    "run kube-scheduler.service `systemctl restart 'kube-scheduler.service'` "
+    "[restart kube-scheduler #3] (changed: unit)"};
+
 TEST_F(ControlPlaneServiceReconcilerTest, AChangedFlagRewritesThatUnitAndRestartsThatServiceOnly) {
   const runtime::ProbeResult converged = after(diff(empty_), empty_);
   const std::string oldSha = converged.file(kSchedulerUnit).sha256;
@@ -214,13 +222,7 @@ TEST_F(ControlPlaneServiceReconcilerTest, AChangedFlagRewritesThatUnitAndRestart
     if (f.name == "v") f.value.value = "4";
   }
   const HostPlan plan = diff(converged);
-  EXPECT_EQ(describe(plan),
-            (std::vector<std::string>{
-                "write /etc/systemd/system/kube-scheduler.service root:root 0644 (unit "
-                "differs)",
-                "run systemd `systemctl daemon-reload` (a unit changed)",
-                "run kube-scheduler.service `systemctl restart 'kube-scheduler.service'` "
-                "[restart kube-scheduler #3] (changed: unit)"}));
+  EXPECT_EQ(describe(plan), kRewriteUnitAndRestart);
   const Action* unit = find(plan, kSchedulerUnit);
   ASSERT_NE(unit, nullptr);
   EXPECT_EQ(unit->ifCurrentSha256, oldSha);  // replaces only the unit the probe saw
@@ -235,13 +237,7 @@ TEST_F(ControlPlaneServiceReconcilerTest, AUnitEditedByHandIsRewrittenAndTheServ
   const std::string wanted = edited.files[kSchedulerUnit].sha256;
   edited.files[kSchedulerUnit].sha256 = runtime::sha256Hex("[Service]\nExecStart=/bin/true\n");
   const HostPlan plan = diff(edited);
-  EXPECT_EQ(describe(plan),
-            (std::vector<std::string>{
-                "write /etc/systemd/system/kube-scheduler.service root:root 0644 (unit "
-                "differs)",
-                "run systemd `systemctl daemon-reload` (a unit changed)",
-                "run kube-scheduler.service `systemctl restart 'kube-scheduler.service'` "
-                "[restart kube-scheduler #3] (changed: unit)"}));
+  EXPECT_EQ(describe(plan), kRewriteUnitAndRestart);
   const Action* unit = find(plan, kSchedulerUnit);
   ASSERT_NE(unit, nullptr);
   EXPECT_EQ(runtime::sha256Hex(unit->content), wanted);  // the rendered unit, as before the edit

@@ -10,12 +10,6 @@
 namespace kthw::runtime {
 namespace probe_internal {
 
-std::string quotedList(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& i : items) out += " " + shellQuote(i);
-  return out;
-}
-
 // Prints "C\tPATH" and the content of PATH, each line prefixed "c\t", when PATH is a file whose
 // sha256 is not `sha256`. The trailing echo ends a last line that has no newline, so that the
 // next tag starts a line.
@@ -37,7 +31,6 @@ using probe_internal::contentScript;
 using probe_internal::fileRecords;
 using probe_internal::kHeader;
 using probe_internal::portRecords;
-using probe_internal::quotedList;
 
 void ProbeRequest::addPath(const std::string& p) {
   if (std::find(paths.begin(), paths.end(), p) == paths.end()) paths.push_back(p);

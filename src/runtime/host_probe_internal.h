@@ -12,8 +12,6 @@ namespace kthw::runtime::probe_internal {
 // The probe output's first line; parseProbeOutput checks it.
 inline constexpr std::string_view kHeader = "KTHW-PROBE 1";
 
-// Each item shell-quoted, each preceded by a space.
-std::string quotedList(const std::vector<std::string>& items);
 // Prints "C\tPATH" and the content of PATH, each line prefixed "c\t", when PATH is a file whose
 // sha256 is not `sha256`.
 std::string contentScript(const std::string& path, const std::string& sha256);

@@ -13,10 +13,14 @@ std::string shellQuote(const std::string& word) {
   return out + "'";
 }
 
+std::string quotedList(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& i : items) out += " " + shellQuote(i);
+  return out;
+}
+
 std::string regularFilesScript(const std::vector<std::string>& paths) {
-  std::string words;
-  for (const std::string& p : paths) words += " " + shellQuote(p);
-  return "kthw_rf=; for kthw_f in" + words +
+  return "kthw_rf=; for kthw_f in" + quotedList(paths) +
          "; do [ -f \"$kthw_f\" ] && kthw_rf=\"$kthw_rf$kthw_f\n\"; done\n";
 }
 

@@ -9,6 +9,8 @@ namespace kthw::runtime {
 // Shell-quotes one word with single quotes: the one quoting function for every shell word kthw
 // composes, whatever runs it (a host's /bin/sh over SSH or locally).
 std::string shellQuote(const std::string& word);
+// Each item shell-quoted, each preceded by a space: a list of words to append to a command.
+std::string quotedList(const std::vector<std::string>& items);
 
 // The scripts' awks read a cache or a managed-block file only when the shell found a regular file
 // there: a directory at such a path aborts mawk with a read error, and a FIFO blocks a read,

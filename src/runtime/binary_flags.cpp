@@ -8,8 +8,14 @@
 namespace kthw::runtime {
 namespace {
 
-// kthw_flags BINARY NAMES KEEP: prints the FV and FX lines. NAMES is newline-separated.
+// kthw_flags BINARY NAMES KEEP: prints the FV and FX lines. NAMES is newline-separated. Every run
+// of the binary has kFlagRunSeconds; a run that times out (exit 124) answers nothing: its flag is
+// not reported, and the list is not kept, so the next pass asks the binary again. The "#timeout"
+// line that marks this can never match a flag, which all start with "--".
+constexpr int kFlagRunSeconds = 60;
+
 std::string flagsFunction(const std::string& cacheDir) {
+  const std::string run = "timeout " + std::to_string(kFlagRunSeconds) + " \"$b\"";
   return std::string(
              "kthw_flags() {\n"
              "  b=$1; w=$2; keep=$3\n"
@@ -21,22 +27,31 @@ std::string flagsFunction(const std::string& cacheDir) {
          "  if [ -f \"$c\" ] && [ \"$(head -n 1 \"$c\" 2>/dev/null)\" = \"$k\" ]; then l=$c; "
          "else\n"
          "    l=$(mktemp)\n"
-         "    { echo \"$k\"; printf '%s\\n' \"$(timeout 20 \"$b\" --version 2>/dev/null | head -n "
-         "1)\"\n"
-         "      timeout 20 \"$b\" --help 2>&1 | grep -oE -- '--[A-Za-z0-9][A-Za-z0-9_.-]*' | sort "
-         "-u\n"
+         "    vs=0; v=$(" +
+         run +
+         " --version 2>/dev/null </dev/null) || vs=$?\n"
+         "    hs=0; h=$(" +
+         run +
+         " --help 2>&1 </dev/null) || hs=$?\n"
+         "    { echo \"$k\"; printf '%s\\n' \"$v\" | head -n 1\n"
+         "      printf '%s\\n' \"$h\" | grep -oE -- '--[A-Za-z0-9][A-Za-z0-9_.-]*' | sort -u\n"
+         "      [ \"$vs\" != 124 ] && [ \"$hs\" != 124 ] || echo '#timeout'\n"
          "    } > \"$l\"\n"
          "  fi\n"
          "  printf 'FV\\t%s\\t%s\\n' \"$b\" \"$(sed -n 2p \"$l\" | cut -c1-120)\"\n"
          "  printf '%s\\n' \"$w\" | awk 'NR == FNR { if (FNR > 2) h[$0] = 1; next }"
          " $0 != \"\" && !((\"--\" $0) in h)' \"$l\" - | while IFS= read -r f; do\n"
-         "    if timeout 20 \"$b\" \"--$f=\" --help 2>&1 | head -n 5 |"
+         "    s=0; o=$(" +
+         run +
+         " \"--$f=\" --help 2>&1 </dev/null) || s=$?\n"
+         "    if [ \"$s\" = 124 ]; then [ \"$l\" = \"$c\" ] || echo '#timeout' >> \"$l\"\n"
+         "    elif printf '%s\\n' \"$o\" | head -n 5 |"
          " grep -qiE 'unknown (flag|option)|provided but not defined|unrecognized'; then\n"
          "      printf 'FX\\t%s\\t%s\\n' \"$b\" \"$f\"\n"
          "    elif [ \"$l\" != \"$c\" ] || [ \"$keep\" = 1 ]; then echo \"--$f\" >> \"$l\"; fi\n"
          "  done\n"
          "  if [ \"$l\" != \"$c\" ]; then\n"
-         "    if [ \"$keep\" = 1 ] && mkdir -p -m 0700 " +
+         "    if [ \"$keep\" = 1 ] && ! grep -qx '#timeout' \"$l\" && mkdir -p -m 0700 " +
          shellQuote(cacheDir) + " && " + cacheWritable("\"$c\"") +
          "; then mv -f \"$l\" \"$c\"; else rm -f \"$l\"; fi\n"
          "  fi\n"

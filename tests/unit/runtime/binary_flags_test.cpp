@@ -21,6 +21,10 @@ std::string componentsDir() {
   return dir != nullptr ? dir : "/var/cache/kthw-lab/components";
 }
 
+// Each run of a binary has 60 s in the script; the test's deadline covers a few such runs on a
+// loaded machine.
+constexpr auto kDeadline = std::chrono::seconds(300);
+
 class BinaryFlagsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -33,11 +37,12 @@ class BinaryFlagsTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(cache_); }
 
-  ProbeResult probe(const std::vector<FlagCheck>& checks, bool keep) {
+  ProbeResult probe(const std::vector<FlagCheck>& checks, bool keep,
+                    const std::string& prologue = "") {
     auto r = runProcess({"/bin/sh", "-c",
-                         "printf 'KTHW-PROBE 1\\n'\n" + flagProbeScript(checks, keep, cache_) +
-                             "printf 'END\\n'\n"},
-                        "", std::chrono::seconds(60));
+                         prologue + "printf 'KTHW-PROBE 1\\n'\n" +
+                             flagProbeScript(checks, keep, cache_) + "printf 'END\\n'\n"},
+                        "", kDeadline);
     EXPECT_TRUE(r.ok() && r->exitStatus == 0);
     auto parsed = parseProbeOutput(r.ok() ? r->out : "");
     EXPECT_TRUE(parsed.ok()) << (r.ok() ? r->out + r->err : "");
@@ -45,8 +50,7 @@ class BinaryFlagsTest : public ::testing::Test {
   }
 
   ExecResult check(const FlagCheck& c) {
-    auto r =
-        runProcess({"/bin/sh", "-c", flagWriteCheck(c, "", cache_)}, "", std::chrono::seconds(60));
+    auto r = runProcess({"/bin/sh", "-c", flagWriteCheck(c, "", cache_)}, "", kDeadline);
     EXPECT_TRUE(r.ok());
     return r.ok() ? *r : ExecResult{};
   }
@@ -122,7 +126,7 @@ TEST_F(BinaryFlagsTest, TheProbeChecksABinaryAmongItsPathsFromTheCachedList) {
   req.flagChecks = {{copy, {"name", "bogus-flag"}}};
   auto probe = [&](bool keep) {
     req.updateHashCache = keep;
-    auto r = runProcess({"/bin/sh", "-c", probeScript(req)}, "", std::chrono::seconds(60));
+    auto r = runProcess({"/bin/sh", "-c", probeScript(req)}, "", kDeadline);
     EXPECT_TRUE(r.ok() && r->exitStatus == 0);
     auto parsed = parseProbeOutput(r.ok() ? r->out : "");
     EXPECT_TRUE(parsed.ok()) << (r.ok() ? r->out + r->err : "");
@@ -155,6 +159,42 @@ TEST_F(BinaryFlagsTest, TheProbeChecksABinaryAmongItsPathsFromTheCachedList) {
   // An absent binary is not reported.
   std::filesystem::remove(copy);
   EXPECT_TRUE(probe(false).binaryFlags.empty());
+}
+
+// A run of the binary that times out answers nothing, and a list built with one is not kept: the
+// next pass asks the binary again. A `timeout` first on PATH stands in for a slow host by exiting
+// 124 (as timeout(1) does when its deadline fires) for the runs the test names.
+TEST_F(BinaryFlagsTest, ARunThatTimesOutIsNotReportedAndTheListIsNotKept) {
+  const std::string copy = cache_ + "-slow-bin";
+  const std::string bin = cache_ + "-path";
+  std::filesystem::copy_file(etcd_, copy, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::create_directories(bin);
+  std::ofstream(bin + "/timeout") << "#!/bin/sh\n"
+                                     "for a; do case \"$a\" in $KTHW_SLOW) exit 124;; esac; done\n"
+                                     "exec /usr/bin/timeout \"$@\"\n";
+  std::filesystem::permissions(bin + "/timeout", std::filesystem::perms::owner_all);
+  const std::string path = "PATH=" + bin + ":$PATH; export PATH; ";
+
+  auto r = probe({{copy, {"name", "bogus-flag"}}}, true,
+                 path + "KTHW_SLOW=--version; export KTHW_SLOW\n");
+  EXPECT_EQ(r.binaryFlags.at(copy).version, "");
+  EXPECT_EQ(r.binaryFlags.at(copy).unknown, std::vector<std::string>{"bogus-flag"});
+  EXPECT_FALSE(std::filesystem::exists(cache_) && !std::filesystem::is_empty(cache_))
+      << "a list without its version is not kept";
+
+  r = probe({{copy, {"name", "bogus-flag"}}}, true,
+            path + "KTHW_SLOW=--bogus-flag=; export KTHW_SLOW\n");
+  EXPECT_EQ(r.binaryFlags.at(copy).version, "etcd Version: 3.6.15");
+  EXPECT_TRUE(r.binaryFlags.at(copy).unknown.empty()) << "a check that timed out is not an answer";
+  EXPECT_FALSE(std::filesystem::exists(cache_) && !std::filesystem::is_empty(cache_))
+      << "a list with an unanswered flag is not kept";
+
+  r = probe({{copy, {"name", "bogus-flag"}}}, true);
+  EXPECT_EQ(r.binaryFlags.at(copy).unknown, std::vector<std::string>{"bogus-flag"});
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(cache_), {}), 1)
+      << "the next pass, with answers, keeps it";
+  std::filesystem::remove(copy);
+  std::filesystem::remove_all(bin);
 }
 
 TEST_F(BinaryFlagsTest, TheWriteCheckRefusesUnknownFlagsWithAClearMessage) {

@@ -1,7 +1,9 @@
 #include "runtime/pki.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 
 #include "runtime/local_transport.h"
@@ -20,8 +22,10 @@ ExecResult openssl(const std::string& args, const std::string& input = "") {
   return r.ok() ? *r : ExecResult{};
 }
 
+// ctest runs each parameter in its own process, in parallel: the file names carry the pid.
 std::string writeTemp(const std::string& name, const std::string& content) {
-  const std::string path = ::testing::TempDir() + "/" + name;
+  const std::string path =
+      ::testing::TempDir() + "/kthw-pki-" + std::to_string(::getpid()) + "-" + name;
   std::ofstream(path) << content;
   return path;
 }
@@ -86,6 +90,8 @@ TEST_P(PkiTest, IssuesACaAndALeafThatOpensslVerifies) {
   EXPECT_EQ(info->issuerCommonName, "Kubernetes");
   const auto lifetime = std::chrono::duration_cast<std::chrono::hours>(info->notAfter - now);
   EXPECT_NEAR(lifetime.count(), 24 * 30, 1);
+  std::remove(caFile.c_str());
+  std::remove(leafFile.c_str());
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryAlgorithm, PkiTest,

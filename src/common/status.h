@@ -8,9 +8,9 @@
 
 namespace kthw {
 
-// Canonical error codes. Whether an error is worth retrying follows from the code: a reconciler
-// that fails with Unavailable or DeadlineExceeded is requeued with backoff, one that fails with
-// InvalidArgument is recorded and left alone until the desired state changes.
+// Canonical error codes. Whether an error is worth retrying follows from the code alone
+// (Status::retryable): the controller requeues a retryable failure with backoff, and records any
+// other and leaves it alone until the desired state changes.
 enum class StatusCode {
   kOk,
   kInvalidArgument,
@@ -23,6 +23,7 @@ enum class StatusCode {
   kUnavailable,
   kDeadlineExceeded,
   kInternal,
+  kCancelled,  // the work was stopped, not refused: kthw is shutting down
 };
 
 inline std::string_view statusCodeName(StatusCode code) {
@@ -49,6 +50,8 @@ inline std::string_view statusCodeName(StatusCode code) {
       return "DeadlineExceeded";
     case StatusCode::kInternal:
       return "Internal";
+    case StatusCode::kCancelled:
+      return "Cancelled";
   }
   return "Unknown";
 }
@@ -61,11 +64,10 @@ class [[nodiscard]] Status {
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
-  // Transient failures: the same call may succeed later.
-  bool retryable() const {
-    return code_ == StatusCode::kUnavailable || code_ == StatusCode::kDeadlineExceeded ||
-           code_ == StatusCode::kAborted || code_ == StatusCode::kResourceExhausted;
-  }
+  // Whether the same work may succeed later with the same desired state. Every failure may: a
+  // host comes back, an operator fixes a key file's mode, a download mirror fills, a shutdown
+  // ends. InvalidArgument may not: the desired state itself is wrong, and only a new one helps.
+  bool retryable() const { return !ok() && code_ != StatusCode::kInvalidArgument; }
   std::string toString() const {
     return ok() ? "OK" : std::string(statusCodeName(code_)) + ": " + message_;
   }
@@ -94,6 +96,7 @@ inline Status deadlineExceeded(std::string m) {
   return {StatusCode::kDeadlineExceeded, std::move(m)};
 }
 inline Status internalError(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
 
 template <typename T>
 class [[nodiscard]] StatusOr {

@@ -136,6 +136,9 @@ class Daemon {
 // "Host" and "controller-0" of "Host/controller-0".
 std::string kindOf(const std::string& key);
 std::string nameOf(const std::string& key);
+// What the work queue does with a key whose pass ended in `s`: done, retried with backoff
+// (Status::retryable), or left until the desired state changes.
+runtime::WorkResult workResultOf(const Status& s);
 // The series kthw run exports (README: Metrics).
 void declareDaemonMetrics(runtime::Metrics& m);
 

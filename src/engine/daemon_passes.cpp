@@ -46,6 +46,11 @@ WorkResult resultOf(const ConditionSet& c, bool repair) {
 
 }  // namespace
 
+WorkResult workResultOf(const Status& s) {
+  if (s.ok()) return WorkResult::kSuccess;
+  return s.retryable() ? WorkResult::kRetry : WorkResult::kTerminal;
+}
+
 ConvergeOptions Daemon::convergeOptions(const std::vector<std::string>& kinds) {
   ConvergeOptions o;
   o.pass.kinds = kinds;
@@ -75,9 +80,7 @@ void Daemon::reconcileHosts(const std::vector<std::string>& keys, const Snapshot
       converge(state, convergeOptions({kinds.begin(), kinds.end()}), connectKept, nullptr, events);
   if (!pass.prerequisites.ok()) {
     // Material or binaries are the prerequisite of every host-scoped kind.
-    const auto result = pass.prerequisites.code() == StatusCode::kInvalidArgument
-                            ? WorkResult::kTerminal
-                            : WorkResult::kRetry;
+    const auto result = workResultOf(pass.prerequisites);
     spdlog::error("host pass: {}", pass.prerequisites.message());
     finishAll(keys, snap, "PrerequisiteFailed", pass.prerequisites, result, secondsSince(started));
     return;

@@ -85,13 +85,11 @@ void planOne(const resources::Host& host, const std::vector<Participant>& reconc
   }
 }
 
-bool cancelled(const PassOptions& options) {
+bool stopRequested(const PassOptions& options) {
   return options.cancel != nullptr && options.cancel->load();
 }
 
-Status stoppingStatus() {
-  return Status(StatusCode::kAborted, "not started: kthw is shutting down");
-}
+Status stoppingStatus() { return cancelled("not started: kthw is shutting down"); }
 
 // Takes the host's writer lock before the first change, waiting for another writer up to
 // options.lockWait. Returns whether the lock was taken; when it was not, out.lockedBy names the
@@ -119,7 +117,7 @@ bool lockHost(const resources::Host& host, const std::vector<Participant>& recon
       return true;
     }
     out.lockedBy = state->holder + " (held for " + std::to_string(state->heldSeconds) + "s)";
-    if (clock.now() >= deadline || cancelled(options)) return false;
+    if (clock.now() >= deadline || stopRequested(options)) return false;
     if (!waited)
       spdlog::info("{}: waiting for the kthw lock held by {}", host.name(), out.lockedBy);
     waited = true;
@@ -187,7 +185,7 @@ std::vector<HostOutcome> pass(const resources::DesiredState& state,
         if (a.needsPrevious && !previousFailure.empty()) {
           r = ActionResult{a, Status(StatusCode::kAborted, previousFailure), true};
         }
-        if (cancelled(options)) r = ActionResult{a, stoppingStatus(), true};
+        if (stopRequested(options)) r = ActionResult{a, stoppingStatus(), true};
         const auto started = std::chrono::steady_clock::now();
         if (!r.skipped) r.status = execute(*ops[i], a);
         spdlog::debug("{}: {} ({}) took {} ms: {}", hosts[i]->name(), a.summary, a.reason,

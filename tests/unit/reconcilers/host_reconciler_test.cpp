@@ -278,6 +278,7 @@ TEST_F(HostPassLockTest, AShutdownStopsBetweenActions) {
   ASSERT_FALSE(outcomes[0].results.empty());
   for (const engine::ActionResult& r : outcomes[0].results) {
     EXPECT_TRUE(r.skipped);
+    EXPECT_EQ(r.status.code(), StatusCode::kCancelled);
     EXPECT_NE(r.status.message().find("shutting down"), std::string::npos);
   }
   EXPECT_TRUE(host_->actions.empty());

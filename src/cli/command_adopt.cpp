@@ -217,8 +217,9 @@ Status adopt(const ParsedArgs& args, const resources::DesiredState& state, size_
         f.path = aside + f.path;
       }
     }
+    const auto& imports = w.imports;  // a lambda names no structured binding (clang 14)
     std::erase_if(archive->files,
-                  [&](const runtime::StoreFile& f) { return w.imports.count(f.path) != 0; });
+                  [&](const runtime::StoreFile& f) { return imports.count(f.path) != 0; });
     for (auto& [path, content] : w.imports) {
       archive->files.push_back({path, 0600, std::move(content)});
     }

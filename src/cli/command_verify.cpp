@@ -245,7 +245,7 @@ class Verifier {
     auto body = ops.output("# GET " + url + "\ncurl -fsS --max-time 5 -H " +
                            runtime::shellQuote("Host: " + proxy.serverName) + " " +
                            runtime::shellQuote(url) + "\n");
-    const std::string target = host.name();
+    const std::string& target = host.name();
     if (!body.ok()) {
       out.push_back(fail("healthz proxy", target, body.status().message()));
     } else if (*body != "ok") {

@@ -174,7 +174,7 @@ std::vector<HostOutcome> pass(const resources::DesiredState& state,
     }
     if (apply && out.reach.ok() && out.refused.empty() && !out.plan.actions.empty() &&
         !options.lockOwner.empty()) {
-      locked[i] = lockHost(*hosts[i], reconcilers, *ops[i], options, out);
+      locked[i] = lockHost(*hosts[i], reconcilers, *ops[i], options, out) ? 1 : 0;
     }
     if (progress) progress(out, nullptr);
     if (apply && out.reach.ok() && out.lockedBy.empty() && out.refused.empty()) {

@@ -271,6 +271,7 @@ std::vector<HostCertificates> certificatesByHost(const CertificateInventory& inv
     }
   }
   std::vector<HostCertificates> out;
+  out.reserve(byHost.size());
   for (auto& [host, h] : byHost) out.push_back(std::move(h));
   return out;
 }

@@ -77,7 +77,7 @@ class Placer {
   std::string describeSource(const resources::CertificateBundle& b,
                              const resources::BundleFile& f) {
     using resources::ContentKind;
-    const std::string what = std::string(resources::contentKindName(f.kind)) + " " + f.source;
+    std::string what = std::string(resources::contentKindName(f.kind)) + " " + f.source;
     if (f.kind == ContentKind::kCertificate) {
       for (const auto& a : b.authorities) {
         if (a.name == f.source) return what + " (authority, " + subjectSummary(a.subject) + ")";
@@ -192,7 +192,6 @@ std::string_view placedKindName(PlacedKind kind) {
     case PlacedKind::kKernelModule:
       return "module";
     case PlacedKind::kFile:
-      return "file";
     case PlacedKind::kSecretFile:
       return "file";
     case PlacedKind::kBinary:

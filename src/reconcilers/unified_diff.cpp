@@ -73,7 +73,7 @@ std::string unifiedDiff(const std::string& before, const std::string& after,
     size_t lastChange = k;
     while (end < edits.size()) {
       if (edits[end].op != ' ') lastChange = end;
-      if (end - lastChange > static_cast<size_t>(2 * kContext)) break;
+      if (end - lastChange > 2 * static_cast<size_t>(kContext)) break;
       ++end;
     }
     end = std::min(edits.size(), lastChange + kContext + 1);

@@ -29,7 +29,7 @@ struct SubstitutionCache;
 // hosts is an error at the expression, not megabytes in every unit. Host selections and joins
 // are computed once per Substituter, so rendering every host of a large state stays linear.
 // Thread-safe.
-inline constexpr size_t kMaxExpansionBytes = 64 * 1024;
+inline constexpr size_t kMaxExpansionBytes = size_t{64} * 1024;
 
 class Substituter {
  public:

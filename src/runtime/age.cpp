@@ -28,7 +28,7 @@ using age_header::Stanza;
 constexpr std::string_view kX25519Label = "age-encryption.org/v1/X25519";
 constexpr std::string_view kScryptLabel = "age-encryption.org/v1/scrypt";
 constexpr size_t kFileKeySize = 16;
-constexpr size_t kChunkSize = 64 * 1024;
+constexpr size_t kChunkSize = size_t{64} * 1024;
 constexpr size_t kStreamNonceSize = 16;
 
 Bytes chunkNonce(uint64_t counter, bool last) {

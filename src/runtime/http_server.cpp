@@ -227,7 +227,7 @@ StatusOr<HttpResponse> httpGet(const std::string& address, const std::string& pa
   wait();
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
-  parser.body_limit(64 * 1024 * 1024);
+  parser.body_limit(std::uint64_t{64} * 1024 * 1024);
   if (!ec) {
     http::async_read(stream, buffer, parser, finish);
     wait();

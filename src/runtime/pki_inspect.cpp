@@ -182,7 +182,7 @@ StatusOr<CertificateCheck> checkCertificate(const std::string& certPem,
   CertificateCheck check;
   check.info = std::move(*info);
   const auto left = std::chrono::duration_cast<std::chrono::seconds>(check.info.notAfter - now);
-  constexpr int64_t kDay = 24 * 60 * 60;
+  constexpr int64_t kDay = int64_t{24} * 60 * 60;
   // Rounded towards minus infinity: a certificate that expired an hour ago has -1 days left.
   check.daysLeft = left.count() >= 0 ? left.count() / kDay : -((-left.count() + kDay - 1) / kDay);
   check.chain = verifyChain(certPem, authorityPem);

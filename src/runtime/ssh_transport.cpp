@@ -161,10 +161,8 @@ StatusOr<ExecResult> SshTransport::execLocked(const std::string& command, ExecIn
     } else if (!eofSent) {
       inputDone = true;
       rc = libssh2_channel_send_eof(channel);
-      if (rc == 0)
-        eofSent = true;
-      else if (rc != LIBSSH2_ERROR_EAGAIN)
-        eofSent = true;
+      // Sent, or failed for good (the read below then sees the channel's end): asked once.
+      if (rc != LIBSSH2_ERROR_EAGAIN) eofSent = true;
     }
     for (int stream = 0; stream < 2; ++stream) {
       const ssize_t n = libssh2_channel_read_ex(channel, stream, buf, sizeof buf);

@@ -264,15 +264,15 @@ Status replaceStoreDirectoryForTesting(const std::string& dir, const StoreArchiv
   // that opens the store meanwhile waits for this one, as it would have before.
   const fs::path lock = target / ".lock";
   if (::link(lock.c_str(), (fs::path(staged) / ".lock").c_str()) != 0 && errno != ENOENT) {
-    const Status s = unavailable("cannot carry the lock " + lock.string() +
-                                 " over: " + errnoText() + "; the store is unchanged");
+    Status s = unavailable("cannot carry the lock " + lock.string() + " over: " + errnoText() +
+                           "; the store is unchanged");
     fs::remove_all(staged, ec);
     return s;
   }
   crashIfAt(faults, Step::kNewDirectoryComplete);
   if (::renameat2(AT_FDCWD, staged.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) != 0) {
-    const Status s = unavailable("cannot exchange " + staged + " with " + target.string() + ": " +
-                                 errnoText() + "; the store is unchanged");
+    Status s = unavailable("cannot exchange " + staged + " with " + target.string() + ": " +
+                           errnoText() + "; the store is unchanged");
     fs::remove_all(staged, ec);
     return s;
   }

@@ -9,7 +9,7 @@ JOBS ?= 2
 FUZZ_SECONDS ?= 60
 WERROR ?= $(if $(KTHW_WERROR),$(KTHW_WERROR),OFF)
 
-.PHONY: all deps build components test unit-test asan-test fuzz demo bench format clean lab-up lab-down lab-status
+.PHONY: all deps build components test unit-test asan-test fuzz lint demo bench format clean lab-up lab-down lab-status
 
 all: build
 
@@ -45,7 +45,11 @@ fuzz: deps
 	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_loader
 	./scripts/run-fuzz.sh $(FUZZ_BUILD)/fuzz_loader $(FUZZ_SECONDS)
 
-test: unit-test asan-test fuzz
+# clang-tidy with the repository's .clang-tidy over src/ (scripts/lint.sh); any finding fails.
+lint: build
+	./scripts/lint.sh $(BUILD) $(JOBS)
+
+test: unit-test asan-test fuzz lint
 
 demo: build components
 	./scripts/demo.sh $(BUILD)/kthw

@@ -8,7 +8,7 @@ packages=(
   build-essential cmake make pkg-config git
   libyaml-dev libssl-dev libssh2-1-dev libboost-dev rapidjson-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev clang-format
+  clang libclang-rt-14-dev clang-format clang-tidy
   openssh-server openssh-client openssl sudo util-linux procps kmod python3 bc time
   systemd-container debootstrap iproute2
   nginx libnginx-mod-stream haproxy socat

@@ -74,10 +74,10 @@ enum class EncryptionFormat { kEncryptionConfiguration, kLegacyEncryptionConfig 
 struct EncryptionConfigSpec {
   std::string name;
   EncryptionFormat format = EncryptionFormat::kEncryptionConfiguration;
-  std::string provider = "aescbc";
+  std::string provider;
   std::vector<std::string> resources;
   Mark mark;
-  int keyGeneration = 1;
+  int keyGeneration = 0;
   bool retirePreviousKey = false;
 
   bool operator==(const EncryptionConfigSpec&) const = default;
@@ -114,7 +114,7 @@ struct SealedStore {
 
 struct CertificateBundle {
   ObjectMeta metadata;
-  std::string clusterName = "kubernetes";
+  std::string clusterName;
   std::string secretStore;
   std::optional<SealedStore> sealedStore;
   std::vector<Authority> authorities;

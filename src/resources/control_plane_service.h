@@ -31,10 +31,10 @@ struct UnitSettings {
   std::string user;
   std::string group;
   std::vector<std::pair<std::string, Text>> environment;
-  std::string restart = "on-failure";
-  std::string restartSec = "5";
+  std::string restart;
+  std::string restartSec;
   int limitNOFILE = 0;
-  std::string wantedBy = "multi-user.target";
+  std::string wantedBy;
   FieldMarks marks;
 
   bool operator==(const UnitSettings&) const = default;
@@ -63,7 +63,7 @@ struct HealthCheck {
   std::string certificateBundle;
   std::string authority;
   std::string clientCertificate;
-  int timeoutSeconds = 120;
+  int timeoutSeconds = 0;
   Mark mark;
   FieldMarks marks;
 
@@ -80,7 +80,7 @@ struct ControlPlaneService {
   std::vector<Flag> flags;
   std::vector<ConfigFile> configFiles;
   HealthCheck health;
-  int maxUnavailable = 1;
+  int maxUnavailable = 0;
   FieldMarks marks;  // of spec
 
   const std::string& name() const { return metadata.name; }

@@ -29,17 +29,17 @@ struct ProxyJump {
 };
 
 struct SshSettings {
-  std::string user = "root";
-  int port = 22;
+  std::string user;
+  int port = 0;
   std::string identityFile;
   bool useAgent = false;
   std::string hostKey;  // pinned, "type base64"
   std::string knownHostsFile;
   HostKeyPolicy hostKeyPolicy = HostKeyPolicy::kStrict;
   bool sudo = false;
-  int connectTimeoutSeconds = 10;
-  int commandTimeoutSeconds = 120;
-  int keepaliveSeconds = 15;
+  int connectTimeoutSeconds = 0;
+  int commandTimeoutSeconds = 0;
+  int keepaliveSeconds = 0;
   std::optional<ProxyJump> proxyJump;
 
   bool operator==(const SshSettings&) const = default;

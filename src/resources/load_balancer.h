@@ -19,36 +19,36 @@ inline std::string defaultConfigPath(std::string_view implementation) {
 struct HealthzProxy {
   bool enabled = false;
   HostTarget hosts;
-  std::string serverName = "kubernetes.default.svc.cluster.local";
-  int listenPort = 80;
-  std::string upstream = "https://127.0.0.1:6443/healthz";
-  std::string caFile = "/var/lib/kubernetes/ca.pem";
+  std::string serverName;
+  int listenPort = 0;
+  std::string upstream;
+  std::string caFile;
 
   bool operator==(const HealthzProxy&) const = default;
 };
 
 struct LoadBalancer {
   ObjectMeta metadata;
-  std::string implementation = "haproxy";
+  std::string implementation;
   std::string host;
   Mark hostMark;
   std::string frontendAddress;
-  int frontendPort = 6443;
+  int frontendPort = 0;
   std::vector<int> extraPorts;
   HostTarget backends;
-  int backendPort = 6443;
-  bool backendUsesInternalIP = true;
+  int backendPort = 0;
+  bool backendUsesInternalIP = false;
   std::string backendService;  // backends.service: a ControlPlaneService drained on restart
   Mark backendServiceMark;
-  int fall = 3;
-  int rise = 2;
-  int intervalSeconds = 2;
+  int fall = 0;
+  int rise = 0;
+  int intervalSeconds = 0;
   std::string httpCheckPath;  // healthCheck.httpPath: empty for TCP checks
   std::string configPath;
   HealthzProxy healthzProxy;
   std::string routeBundle;  // routeCheck: empty when not set
   std::string routeAuthority;
-  std::string routePath = "/version";
+  std::string routePath;
   FieldMarks marks;  // of spec
 
   const std::string& name() const { return metadata.name; }

@@ -70,9 +70,9 @@ struct HostTarget {
 
 // Owner, group and permission bits of a managed file or directory.
 struct FileAttributes {
-  std::string owner = "root";
-  std::string group = "root";
-  unsigned mode = 0644;
+  std::string owner;
+  std::string group;
+  unsigned mode = 0;
 
   bool operator==(const FileAttributes&) const = default;
 };

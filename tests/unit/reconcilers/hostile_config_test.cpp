@@ -108,6 +108,7 @@ TEST(HostileNginx, HealthzSiteWithSeparatorsIsAcceptedByNginxAsFourDirectives) {
   fs::create_directories(caDir);
   writeText(caDir / "ca.pem", caPem());
   resources::HealthzProxy proxy;
+  proxy.listenPort = 80;
   proxy.serverName = "kubernetes.default.svc.cluster.local";
   proxy.upstream = "https://127.0.0.1:6443/healthz?a=1;b='2'#frag";
   proxy.caFile = (caDir / "ca.pem").string();
@@ -123,11 +124,23 @@ TEST(HostileNginx, HealthzSiteWithSeparatorsIsAcceptedByNginxAsFourDirectives) {
             (std::vector<std::string>{"proxy_ssl_trusted_certificate", proxy.caFile}));
 }
 
+// A load balancer with the values its CRD defaults (typed objects carry none of their own).
+resources::LoadBalancer loadBalancer(const std::string& implementation) {
+  resources::LoadBalancer lb;
+  lb.metadata.name = "lb";
+  lb.implementation = implementation;
+  lb.frontendPort = 6443;
+  lb.backendPort = 6443;
+  lb.fall = 3;
+  lb.rise = 2;
+  lb.intervalSeconds = 2;
+  return lb;
+}
+
 TEST(HostileNginx, StreamConfigIsAcceptedByNginx) {
   ASSERT_TRUE(fs::exists(kNginx)) << "nginx is missing: scripts/deps.sh installs it";
   TempDir dir;
-  resources::LoadBalancer lb;
-  lb.metadata.name = "lb";
+  resources::LoadBalancer lb = loadBalancer("nginx");
   lb.frontendAddress = "127.0.0.1";
   lb.frontendPort = 16443;
   auto cfg = renderNginxStreamConfig(lb, {{"c0", "10.0.1.10"}, {"c1", "10.0.1.11"}});
@@ -162,8 +175,7 @@ TEST(ConfigSyntax, HaproxyQuotesSeparatorsAndRefusesWhatSingleQuotesCannotHold) 
 }
 
 TEST(HostileHaproxy, ABackendNameCannotAddAServerLine) {
-  resources::LoadBalancer lb;
-  lb.metadata.name = "lb";
+  resources::LoadBalancer lb = loadBalancer("haproxy");
   lb.frontendAddress = "10.0.1.30";
   EXPECT_FALSE(renderHaproxyConfig(lb, {{"c0\n    server evil 6.6.6.6:6443", "10.0.1.10"}}).ok());
   auto cfg = renderHaproxyConfig(lb, {{"c0 backup", "10.0.1.10"}});

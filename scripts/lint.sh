@@ -12,13 +12,26 @@ if [ ! -f "$build/compile_commands.json" ]; then
   echo "lint: $build/compile_commands.json is missing: configure the build first (make build)" >&2
   exit 2
 fi
-if [ $# -gt 0 ]; then files=("$@"); else mapfile -t files < <(git ls-files 'src/*.cpp' | sort); fi
+if [ $# -gt 0 ]; then
+  files=("$@")
+else
+  listed=$(git ls-files 'src/*.cpp')
+  mapfile -t files <<<"$listed"
+fi
+# run-clang-tidy takes regular expressions over the database's absolute paths: each file must
+# be in the database, or it would be skipped without a word.
+for f in "${files[@]}"; do
+  if [ -z "$f" ] || ! grep -qF "\"file\": \"$PWD/$f\"" "$build/compile_commands.json"; then
+    echo "lint: '$f' is not a source file of $build/compile_commands.json (name *.cpp files relative to the repository; reconfigure the build after adding one)" >&2
+    exit 2
+  fi
+done
 echo "lint: clang-tidy $(clang-tidy --version | sed -n 's/.*version \([0-9.]*\).*/\1/p') over ${#files[@]} files, $jobs at a time (about 4 min on 2 cores)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 start=$SECONDS
 status=0
-run-clang-tidy -quiet -p "$build" -j "$jobs" "${files[@]/#/$PWD/}" >"$log" 2>&1 || status=$?
+run-clang-tidy -quiet -p "$build" -j "$jobs" "${files[@]/#/^$PWD/}" >"$log" 2>&1 || status=$?
 findings=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E ': (warning|error): ' | sort -u || true)
 if [ -n "$findings" ] || [ "$status" -ne 0 ]; then
   if [ -n "$findings" ]; then printf '%s\n' "$findings"; else tail -n 40 "$log"; fi

@@ -8,50 +8,54 @@
 namespace kthw::runtime {
 namespace {
 
-// kthw_flags BINARY NAMES KEEP: prints the FV and FX lines. NAMES is newline-separated. Every run
-// of the binary has kFlagRunSeconds; a run that times out (exit 124) answers nothing: its flag is
-// not reported, and the list is not kept, so the next pass asks the binary again. The "#timeout"
-// line that marks this can never match a flag, which all start with "--".
-constexpr int kFlagRunSeconds = 60;
+// kthw_flags BINARY NAMES KEEP: prints the FV and FX lines. NAMES is newline-separated.
+// Every run of a binary (kthw_run) has kFlagRunSeconds. A run that times out (exit 124) answers
+// nothing: its flag is not reported, the list is not kept (the "#timeout" line marks it; no flag
+// matches it, they all start with "--"), and the script's later runs are skipped (kthw_slow), so
+// a host whose binaries hang still answers within its command deadline. The next pass asks again.
+// Lists start with a key line, kFlagListFormat before the binary's stat key: lists of an older
+// format, which could keep a timed-out answer, are never read.
+constexpr int kFlagRunSeconds = 30;
 
 std::string flagsFunction(const std::string& cacheDir) {
-  const std::string run = "timeout " + std::to_string(kFlagRunSeconds) + " \"$b\"";
   return std::string(
+             "kthw_slow=\n"
+             "kthw_run() { [ -z \"$kthw_slow\" ] || return 124; timeout " +
+             std::to_string(kFlagRunSeconds) +
+             " \"$@\" </dev/null; }\n"
              "kthw_flags() {\n"
              "  b=$1; w=$2; keep=$3\n"
              "  [ -f \"$b\" ] && [ -x \"$b\" ] || return 0\n"
              "  c=") +
          shellQuote(cacheDir) +
          "/$(printf '%s' \"$b\" | sha256sum | cut -c1-32)\n"
-         "  k=$(stat -L -c '%d:%i:%s:%.9Y:%.9Z' -- \"$b\")\n"
+         "  k=" +
+         std::string(kFlagListFormat) +
+         "$(stat -L -c '%d:%i:%s:%.9Y:%.9Z' -- \"$b\")\n"
          "  if [ -f \"$c\" ] && [ \"$(head -n 1 \"$c\" 2>/dev/null)\" = \"$k\" ]; then l=$c; "
          "else\n"
          "    l=$(mktemp)\n"
-         "    vs=0; v=$(" +
-         run +
-         " --version 2>/dev/null </dev/null) || vs=$?\n"
-         "    hs=0; h=$(" +
-         run +
-         " --help 2>&1 </dev/null) || hs=$?\n"
+         "    vs=0; v=$(kthw_run \"$b\" --version 2>/dev/null) || vs=$?\n"
+         "    hs=0; h=$(kthw_run \"$b\" --help 2>&1) || hs=$?\n"
          "    { echo \"$k\"; printf '%s\\n' \"$v\" | head -n 1\n"
          "      printf '%s\\n' \"$h\" | grep -oE -- '--[A-Za-z0-9][A-Za-z0-9_.-]*' | sort -u\n"
-         "      [ \"$vs\" != 124 ] && [ \"$hs\" != 124 ] || echo '#timeout'\n"
          "    } > \"$l\"\n"
+         "    if [ \"$vs\" = 124 ] || [ \"$hs\" = 124 ]; then echo '#timeout' >> \"$l\"; fi\n"
          "  fi\n"
          "  printf 'FV\\t%s\\t%s\\n' \"$b\" \"$(sed -n 2p \"$l\" | cut -c1-120)\"\n"
-         "  printf '%s\\n' \"$w\" | awk 'NR == FNR { if (FNR > 2) h[$0] = 1; next }"
+         "  grep -qx '#timeout' \"$l\" || printf '%s\\n' \"$w\" |"
+         " awk 'NR == FNR { if (FNR > 2) h[$0] = 1; next }"
          " $0 != \"\" && !((\"--\" $0) in h)' \"$l\" - | while IFS= read -r f; do\n"
-         "    s=0; o=$(" +
-         run +
-         " \"--$f=\" --help 2>&1 </dev/null) || s=$?\n"
-         "    if [ \"$s\" = 124 ]; then [ \"$l\" = \"$c\" ] || echo '#timeout' >> \"$l\"\n"
+         "    s=0; o=$(kthw_run \"$b\" \"--$f=\" --help 2>&1) || s=$?\n"
+         "    if [ \"$s\" = 124 ]; then [ \"$l\" = \"$c\" ] || echo '#timeout' >> \"$l\"; break\n"
          "    elif printf '%s\\n' \"$o\" | head -n 5 |"
          " grep -qiE 'unknown (flag|option)|provided but not defined|unrecognized'; then\n"
          "      printf 'FX\\t%s\\t%s\\n' \"$b\" \"$f\"\n"
          "    elif [ \"$l\" != \"$c\" ] || [ \"$keep\" = 1 ]; then echo \"--$f\" >> \"$l\"; fi\n"
          "  done\n"
          "  if [ \"$l\" != \"$c\" ]; then\n"
-         "    if [ \"$keep\" = 1 ] && ! grep -qx '#timeout' \"$l\" && mkdir -p -m 0700 " +
+         "    if grep -qx '#timeout' \"$l\"; then kthw_slow=1; fi\n"
+         "    if [ \"$keep\" = 1 ] && [ -z \"$kthw_slow\" ] && mkdir -p -m 0700 " +
          shellQuote(cacheDir) + " && " + cacheWritable("\"$c\"") +
          "; then mv -f \"$l\" \"$c\"; else rm -f \"$l\"; fi\n"
          "  fi\n"
@@ -85,7 +89,7 @@ BEGIN { FS = "\t"; for (i = 1; i <= n; i++) idx[ENVIRON["kthw_fb" i]] = i }
   i = idx[p]; seen[i] = 1; hit = 0; ver = ""; split("", h)
   if ($2 ~ /^regular/) {
     c = ENVIRON["kthw_fc" i]
-    if (regular(c) && (getline l < c) > 0 && l == $1) {
+    if (regular(c) && (getline l < c) > 0 && l == ENVIRON["kthw_ff"] $1) {
       hit = 1
       if ((getline ver < c) <= 0) ver = ""
       while ((getline l < c) > 0) h[l] = 1
@@ -114,7 +118,7 @@ std::string flagProbeScript(const std::vector<FlagCheck>& checks, bool keepCache
   if (checks.empty()) return "";
   std::string s = flagsFunction(cacheDir);
   std::string paths;
-  std::string env = "kthw_rf=\"$kthw_rf\" ";
+  std::string env = "kthw_rf=\"$kthw_rf\" kthw_ff=" + std::string(kFlagListFormat) + " ";
   std::vector<std::string> caches;
   for (size_t i = 0; i < checks.size(); ++i) {
     const std::string n = std::to_string(i + 1);

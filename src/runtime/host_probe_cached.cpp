@@ -189,7 +189,8 @@ function flagsCached(i, p,  c, l, ver, h, w, m, j, hit) {
   return hit
 }
 { st[$2] = $3 }
-$3 ~ /^regular/ { fk[$2] = $11 ":" $8 ":" $7 ":" $12 ":" $13 }
+$3 ~ /^regular/ { fk[$2] = ")AWK" +
+         std::string(kFlagListFormat) + R"AWK(" $11 ":" $8 ":" $7 ":" $12 ":" $13 }
 END {
   for (i = 1; i <= nb; i++) {
     p = ENVIRON["kthw_b" i]; print "B\t" p; inb = 0

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "runtime/host_probe.h"
 #include "runtime/local_transport.h"
@@ -161,39 +162,77 @@ TEST_F(BinaryFlagsTest, TheProbeChecksABinaryAmongItsPathsFromTheCachedList) {
   EXPECT_TRUE(probe(false).binaryFlags.empty());
 }
 
-// A run of the binary that times out answers nothing, and a list built with one is not kept: the
-// next pass asks the binary again. A `timeout` first on PATH stands in for a slow host by exiting
-// 124 (as timeout(1) does when its deadline fires) for the runs the test names.
+// A run of the binary that times out answers nothing, a list built with one is not kept (the
+// next pass asks the binary again), and the script's later runs are skipped. A `timeout` first on
+// PATH stands in for a slow host by exiting 124 (as timeout(1) does when its deadline fires) for
+// the runs whose arguments match KTHW_SLOW.
 TEST_F(BinaryFlagsTest, ARunThatTimesOutIsNotReportedAndTheListIsNotKept) {
   const std::string copy = cache_ + "-slow-bin";
+  const std::string other = cache_ + "-other-bin";
   const std::string bin = cache_ + "-path";
   std::filesystem::copy_file(etcd_, copy, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(etcd_, other, std::filesystem::copy_options::overwrite_existing);
   std::filesystem::create_directories(bin);
   std::ofstream(bin + "/timeout") << "#!/bin/sh\n"
                                      "for a; do case \"$a\" in $KTHW_SLOW) exit 124;; esac; done\n"
                                      "exec /usr/bin/timeout \"$@\"\n";
   std::filesystem::permissions(bin + "/timeout", std::filesystem::perms::owner_all);
-  const std::string path = "PATH=" + bin + ":$PATH; export PATH; ";
+  auto slow = [&](const std::string& pattern) {
+    return "PATH=" + bin + ":$PATH; export PATH; KTHW_SLOW='" + pattern + "'; export KTHW_SLOW\n";
+  };
+  auto kept = [&] {
+    return std::filesystem::exists(cache_)
+               ? std::distance(std::filesystem::directory_iterator(cache_), {})
+               : 0;
+  };
+  const std::vector<std::string> flags = {"name", "bogus-flag"};
 
-  auto r = probe({{copy, {"name", "bogus-flag"}}}, true,
-                 path + "KTHW_SLOW=--version; export KTHW_SLOW\n");
+  // --version times out: no version, no flag answered, nothing kept, and the next binary of the
+  // same script is not run at all.
+  auto r = probe({{copy, flags}, {other, flags}}, true, slow("--version"));
   EXPECT_EQ(r.binaryFlags.at(copy).version, "");
-  EXPECT_EQ(r.binaryFlags.at(copy).unknown, std::vector<std::string>{"bogus-flag"});
-  EXPECT_FALSE(std::filesystem::exists(cache_) && !std::filesystem::is_empty(cache_))
-      << "a list without its version is not kept";
+  EXPECT_TRUE(r.binaryFlags.at(copy).unknown.empty());
+  EXPECT_EQ(r.binaryFlags.at(other).version, "") << "runs after a timeout are skipped";
+  EXPECT_TRUE(r.binaryFlags.at(other).unknown.empty());
+  EXPECT_EQ(kept(), 0) << "a list without its version is not kept";
 
-  r = probe({{copy, {"name", "bogus-flag"}}}, true,
-            path + "KTHW_SLOW=--bogus-flag=; export KTHW_SLOW\n");
+  // --help times out: the version is known, the flags are not.
+  r = probe({{copy, flags}}, true, slow("--help"));
+  EXPECT_EQ(r.binaryFlags.at(copy).version, "etcd Version: 3.6.15");
+  EXPECT_TRUE(r.binaryFlags.at(copy).unknown.empty());
+  EXPECT_EQ(kept(), 0) << "a list without --help's flags is not kept";
+
+  // One flag's parse times out: that flag is not an answer.
+  r = probe({{copy, flags}}, true, slow("--bogus-flag="));
   EXPECT_EQ(r.binaryFlags.at(copy).version, "etcd Version: 3.6.15");
   EXPECT_TRUE(r.binaryFlags.at(copy).unknown.empty()) << "a check that timed out is not an answer";
-  EXPECT_FALSE(std::filesystem::exists(cache_) && !std::filesystem::is_empty(cache_))
-      << "a list with an unanswered flag is not kept";
+  EXPECT_EQ(kept(), 0) << "a list with an unanswered flag is not kept";
 
-  r = probe({{copy, {"name", "bogus-flag"}}}, true);
+  // With answers, the list is kept.
+  r = probe({{copy, flags}}, true);
   EXPECT_EQ(r.binaryFlags.at(copy).unknown, std::vector<std::string>{"bogus-flag"});
-  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(cache_), {}), 1)
-      << "the next pass, with answers, keeps it";
+  ASSERT_EQ(kept(), 1) << "the next pass, with answers, keeps it";
+  const auto list = (*std::filesystem::directory_iterator(cache_)).path();
+  std::stringstream before;
+  before << std::ifstream(list).rdbuf();
+
+  // A kept list stays as it was when a flag it lacks times out.
+  r = probe({{copy, {"name", "other-bogus"}}}, true, slow("--other-bogus="));
+  EXPECT_TRUE(r.binaryFlags.at(copy).unknown.empty());
+  std::stringstream after;
+  after << std::ifstream(list).rdbuf();
+  EXPECT_EQ(after.str(), before.str());
+
+  // A list of the format before this one (its key line without "f2:") is not read: it could hold
+  // a timed-out answer as accepted.
+  const std::string key = before.str().substr(0, before.str().find('\n'));
+  ASSERT_TRUE(key.starts_with("f2:")) << key;
+  std::ofstream(list) << key.substr(3) << "\nfrom the old cache\n--name\n--bogus-flag\n";
+  r = probe({{copy, flags}}, false);
+  EXPECT_EQ(r.binaryFlags.at(copy).version, "etcd Version: 3.6.15");
+  EXPECT_EQ(r.binaryFlags.at(copy).unknown, std::vector<std::string>{"bogus-flag"});
   std::filesystem::remove(copy);
+  std::filesystem::remove(other);
   std::filesystem::remove_all(bin);
 }
 

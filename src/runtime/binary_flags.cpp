@@ -118,7 +118,8 @@ std::string flagProbeScript(const std::vector<FlagCheck>& checks, bool keepCache
   if (checks.empty()) return "";
   std::string s = flagsFunction(cacheDir);
   std::string paths;
-  std::string env = "kthw_rf=\"$kthw_rf\" kthw_ff=" + std::string(kFlagListFormat) + " ";
+  std::string env =
+      "kthw_rf=\"$kthw_rf\" kthw_ff=" + shellQuote(std::string(kFlagListFormat)) + " ";
   std::vector<std::string> caches;
   for (size_t i = 0; i < checks.size(); ++i) {
     const std::string n = std::to_string(i + 1);

@@ -28,7 +28,6 @@
 #include "runtime/api_client.h"
 #include "runtime/base64.h"
 #include "runtime/etcd_answers.h"
-#include "runtime/shell.h"
 #include "runtime/ssh_transport.h"
 #include "runtime/url_path.h"
 
@@ -107,14 +106,15 @@ std::string origin(const std::string& url) {
   return path == std::string::npos ? url : url.substr(0, path);
 }
 
-// One POST to etcd's JSON gateway from the etcd host, with the service's TLS options.
-std::string etcdCall(const std::string& tls, const std::string& base, const std::string& path,
-                     const std::string& body) {
-  return "# etcd " + path + "\n" +
-         "command -v curl >/dev/null || { echo 'verify needs curl on the host' >&2; exit 3; }\n"
-         "curl -fsS --max-time 5 -X POST" +
-         tls + " --data-binary " + runtime::shellQuote(body) + " " +
-         runtime::shellQuote(base + path) + "\n";
+// One POST to etcd's JSON gateway from the etcd host, with the health check's TLS files.
+std::string etcdCall(const runtime::HostCommand& health, const std::string& base,
+                     const std::string& path, const std::string& body) {
+  runtime::HostCommand post = runtime::HostCommand::httpRequest("POST", base + path);
+  post.ca = health.ca;
+  post.cert = health.cert;
+  post.key = health.key;
+  post.body = body;
+  return runtime::commandScript(post);
 }
 
 // Hosts checked at once, as many as a pass handles by default.
@@ -154,7 +154,7 @@ class Verifier {
     for (const resources::ControlPlaneService& s : state_.services) {
       if (!state_.selects(s.hosts, host)) continue;
       const reconcilers::HealthProbe probe = services_.healthProbe(s, host);
-      Status h = ops->run(probe.script);
+      Status h = ops->perform(probe.check);
       out.push_back(h.ok() ? pass("service health", host.name() + " " + s.name(), probe.description)
                            : fail("service health", host.name() + " " + s.name(), h.message()));
       if (s.component == "etcd" && !s.health.url.value.empty()) etcdChecks(s, host, *ops, out);
@@ -174,7 +174,7 @@ class Verifier {
                                 .resolve(s.health.url, &host, ignored)
                                 .value_or(s.health.url.value);
     const std::string base = origin(url);
-    const std::string tls = services_.healthCurlTls(s, host);
+    const runtime::HostCommand tls = services_.healthProbe(s, host).check;
     auto list = ops.output(etcdCall(tls, base, "/v3/cluster/member/list", "{}"));
     auto members = list.ok() ? runtime::parseEtcdMembers(*list)
                              : StatusOr<std::vector<std::string>>(list.status());
@@ -242,9 +242,9 @@ class Verifier {
   void healthzProxy(const resources::HealthzProxy& proxy, const resources::Host& host,
                     runtime::HostOps& ops, std::vector<Check>& out) {
     const std::string url = "http://127.0.0.1:" + std::to_string(proxy.listenPort) + "/healthz";
-    auto body = ops.output("# GET " + url + "\ncurl -fsS --max-time 5 -H " +
-                           runtime::shellQuote("Host: " + proxy.serverName) + " " +
-                           runtime::shellQuote(url) + "\n");
+    runtime::HostCommand get = runtime::HostCommand::httpRequest("GET", url);
+    get.header = "Host: " + proxy.serverName;
+    auto body = ops.output(runtime::commandScript(get));
     const std::string& target = host.name();
     if (!body.ok()) {
       out.push_back(fail("healthz proxy", target, body.status().message()));

@@ -44,7 +44,7 @@ std::string contentSha256(const reconcilers::Action& a) {
     case reconcilers::ActionType::kReplaceBlock:
       return runtime::sha256Hex(a.content);
     case reconcilers::ActionType::kRunCommand:
-      return runtime::sha256Hex(a.command);
+      return runtime::sha256Hex(runtime::commandScript(a.command));
     case reconcilers::ActionType::kEnsureDirectory:
     case reconcilers::ActionType::kRemoveFile:
       break;

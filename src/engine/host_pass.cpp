@@ -138,7 +138,7 @@ Status execute(runtime::HostOps& ops, const reconcilers::Action& a) {
     case reconcilers::ActionType::kRemoveFile:
       return ops.removeFile(a.target);
     case reconcilers::ActionType::kRunCommand:
-      return ops.run(a.command);
+      return ops.perform(a.command);
   }
   return internalError("unknown action");
 }

@@ -23,7 +23,7 @@ Status waitHealthy(runtime::HostOps& ops, const reconcilers::HealthProbe& probe,
   const auto deadline = clock.now() + std::chrono::seconds(probe.timeoutSeconds);
   Status last;
   while (true) {
-    last = ops.run(probe.script);
+    last = ops.perform(probe.check);
     if (last.ok()) return last;
     if (clock.now() >= deadline) break;
     clock.sleepFor(std::chrono::seconds(1));
@@ -57,7 +57,7 @@ std::vector<size_t> takeOutOfRotation(const std::vector<HostOutcome>& outcomes,
     const size_t lb = hostIndex(outcomes, drain.host);
     Status s = lb == outcomes.size()      ? unavailable(drain.host + " is not in this pass")
                : !outcomes[lb].reach.ok() ? outcomes[lb].reach
-                                          : ops[lb]->run(drain.disable);
+                                          : ops[lb]->perform(drain.disable);
     if (s.ok()) {
       drained.push_back(d);
     } else {
@@ -112,7 +112,9 @@ void rollout(std::vector<HostOutcome>& outcomes,
     }
     std::vector<Status> started(starts.size());
     for (size_t k = 0; k < starts.size(); ++k) {
-      started[k] = ops[starts[k].host]->run(starts[k].action->command + " --no-block");
+      runtime::HostCommand start = starts[k].action->command;
+      start.noBlock = true;
+      started[k] = ops[starts[k].host]->perform(start);
     }
     for (size_t k = 0; k < starts.size(); ++k) {
       const HostOutcome& out = outcomes[starts[k].host];
@@ -141,14 +143,15 @@ void rollout(std::vector<HostOutcome>& outcomes,
         continue;
       }
       const std::vector<size_t> drained = takeOutOfRotation(outcomes, ops, step);
-      Status s = ops[step.host]->run(step.action->command);
+      Status s = ops[step.host]->perform(step.action->command);
       if (s.ok())
         s = waitHealthy(*ops[step.host], outcomes[step.host].plan.health.at(group), clock);
       // Back into rotation even after a failed restart: the load balancer's own check keeps a
       // backend that is not healthy out, and a backend left in maintenance would stay out for good.
       for (size_t d : drained) {
         const reconcilers::Action::Drain& drain = step.action->drains[d];
-        if (Status e = ops[hostIndex(outcomes, drain.host)]->run(drain.enable); !e.ok() && s.ok()) {
+        if (Status e = ops[hostIndex(outcomes, drain.host)]->perform(drain.enable);
+            !e.ok() && s.ok()) {
           s = failedPrecondition("restarted, but " + outcomes[step.host].host->name() +
                                  " is still out of " + drain.resource + "'s rotation on " +
                                  drain.host + ": " + e.message());

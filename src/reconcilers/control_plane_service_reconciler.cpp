@@ -12,7 +12,6 @@
 #include "resources/substitution.h"
 #include "runtime/binary_flags.h"
 #include "runtime/digest.h"
-#include "runtime/shell.h"
 
 namespace kthw::reconcilers {
 namespace {
@@ -75,8 +74,8 @@ void addDrains(const resources::DesiredState& state, const resources::ControlPla
         !state.selects(lb.backends, host)) {
       continue;
     }
-    auto disable = haproxyServerStateScript(host.name(), "maint");
-    auto enable = haproxyServerStateScript(host.name(), "ready");
+    auto disable = haproxyServerState(host.name(), "maint");
+    auto enable = haproxyServerState(host.name(), "ready");
     if (!disable.ok() || !enable.ok()) {
       plan.problems.push_back("LoadBalancer/" + lb.name() + ": " +
                               (disable.ok() ? enable : disable).status().message());
@@ -196,40 +195,30 @@ HealthProbe ControlPlaneServiceReconciler::healthProbe(const resources::ControlP
   probe.timeoutSeconds = s.health.timeoutSeconds;
   if (s.health.url.value.empty()) {
     probe.description = s.unit.name + " active";
-    probe.script = "systemctl is-active --quiet " + runtime::shellQuote(s.unit.name);
+    probe.check =
+        runtime::HostCommand::unit(runtime::HostCommand::Kind::kCheckUnitActive, s.unit.name);
     return probe;
   }
   resources::Diagnostics ignored;
   resources::Substituter sub(state_);
   const std::string url = sub.resolve(s.health.url, &host, ignored).value_or(s.health.url.value);
   probe.description = url;
-  probe.script =
-      "command -v curl >/dev/null || { echo 'health checks need curl on the host' >&2; "
-      "exit 3; }\ncurl -fsS --max-time 5" +
-      healthCurlTls(s, host) + " " + runtime::shellQuote(url) + " >/dev/null";
-  return probe;
-}
-
-std::string ControlPlaneServiceReconciler::healthCurlTls(const resources::ControlPlaneService& s,
-                                                         const resources::Host& host) const {
-  std::string tls;
   using resources::ContentKind;
+  std::string ca;
+  std::string cert;
+  std::string key;
   if (!s.health.authority.empty()) {
-    const std::string ca = bundlePathOn(state_, s.health.certificateBundle,
-                                        ContentKind::kCertificate, s.health.authority, host);
-    if (!ca.empty()) tls += " --cacert " + runtime::shellQuote(ca);
+    ca = bundlePathOn(state_, s.health.certificateBundle, ContentKind::kCertificate,
+                      s.health.authority, host);
   }
   if (!s.health.clientCertificate.empty()) {
-    const std::string cert =
-        bundlePathOn(state_, s.health.certificateBundle, ContentKind::kCertificate,
-                     s.health.clientCertificate, host);
-    const std::string key = bundlePathOn(state_, s.health.certificateBundle, ContentKind::kKey,
-                                         s.health.clientCertificate, host);
-    if (!cert.empty() && !key.empty()) {
-      tls += " --cert " + runtime::shellQuote(cert) + " --key " + runtime::shellQuote(key);
-    }
+    cert = bundlePathOn(state_, s.health.certificateBundle, ContentKind::kCertificate,
+                        s.health.clientCertificate, host);
+    key = bundlePathOn(state_, s.health.certificateBundle, ContentKind::kKey,
+                       s.health.clientCertificate, host);
   }
-  return tls;
+  probe.check = runtime::HostCommand::checkHttps(url, ca, cert, key);
+  return probe;
 }
 
 void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneService& s,
@@ -343,7 +332,7 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
   if (state.unitFileState != "enabled") {
     Action a = makeAction(ActionType::kRunCommand, resource, s.unit.name, "enable " + s.unit.name,
                           state.unitFileState.empty() ? "not installed yet" : state.unitFileState);
-    a.command = "systemctl enable --quiet " + runtime::shellQuote(s.unit.name);
+    a.command = runtime::HostCommand::unit(runtime::HostCommand::Kind::kEnableUnit, s.unit.name);
     plan.actions.push_back(std::move(a));
   }
   Action service;
@@ -352,14 +341,16 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
   } else if (state.activeState != "active") {
     service = makeAction(ActionType::kRunCommand, resource, s.unit.name, "start " + s.unit.name,
                          runtime::notRunningReason(state));
-    service.command = "systemctl start " + runtime::shellQuote(s.unit.name);
+    service.command =
+        runtime::HostCommand::unit(runtime::HostCommand::Kind::kStartUnit, s.unit.name);
     service.rollout = Action::Rollout::kStart;
   } else if (!restartBecause.empty()) {
     std::string why;
     for (const std::string& r : restartBecause) why += (why.empty() ? "" : ", ") + r;
     service = makeAction(ActionType::kRunCommand, resource, s.unit.name, "restart " + s.unit.name,
                          "changed: " + why);
-    service.command = "systemctl restart " + runtime::shellQuote(s.unit.name);
+    service.command =
+        runtime::HostCommand::unit(runtime::HostCommand::Kind::kRestartUnit, s.unit.name);
     service.rollout = Action::Rollout::kRestart;
     addDrains(state_, s, host, service, plan);
   }
@@ -386,7 +377,7 @@ void ControlPlaneServiceReconciler::diff(const resources::Host& host,
   if (unitWritten == plan.actions.end()) return;
   Action reload = makeAction(ActionType::kRunCommand, unitWritten->resource, "systemd",
                              "systemctl daemon-reload", "a unit changed");
-  reload.command = "systemctl daemon-reload";
+  reload.command = runtime::HostCommand::daemonReload();
   // Files first, then the reload, then every enable, start and restart.
   std::stable_partition(plan.actions.begin() + static_cast<long>(first), plan.actions.end(),
                         [](const Action& a) { return a.type != ActionType::kRunCommand; });

@@ -32,10 +32,6 @@ class ControlPlaneServiceReconciler : public HostScopedReconciler {
   // The service's health check on `host`, as a script for the host.
   HealthProbe healthProbe(const resources::ControlPlaneService& s,
                           const resources::Host& host) const;
-  // curl's TLS options for the service's health endpoint on `host` (its CA and client
-  // certificate, as installed there), shell-quoted, each with a leading space.
-  std::string healthCurlTls(const resources::ControlPlaneService& s,
-                            const resources::Host& host) const;
 
  private:
   void diffService(const resources::ControlPlaneService& s, const resources::Host& host,

@@ -8,7 +8,6 @@
 #include "reconcilers/unified_diff.h"
 #include "runtime/digest.h"
 #include "runtime/host_files.h"
-#include "runtime/shell.h"
 
 namespace kthw::reconcilers {
 namespace {
@@ -177,7 +176,7 @@ void HostBasicsReconciler::diff(const resources::Host& host, const runtime::Prob
   }
 
   syncFile(resource, kSysctlFile, sysctlFileContent(host), observed, plan);
-  std::string apply;
+  std::vector<std::pair<std::string, std::string>> apply;
   std::string changes;  // "net.ipv4.ip_forward to 1 (found 0)", one per key
   size_t changed = 0;
   for (const auto& [key, value] : host.sysctls) {
@@ -193,10 +192,7 @@ void HostBasicsReconciler::diff(const resources::Host& host, const runtime::Prob
     changes += (changes.empty() ? "" : ", ") + key + " to " + shownValue(normalizeSpaces(value)) +
                " (found " + shownValue(found) + ")";
     ++changed;
-    std::string procPath = "/proc/sys/" + key;
-    std::replace(procPath.begin() + 10, procPath.end(), '.', '/');
-    apply += "printf '%s\\n' " + runtime::shellQuote(value) + " > " +
-             runtime::shellQuote(procPath) + "\n";
+    apply.emplace_back(key, value);
   }
   if (!apply.empty()) {
     // The summary names every key with the value found and the one wanted, so that diff and
@@ -204,7 +200,7 @@ void HostBasicsReconciler::diff(const resources::Host& host, const runtime::Prob
     Action a = makeAction(ActionType::kRunCommand, resource, "sysctl",
                           (changed == 1 ? "set sysctl " : "set sysctls ") + changes,
                           changed == 1 ? "running value differs" : "running values differ");
-    a.command = "set -e\n" + apply;
+    a.command = runtime::HostCommand::setSysctls(std::move(apply));
     plan.actions.push_back(std::move(a));
   }
 
@@ -214,7 +210,7 @@ void HostBasicsReconciler::diff(const resources::Host& host, const runtime::Prob
     if (it != observed.modules.end() && it->second) continue;
     Action a = makeAction(ActionType::kRunCommand, resource, "module " + m, "load module " + m,
                           "not loaded");
-    a.command = "modprobe -- " + runtime::shellQuote(m);
+    a.command = runtime::HostCommand::loadModule(m);
     plan.actions.push_back(std::move(a));
   }
 }

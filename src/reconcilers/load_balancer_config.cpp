@@ -4,7 +4,6 @@
 #include <cctype>
 
 #include "reconcilers/config_syntax.h"
-#include "runtime/shell.h"
 
 namespace kthw::reconcilers {
 namespace {
@@ -94,29 +93,10 @@ StatusOr<std::string> renderHaproxyConfig(const resources::LoadBalancer& lb,
   return w.result(std::move(cfg));
 }
 
-StatusOr<std::string> haproxyServerStateScript(const std::string& server, std::string_view state,
-                                               std::string_view socket) {
-  // haproxy's command line splits on blanks and ';' and reads backslash escapes: a name made of
-  // letters, digits, '.', '-' and '_' (every valid Host name) needs no quoting there.
-  const bool plain = !server.empty() && std::all_of(server.begin(), server.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' || c == '_';
-  });
-  if (!plain) {
-    return invalidArgument("haproxy's admin socket cannot name the backend server " +
-                           runtime::shellQuote(server));
-  }
-  const std::string line =
-      "set server " + std::string(kHaproxyBackend) + "/" + server + " state " + std::string(state);
-  return "# haproxy: " + line + "\n" +
-         "command -v socat >/dev/null || { echo 'socat is not installed; kthw reaches "
-         "haproxy'\\''s "
-         "admin socket with it' >&2; exit 1; }\n"
-         "out=$(printf '%s\\n' " +
-         runtime::shellQuote(line) +
-         " | socat -t 5 -T 10 stdio unix-connect:" + runtime::shellQuote(std::string(socket)) +
-         ") || exit 1\n"
-         "case $out in *[![:space:]]*) printf 'haproxy refused: %s\\n' \"$out\" >&2; exit 1;; "
-         "esac\n";
+StatusOr<runtime::HostCommand> haproxyServerState(const std::string& server, std::string state,
+                                                  std::string socket) {
+  return runtime::HostCommand::haproxyServerState(std::string(kHaproxyBackend), server,
+                                                  std::move(state), std::move(socket));
 }
 
 StatusOr<std::string> renderNginxStreamConfig(const resources::LoadBalancer& lb,

@@ -6,6 +6,7 @@
 
 #include "common/status.h"
 #include "resources/desired_state.h"
+#include "runtime/host_command.h"
 
 namespace kthw::reconcilers {
 
@@ -28,11 +29,12 @@ StatusOr<std::string> renderNginxStreamConfig(const resources::LoadBalancer& lb,
 inline constexpr std::string_view kHaproxyAdminSocket = "/run/haproxy/admin.sock";
 inline constexpr std::string_view kHaproxyBackend = "kubernetes-master-nodes";
 
-// A shell script for the load balancer's host that sets one backend server's state ("maint" or
-// "ready") on haproxy's admin socket, with socat; it fails with haproxy's answer when haproxy
-// refuses. InvalidArgument for a server name haproxy's command line cannot carry.
-StatusOr<std::string> haproxyServerStateScript(const std::string& server, std::string_view state,
-                                               std::string_view socket = kHaproxyAdminSocket);
+// The command for the load balancer's host that sets one backend server's state ("maint" or
+// "ready") on haproxy's admin socket (with socat; it fails with haproxy's answer when haproxy
+// refuses). InvalidArgument for a server name haproxy's command line cannot carry.
+StatusOr<runtime::HostCommand> haproxyServerState(
+    const std::string& server, std::string state,
+    std::string socket = std::string(kHaproxyAdminSocket));
 
 // The HTTP /healthz proxy site for the controllers.
 StatusOr<std::string> renderHealthzProxySite(const resources::HealthzProxy& proxy);

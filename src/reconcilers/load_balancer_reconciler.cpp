@@ -5,7 +5,6 @@
 #include "reconcilers/load_balancer_config.h"
 #include "reconcilers/preflight.h"
 #include "runtime/digest.h"
-#include "runtime/shell.h"
 #include "runtime/url_path.h"
 
 namespace kthw::reconcilers {
@@ -92,20 +91,20 @@ void serviceActions(const std::string& resource, const std::string& unit, bool c
   if (u.unitFileState != "enabled") {
     Action a = makeAction(ActionType::kRunCommand, resource, unit, "enable " + unit,
                           u.unitFileState.empty() ? "not installed" : u.unitFileState);
-    a.command = "systemctl enable --quiet " + runtime::shellQuote(unit);
+    a.command = runtime::HostCommand::unit(runtime::HostCommand::Kind::kEnableUnit, unit);
     plan.actions.push_back(std::move(a));
   }
   if (u.activeState != "active") {
     if (portHeld) return;
     Action a = makeAction(ActionType::kRunCommand, resource, unit, "start " + unit,
                           runtime::notRunningReason(u));
-    a.command = "systemctl start " + runtime::shellQuote(unit);
+    a.command = runtime::HostCommand::unit(runtime::HostCommand::Kind::kStartUnit, unit);
     a.needsPrevious = changed;
     plan.actions.push_back(std::move(a));
   } else if (changed) {
     Action a = makeAction(ActionType::kRunCommand, resource, unit, "reload " + unit,
                           "configuration changed; a reload keeps open connections");
-    a.command = "systemctl reload " + runtime::shellQuote(unit);
+    a.command = runtime::HostCommand::unit(runtime::HostCommand::Kind::kReloadUnit, unit);
     a.needsPrevious = true;
     plan.actions.push_back(std::move(a));
   }
@@ -166,24 +165,23 @@ void LoadBalancerReconciler::diffFrontend(const resources::LoadBalancer& lb,
     if (other == "haproxy" && otherInUse) {
       Action a = makeAction(ActionType::kRunCommand, resource, "haproxy.service",
                             "stop and disable haproxy.service", "replaced by nginx");
-      a.command = "systemctl disable --now --quiet haproxy.service";
+      a.command =
+          runtime::HostCommand::unit(runtime::HostCommand::Kind::kDisableUnitNow, unitOf(other));
       plan.actions.push_back(std::move(a));
     } else if (other == "nginx" && otherInUse) {
       Action a = makeAction(ActionType::kRunCommand, resource, "nginx.service",
                             "reload nginx.service", "its kthw stream config was removed");
-      a.command = "systemctl reload nginx.service";
+      a.command =
+          runtime::HostCommand::unit(runtime::HostCommand::Kind::kReloadUnit, unitOf(other));
       plan.actions.push_back(std::move(a));
     }
     if (otherInUse) {
       // A reload returns before the old workers close their sockets.
-      const std::string port = ":" + std::to_string(lb.frontendPort) + " ";
       Action wait =
           makeAction(ActionType::kRunCommand, resource, "frontend port",
                      "wait for " + other + " to release port " + std::to_string(lb.frontendPort),
                      "the new load balancer binds it");
-      wait.command = "for i in $(seq 1 50); do ss -Hltn | grep -q " + runtime::shellQuote(port) +
-                     " || exit 0; sleep 0.1; done; echo 'port " + std::to_string(lb.frontendPort) +
-                     " is still in use' >&2; exit 1";
+      wait.command = runtime::HostCommand::waitPortReleased(lb.frontendPort);
       plan.actions.push_back(std::move(wait));
     }
   }
@@ -196,14 +194,13 @@ void LoadBalancerReconciler::diffFrontend(const resources::LoadBalancer& lb,
   bool changed = false;
   if (isHaproxy(lb)) {
     changed =
-        writeChecked(resource, lb.configPath, *config, "haproxy -c -f \"$t\"", observed, plan);
+        writeChecked(resource, lb.configPath, *config,
+                     runtime::configCheckScript(runtime::ConfigCheck::kHaproxy), observed, plan);
   } else {
     // The stream file is checked inside a minimal main configuration of its own.
-    const std::string check =
-        "m=$(mktemp); printf 'include /etc/nginx/modules-enabled/*.conf;\\nevents {}\\ninclude "
-        "%s;\\n' \"$t\" > \"$m\"; "
-        "nginx -t -q -c \"$m\"; r=$?; rm -f \"$m\"; exit $r";
-    changed = writeChecked(resource, lb.configPath, *config, check, observed, plan);
+    changed = writeChecked(resource, lb.configPath, *config,
+                           runtime::configCheckScript(runtime::ConfigCheck::kNginxStream), observed,
+                           plan);
     const std::string include = std::string(runtime::kBlockBegin) + "\ninclude " +
                                 lb.configPath.substr(0, lb.configPath.rfind('/')) + "/*.conf;\n" +
                                 runtime::kBlockEnd + "\n";
@@ -233,9 +230,7 @@ void LoadBalancerReconciler::diffHealthzProxy(const resources::LoadBalancer& lb,
   const std::string resource = "LoadBalancer/" + lb.name();
   const resources::HealthzProxy& p = lb.healthzProxy;
   const bool portHeld = preflight(resource, "nginx", {p.listenPort}, {}, observed, plan);
-  const std::string check =
-      "m=$(mktemp); printf 'events {}\\nhttp {\\ninclude %s;\\n}\\n' \"$t\" > \"$m\"; "
-      "nginx -t -q -c \"$m\"; r=$?; rm -f \"$m\"; exit $r";
+  const std::string check = runtime::configCheckScript(runtime::ConfigCheck::kNginxHttp);
   auto site = renderHealthzProxySite(p);
   if (!site.ok()) {
     plan.problems.push_back(resource + ": " + site.status().message());
@@ -247,8 +242,7 @@ void LoadBalancerReconciler::diffHealthzProxy(const resources::LoadBalancer& lb,
     Action a =
         makeAction(ActionType::kRunCommand, resource, siteEnabled(p), "enable site " + p.serverName,
                    link.type == FileType::kAbsent ? "absent" : "not a symlink");
-    a.command = "ln -sfn " + runtime::shellQuote(siteAvailable(p)) + " " +
-                runtime::shellQuote(siteEnabled(p));
+    a.command = runtime::HostCommand::link(siteEnabled(p), siteAvailable(p));
     plan.actions.push_back(std::move(a));
     changed = true;
   }

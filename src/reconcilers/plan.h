@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "runtime/exec_input.h"
+#include "runtime/host_command.h"
 #include "runtime/host_files.h"
 
 namespace kthw::reconcilers {
@@ -32,7 +33,7 @@ struct Action {
   // For a binary: a local file whose bytes are written instead of `content` (streamed).
   std::optional<runtime::LocalFile> contentFile;
   std::optional<std::string> ifCurrentSha256;
-  std::string command;
+  runtime::HostCommand command;  // for kRunCommand
   // Skipped when the action before it failed (e.g. apply sysctls after writing their file).
   bool needsPrevious = false;
   // Set when the diff needs the host's current content (fetched only when a diff is shown).
@@ -50,15 +51,15 @@ struct Action {
   struct Drain {
     std::string host;      // the load balancer's Host
     std::string resource;  // LoadBalancer/name, for messages
-    std::string disable;
-    std::string enable;
+    runtime::HostCommand disable;
+    runtime::HostCommand enable;
   };
   std::vector<Drain> drains;
 };
 
-// A shell script run on the host that exits 0 when the service is healthy.
+// A check run on the host that succeeds when the service is healthy.
 struct HealthProbe {
-  std::string script;
+  runtime::HostCommand check;
   std::string description;  // the URL, for messages
   int timeoutSeconds = 120;
 };

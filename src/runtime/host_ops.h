@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "runtime/host_command.h"
 #include "runtime/host_files.h"
 #include "runtime/host_probe.h"
 #include "runtime/host_transport.h"
@@ -47,6 +48,8 @@ class HostOps {
   virtual Status removeFile(const std::string& path) = 0;
   // A command whose failure is reported with its stderr (modprobe, sysctl, systemctl, ...).
   virtual Status run(const std::string& script) = 0;
+  // A typed command: its commandScript, run as run() runs a script. A fake host acts it out.
+  virtual Status perform(const HostCommand& command) { return run(commandScript(command)); }
   // A read-only command whose standard output is the answer (checks that parse what a
   // service says); its failure is reported as run() reports it.
   virtual StatusOr<std::string> output(const std::string& script) {

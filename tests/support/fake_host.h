@@ -6,9 +6,11 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runtime/digest.h"
+#include "runtime/host_command.h"
 #include "runtime/host_ops.h"
 
 namespace kthw::testing {
@@ -21,6 +23,7 @@ class FakeHost : public runtime::HostOps {
     std::string content;
     runtime::FileSpec spec;
     bool directory = false;
+    bool symlink = false;  // content is the link's target
   };
 
   std::map<std::string, File> files;
@@ -28,7 +31,11 @@ class FakeHost : public runtime::HostOps {
   std::map<std::string, bool> modules;
   bool systemctl = false;                           // probes report systemctl when set
   std::map<std::string, runtime::UnitState> units;  // as systemctl reports them
-  std::vector<std::string> actions;  // "write /etc/x", "mkdir /etc/y", "run ...", ...
+  // Unit files as the last daemon-reload read them, by unit name.
+  std::map<std::string, std::string> loadedUnitFiles;
+  std::map<std::string, std::string> haproxyServers;  // "backend/server" -> state
+  std::vector<std::string> actions;            // "write /etc/x", "mkdir /etc/y", "run ...", ...
+  std::vector<runtime::HostCommand> commands;  // every perform(), in order
   int probes = 0;
   bool unreachable = false;
   // What run() answers for a script, asked once the script is recorded; every script succeeds
@@ -43,7 +50,9 @@ class FakeHost : public runtime::HostOps {
       auto it = files.find(p);
       if (it == files.end()) continue;
       runtime::FileState st;
-      st.type = it->second.directory ? runtime::FileType::kDirectory : runtime::FileType::kFile;
+      st.type = it->second.directory ? runtime::FileType::kDirectory
+                : it->second.symlink ? runtime::FileType::kSymlink
+                                     : runtime::FileType::kFile;
       st.mode = it->second.spec.mode;
       st.owner = it->second.spec.owner;
       st.group = it->second.spec.group;
@@ -143,22 +152,75 @@ class FakeHost : public runtime::HostOps {
     return okStatus();
   }
 
+  // A script that is not a typed command: recorded, answered by runResult.
   Status run(const std::string& script) override {
     actions.push_back("run " + script);
-    if (script.starts_with("modprobe")) {
-      const size_t quote = script.find('\'');
-      modules[script.substr(quote + 1, script.rfind('\'') - quote - 1)] = true;
-    }
-    if (script.find("/proc/sys/") != std::string::npos) {
-      // printf '%s\n' 'VALUE' > '/proc/sys/a/b'
-      const size_t v1 = script.find("' '") + 3;
-      const std::string value = script.substr(v1, script.find('\'', v1) - v1);
-      const size_t p1 = script.find("/proc/sys/") + 10;
-      std::string key = script.substr(p1, script.find('\'', p1) - p1);
-      for (char& c : key) c = c == '/' ? '.' : c;
-      sysctls[key] = value;
-    }
     return runResult ? runResult(script) : okStatus();
+  }
+
+  // Acts a typed command out as the host would: units enable, start, restart, reload and stop;
+  // modules load; running sysctls change; links appear. Recorded in `actions` as "run <its
+  // script>" and in `commands`; runResult, when set, can fail it first (then nothing changes).
+  // Stricter than systemd in one way: starting a unit whose file changed since the last
+  // daemon-reload fails, so a plan that forgets the reload fails its tests.
+  Status perform(const runtime::HostCommand& c) override {
+    const std::string script = runtime::commandScript(c);
+    actions.push_back("run " + script);
+    commands.push_back(c);
+    if (runResult) {
+      if (Status s = runResult(script); !s.ok()) return s;
+    }
+    using Kind = runtime::HostCommand::Kind;
+    switch (c.kind) {
+      case Kind::kDaemonReload:
+        for (const auto& [path, f] : files) {
+          if (path.starts_with(kUnitDir) && !f.directory) {
+            const std::string unit = path.substr(kUnitDir.size());
+            loadedUnitFiles[unit] = f.content;
+            units[unit].loadState = "loaded";
+          }
+        }
+        return okStatus();
+      case Kind::kEnableUnit:
+        if (!knownUnit(c.name)) return notFound(c.name);
+        units[c.name].unitFileState = "enabled";
+        return okStatus();
+      case Kind::kDisableUnitNow:
+        units[c.name].unitFileState = "disabled";
+        units[c.name].activeState = "inactive";
+        units[c.name].subState = "dead";
+        return okStatus();
+      case Kind::kStartUnit:
+      case Kind::kRestartUnit:
+        return start(c.name, c.kind == Kind::kRestartUnit);
+      case Kind::kReloadUnit:
+        if (!active(c.name)) return failed(c.name + " is not active, cannot reload");
+        return okStatus();
+      case Kind::kCheckUnitActive:
+        return active(c.name) ? okStatus() : failed(c.name + " is not active");
+      case Kind::kLoadModule:
+        modules[c.name] = true;
+        return okStatus();
+      case Kind::kSetSysctls:
+        for (const auto& [key, value] : c.values) {
+          if (sysctls.count(key) == 0) return failed("/proc/sys/" + key + ": No such file");
+        }
+        for (const auto& [key, value] : c.values) sysctls[key] = value;
+        return okStatus();
+      case Kind::kLink:
+        files[c.name] =
+            File{c.target, runtime::FileSpec{c.name, "root", "root", 0777}, false, true};
+        return okStatus();
+      case Kind::kHaproxyServerState:
+        haproxyServers[c.target + "/" + c.name] = c.state;
+        return okStatus();
+      case Kind::kNone:
+      case Kind::kWaitPortReleased:
+      case Kind::kCheckHttps:
+      case Kind::kHttpRequest:
+        return okStatus();
+    }
+    return okStatus();
   }
 
   std::string describe() const override { return "fake"; }
@@ -177,6 +239,42 @@ class FakeHost : public runtime::HostOps {
   }
 
  private:
+  static constexpr std::string_view kUnitDir = "/etc/systemd/system/";
+
+  bool knownUnit(const std::string& unit) const {
+    return units.count(unit) != 0 || files.count(std::string(kUnitDir) + unit) != 0;
+  }
+  bool active(const std::string& unit) const {
+    auto it = units.find(unit);
+    return it != units.end() && it->second.activeState == "active";
+  }
+  static Status failed(const std::string& message) {
+    return Status(StatusCode::kFailedPrecondition, message);
+  }
+  static Status notFound(const std::string& unit) {
+    return failed("Failed: Unit " + unit + " not found.");
+  }
+  Status start(const std::string& unit, bool restart) {
+    if (!knownUnit(unit)) return notFound(unit);
+    auto file = files.find(std::string(kUnitDir) + unit);
+    if (file != files.end()) {
+      auto loaded = loadedUnitFiles.find(unit);
+      if (loaded != loadedUnitFiles.end() && loaded->second != file->second.content) {
+        return failed(unit + " changed on disk; run systemctl daemon-reload first");
+      }
+      loadedUnitFiles[unit] = file->second.content;
+    }
+    runtime::UnitState& u = units[unit];
+    if (u.activeState == "active" && !restart) return okStatus();
+    u.loadState = "loaded";
+    u.activeState = "active";
+    u.subState = "running";
+    u.activeEnterTimestampMonotonic = std::to_string(++starts_);
+    return okStatus();
+  }
+
+  uint64_t starts_ = 0;
+
   Status precondition(const std::string& path, const std::optional<std::string>& want) {
     if (!want) return okStatus();
     auto it = files.find(path);

@@ -29,7 +29,7 @@ spec:
 )";
 
 constexpr const char* kRestart = "systemctl restart 'svc.service'";
-constexpr const char* kCheck = "check svc";
+constexpr const char* kCheck = "systemctl is-active --quiet 'svc.service'";
 
 // A service on every host whose diff is a restart on `restartOn` hosts, with a health check
 // (one try: timeout 0) on all of them, as ControlPlaneServiceReconciler plans a changed unit.
@@ -42,12 +42,14 @@ class RestartReconciler : public reconcilers::HostScopedReconciler {
   void observe(const resources::Host&, runtime::ProbeRequest&) const override {}
   void diff(const resources::Host& host, const runtime::ProbeResult&,
             reconcilers::HostPlan& plan) const override {
-    plan.health["svc"] = {kCheck, "svc healthz", healthTimeoutSeconds};
+    plan.health["svc"] = {
+        runtime::HostCommand::unit(runtime::HostCommand::Kind::kCheckUnitActive, "svc.service"),
+        "svc healthz", healthTimeoutSeconds};
     if (restartOn.count(host.name()) == 0) return;
     Action a =
         reconcilers::makeAction(reconcilers::ActionType::kRunCommand, "ControlPlaneService/svc",
                                 "svc.service", "restart svc.service", "changed: unit");
-    a.command = kRestart;
+    a.command = runtime::HostCommand::unit(runtime::HostCommand::Kind::kRestartUnit, "svc.service");
     a.rollout = Action::Rollout::kRestart;
     a.rolloutGroup = "svc";
     a.rolloutOrder = 1;
@@ -67,13 +69,15 @@ class HostRollout : public ::testing::Test {
       // Every script, on one log across hosts; a health check answers as unhealthy_ says.
       fake->runResult = [this, name](const std::string& script) {
         std::lock_guard<std::mutex> lock(mu_);
-        log_.push_back(name + ": " + script);
+        // The health check is logged as "check svc".
+        log_.push_back(name + ": " + (script == kCheck ? std::string("check svc") : script));
         if (script == kRestart) restarted_.insert(name);
         if (script == kCheck && unhealthy_ && unhealthy_(name)) {
           return unavailable(name + " says no");
         }
         return okStatus();
       };
+      fake->units["svc.service"] = {"loaded", "active", "running", "enabled", "1"};
       hosts_[name] = fake;
     }
     reconciler_.restartOn = {"controller-0", "controller-1", "controller-2"};

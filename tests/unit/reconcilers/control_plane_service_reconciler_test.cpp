@@ -54,7 +54,7 @@ constexpr const char* kSchedulerUnit = "/etc/systemd/system/kube-scheduler.servi
 // One line per action: what it is, what it acts on, how it rolls out, and why.
 std::string describe(const Action& a) {
   std::string out = std::string(actionTypeName(a.type)) + " " + a.target;
-  if (!a.command.empty()) out += " `" + a.command + "`";
+  if (!a.command.empty()) out += " `" + runtime::commandScript(a.command) + "`";
   if (a.type == ActionType::kWriteFile) {
     out += " " + a.file.owner + ":" + a.file.group + " " + runtime::formatMode(a.file.mode);
   }
@@ -196,7 +196,7 @@ TEST_F(ControlPlaneServiceReconcilerTest, AnEmptyHostGetsFilesThenOneReloadThenE
   // Health: the URL when the spec names one, systemd's word otherwise.
   ASSERT_EQ(plan.health.size(), 2u);
   EXPECT_EQ(plan.health.at("kube-scheduler").description, "http://127.0.0.1:10251/healthz");
-  EXPECT_EQ(plan.health.at("kube-controller-manager").script,
+  EXPECT_EQ(runtime::commandScript(plan.health.at("kube-controller-manager").check),
             "systemctl is-active --quiet 'kube-controller-manager.service'");
 }
 
@@ -271,8 +271,8 @@ TEST_F(ControlPlaneServiceReconcilerTest, AUnitSystemdRestartsIsStartedAndSaysSo
   }
 }
 
-// Through the engine on a fake host: the end state is the files as rendered, and a second apply,
-// once systemd reports the units as the first one left them, changes nothing.
+// Through the engine on a fake host that acts systemd out: the end state is the files as
+// rendered and both units enabled and running, and a second apply changes nothing.
 TEST_F(ControlPlaneServiceReconcilerTest, ApplyOnAFakeHostConvergesAndTheSecondApplyDoesNothing) {
   auto fake = std::make_shared<testing::FakeHost>();
   fake->systemctl = true;
@@ -289,7 +289,7 @@ TEST_F(ControlPlaneServiceReconcilerTest, ApplyOnAFakeHostConvergesAndTheSecondA
             "leaderElection:\n  leaderElect: true\n");
   EXPECT_EQ(fake->files.at(kSchedulerUnit).content, find(diff(empty_), kSchedulerUnit)->content);
   // Starts run without blocking, then each service's health check is awaited.
-  const std::string curl = first[0].plan.health.at("kube-scheduler").script;
+  const std::string curl = runtime::commandScript(first[0].plan.health.at("kube-scheduler").check);
   EXPECT_EQ(
       fake->actions,
       (std::vector<std::string>{
@@ -304,7 +304,10 @@ TEST_F(ControlPlaneServiceReconcilerTest, ApplyOnAFakeHostConvergesAndTheSecondA
           "run systemctl start 'kube-scheduler.service' --no-block", "run " + curl}));
 
   for (const char* u : {"kube-controller-manager.service", "kube-scheduler.service"}) {
-    fake->units[u] = {"loaded", "active", "running", "enabled", "1"};
+    EXPECT_EQ(fake->units[u].unitFileState, "enabled") << u;
+    EXPECT_EQ(fake->units[u].activeState, "active") << u;
+    EXPECT_EQ(fake->loadedUnitFiles[u],
+              fake->files.at(std::string("/etc/systemd/system/") + u).content);
   }
   fake->actions.clear();
   auto second = engine::applyHosts(loaded_.state, {&r}, connect, only);

@@ -305,7 +305,8 @@ class ServiceShapedReconciler : public HostScopedReconciler {
     plan.actions.push_back(write);
     Action check = makeAction(ActionType::kRunCommand, resource, "etcd.service",
                               "check etcd.service", "after its files");
-    check.command = "true";
+    check.command =
+        runtime::HostCommand::unit(runtime::HostCommand::Kind::kEnableUnit, "etcd.service");
     check.needsPrevious = true;
     plan.actions.push_back(check);
     Action enable = check;
@@ -313,11 +314,14 @@ class ServiceShapedReconciler : public HostScopedReconciler {
     plan.actions.push_back(enable);
     Action restart = makeAction(ActionType::kRunCommand, resource, "etcd.service",
                                 "restart etcd.service", "x.pem changed");
-    restart.command = "systemctl restart etcd.service";
+    restart.command =
+        runtime::HostCommand::unit(runtime::HostCommand::Kind::kRestartUnit, "etcd.service");
     restart.rollout = Action::Rollout::kRestart;
     restart.rolloutGroup = "etcd";
     plan.actions.push_back(restart);
-    plan.health["etcd"] = HealthProbe{"true", "https://127.0.0.1:2379/health", 1};
+    plan.health["etcd"] =
+        HealthProbe{runtime::HostCommand::checkHttps("https://127.0.0.1:2379/health", "", "", ""),
+                    "https://127.0.0.1:2379/health", 1};
   }
 };
 

@@ -163,9 +163,10 @@ class HaproxyAdminSocket : public ::testing::Test {
     return r.ok() ? r->out : r.status().message();
   }
   StatusOr<runtime::ExecResult> run(const std::string& server, const std::string& state) {
-    auto script = haproxyServerStateScript(server, state, socket_);
-    if (!script.ok()) return script.status();
-    return runtime::runProcess({"bash", "-c", *script}, "", std::chrono::seconds(30));
+    auto command = haproxyServerState(server, state, socket_);
+    if (!command.ok()) return command.status();
+    return runtime::runProcess({"bash", "-c", runtime::commandScript(*command)}, "",
+                               std::chrono::seconds(30));
   }
 
   std::string dir_;
@@ -195,7 +196,7 @@ TEST_F(HaproxyAdminSocket, AServerHaproxyDoesNotKnowFailsWithHaproxysAnswer) {
 
 TEST(LoadBalancerConfig, AServerNameHaproxysCommandLineWouldSplitIsRefused) {
   for (const std::string name : {"a;b", "a b", "a\\b", "", "a\nshow"}) {
-    auto s = haproxyServerStateScript(name, "maint");
+    auto s = haproxyServerState(name, "maint");
     ASSERT_FALSE(s.ok()) << name;
     EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument);
   }

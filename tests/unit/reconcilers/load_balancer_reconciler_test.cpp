@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include "../../support/fake_host.h"
 #include "../resources/test_util.h"
+#include "engine/host_pass.h"
 #include "reconcilers/load_balancer_config.h"
 #include "runtime/digest.h"
 
@@ -16,7 +18,7 @@ namespace {
 // One line per action: what it is, what it acts on and how, and why.
 std::string describe(const Action& a) {
   std::string out = std::string(actionTypeName(a.type)) + " " + a.target;
-  if (!a.command.empty()) out += " `" + a.command + "`";
+  if (!a.command.empty()) out += " `" + runtime::commandScript(a.command) + "`";
   if (a.type == ActionType::kWriteFile) out += " checked by `" + a.file.check + "`";
   if (a.needsPrevious) out += " after the step before";
   return out + " (" + a.reason + ")";
@@ -38,7 +40,7 @@ runtime::ProbeResult after(const HostPlan& plan, runtime::ProbeResult observed) 
     } else if (a.type == ActionType::kReplaceBlock) {
       observed.blocks[a.target] = a.content;
       observed.files[a.target].sha256 = runtime::sha256Hex("nginx.conf with " + a.content);
-    } else if (a.command.starts_with("ln -sfn ")) {
+    } else if (a.command.kind == runtime::HostCommand::Kind::kLink) {
       observed.files[a.target] = {runtime::FileType::kSymlink, 0777, "root", "root", 0, ""};
     } else if (a.summary.starts_with("enable ")) {
       observed.units[a.target].loadState = "loaded";
@@ -250,6 +252,52 @@ TEST_F(LoadBalancerReconcilerTest, AnNginxFrontendGetsItsStreamFileAndTheInclude
             "    }\n"
             "}\n");
   EXPECT_EQ(describe(diff("lb-0", after(plan, host))), std::vector<std::string>{});
+}
+
+// Through the engine on a fake host that acts systemd out, with haproxy and nginx installed as
+// their packages leave them (units loaded, disabled, stopped): the frontend and the /healthz
+// proxy end enabled and running with their files in place, and a second apply does nothing.
+TEST_F(LoadBalancerReconcilerTest, ApplyOnFakeHostsConvergesAndTheSecondApplyDoesNothing) {
+  std::map<std::string, std::shared_ptr<testing::FakeHost>> hosts;
+  for (const char* name : {"lb-0", "controller-0"}) {
+    auto fake = std::make_shared<testing::FakeHost>();
+    fake->systemctl = true;
+    for (const char* unit : {"haproxy.service", "nginx.service"}) {
+      fake->units[unit] = {"loaded", "inactive", "dead", "disabled", ""};
+    }
+    hosts[name] = fake;
+  }
+  LoadBalancerReconciler r(loaded_.state, routes_);
+  auto connect = [&](const resources::Host& h) { return hosts.at(h.name()); };
+  engine::PassOptions only;
+  only.hosts = {"lb-0", "controller-0"};
+  auto first = engine::applyHosts(loaded_.state, {&r}, connect, only);
+  ASSERT_EQ(first.size(), 2u);
+  for (const engine::HostOutcome& o : first) {
+    EXPECT_FALSE(o.failed()) << o.plan.host;
+    EXPECT_EQ(o.plan.problems, std::vector<std::string>{}) << o.plan.host;
+  }
+  const testing::FakeHost& lb = *hosts.at("lb-0");
+  EXPECT_NE(lb.files.at(kHaproxyCfg).content.find("server controller-2 10.0.1.12:6443"),
+            std::string::npos);
+  EXPECT_EQ(lb.units.at("haproxy.service").unitFileState, "enabled");
+  EXPECT_EQ(lb.units.at("haproxy.service").activeState, "active");
+  EXPECT_EQ(lb.units.at("nginx.service").activeState, "inactive");
+  const testing::FakeHost& controller = *hosts.at("controller-0");
+  const std::string enabled = "/etc/nginx/sites-enabled/kubernetes.default.svc.cluster.local";
+  ASSERT_EQ(controller.files.count(enabled), 1u);
+  EXPECT_TRUE(controller.files.at(enabled).symlink);
+  EXPECT_EQ(controller.files.at(enabled).content, kSite);
+  EXPECT_EQ(controller.units.at("nginx.service").activeState, "active");
+  EXPECT_EQ(controller.units.at("nginx.service").unitFileState, "enabled");
+
+  for (auto& [name, fake] : hosts) fake->actions.clear();
+  auto second = engine::applyHosts(loaded_.state, {&r}, connect, only);
+  for (const engine::HostOutcome& o : second) {
+    EXPECT_TRUE(o.plan.converged()) << o.plan.host << ": "
+                                    << ::testing::PrintToString(describe(o.plan));
+    EXPECT_EQ(hosts.at(o.plan.host)->actions, std::vector<std::string>{}) << o.plan.host;
+  }
 }
 
 }  // namespace

@@ -294,8 +294,8 @@ TEST_F(LoadBalancerReconcilerTest, ApplyOnFakeHostsConvergesAndTheSecondApplyDoe
   for (auto& [name, fake] : hosts) fake->actions.clear();
   auto second = engine::applyHosts(loaded_.state, {&r}, connect, only);
   for (const engine::HostOutcome& o : second) {
-    EXPECT_TRUE(o.plan.converged()) << o.plan.host << ": "
-                                    << ::testing::PrintToString(describe(o.plan));
+    EXPECT_TRUE(o.plan.converged())
+        << o.plan.host << ": " << ::testing::PrintToString(describe(o.plan));
     EXPECT_EQ(hosts.at(o.plan.host)->actions, std::vector<std::string>{}) << o.plan.host;
   }
 }

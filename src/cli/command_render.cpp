@@ -197,7 +197,8 @@ int renderToDirectory(const resources::DesiredState& state,
     const resources::Host& h = *p.host;
     if (!only.empty() && std::find(only.begin(), only.end(), h.name()) == only.end()) continue;
     for (const reconcilers::PlacedItem& item : p.items) {
-      if (!item.content) continue;
+      // A managed block is a part of a file the host owns: not a file of its own.
+      if (!item.content || item.kind == reconcilers::PlacedKind::kBlock) continue;
       if (!writeBeneath(root, h.name(), item.target, *item.content, item.attributes.mode, io.err)) {
         return kExitError;
       }

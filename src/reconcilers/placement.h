@@ -18,6 +18,7 @@ enum class PlacedKind {
   kBinary,
   kService,
   kSymlink,
+  kBlock,  // kthw's managed block in a file others own too (nginx.conf)
 };
 
 struct PlacedItem {
@@ -35,7 +36,10 @@ struct HostPlacement {
 };
 
 // Everything the desired state places on each host, substitutions resolved. Pure: no I/O.
-// The state must be valid; substitution problems are appended to `out`.
+// The same reconcilers that plan apply say it: each host's items are what their diffs would do
+// on that host were it empty, so render cannot drift from what apply writes. Certificates and
+// keys are summaries (their material never enters a placement). The state must be valid; a
+// value the output cannot carry is appended to `out` at its resource.
 std::vector<HostPlacement> placeDesiredState(const resources::DesiredState& state,
                                              resources::Diagnostics& out);
 

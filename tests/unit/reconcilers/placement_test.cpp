@@ -49,5 +49,104 @@ TEST(Placement, PlacesTheHaClusterOnEveryHost) {
   EXPECT_EQ(findItem(lb, "/etc/systemd/system/kube-apiserver.service"), nullptr);
 }
 
+// Render's items are the reconcilers' plan for an empty host, so what apply writes and render
+// shows cannot drift: the kernel's files (sysctl.d, modules-load.d) are there, the config checks
+// apply runs are named, and services are enabled and running.
+TEST(Placement, AHostGetsWhatApplyWritesOnAnEmptyHost) {
+  auto o = resources::testing::loadExample("ha-cluster");
+  ASSERT_TRUE(o.ok()) << resources::testing::joinErrors(o);
+  resources::Diagnostics d;
+  auto placements = placeDesiredState(o.state, d);
+  ASSERT_TRUE(d.empty()) << d.front().toString();
+  const HostPlacement& c0 = forHost(placements, "controller-0");
+  const PlacedItem* nginx = findItem(c0, "nginx.service");
+  ASSERT_NE(nginx, nullptr);
+  EXPECT_EQ(nginx->kind, PlacedKind::kService);
+  EXPECT_EQ(nginx->detail, "enabled and running");
+  const PlacedItem* link =
+      findItem(c0, "/etc/nginx/sites-enabled/kubernetes.default.svc.cluster.local");
+  ASSERT_NE(link, nullptr);
+  EXPECT_EQ(link->kind, PlacedKind::kSymlink);
+  EXPECT_EQ(link->detail, "-> /etc/nginx/sites-available/kubernetes.default.svc.cluster.local");
+  const PlacedItem* binary = findItem(c0, "/usr/local/bin/kube-apiserver");
+  ASSERT_NE(binary, nullptr);
+  EXPECT_EQ(binary->kind, PlacedKind::kBinary);
+  EXPECT_EQ(binary->attributes.mode, 0755u);
+  EXPECT_TRUE(binary->detail.starts_with("from https://")) << binary->detail;
+  const PlacedItem* haproxy = findItem(forHost(placements, "lb-0"), "/etc/haproxy/haproxy.cfg");
+  ASSERT_NE(haproxy, nullptr);
+  EXPECT_EQ(haproxy->detail, "config file, checked before it replaces the old one");
+  // etcd from the distribution's package: its binary is the host's, and says so.
+  const PlacedItem* etcd = findItem(c0, "/usr/local/bin/etcd");
+  ASSERT_NE(etcd, nullptr);
+  EXPECT_EQ(etcd->detail, "present on the host");
+  // Each service once, however many actions name it.
+  EXPECT_EQ(std::count_if(c0.items.begin(), c0.items.end(),
+                          [](const PlacedItem& i) { return i.target == "etcd.service"; }),
+            1);
+}
+
+// An nginx frontend's include block in nginx.conf is placed too (a block, not a file of its own).
+TEST(Placement, AnNginxFrontendPlacesItsIncludeBlock) {
+  auto o = resources::testing::loadText(std::string(resources::testing::kMinimalHosts) + R"(---
+apiVersion: kthw.dev/v1alpha1
+kind: Host
+metadata: {name: lb-0}
+spec:
+  address: 10.0.1.30
+  ssh: {identityFile: /root/.ssh/id_ed25519}
+---
+apiVersion: kthw.dev/v1alpha1
+kind: LoadBalancer
+metadata: {name: kubernetes}
+spec:
+  implementation: nginx
+  host: lb-0
+  frontend: {address: 10.0.1.30}
+  backends: {hosts: {selector: {role: controller}}}
+)");
+  ASSERT_TRUE(o.ok()) << resources::testing::joinErrors(o);
+  resources::Diagnostics d;
+  auto placements = placeDesiredState(o.state, d);
+  ASSERT_TRUE(d.empty()) << d.front().toString();
+  const PlacedItem* block = findItem(forHost(placements, "lb-0"), "/etc/nginx/nginx.conf");
+  ASSERT_NE(block, nullptr);
+  EXPECT_EQ(block->kind, PlacedKind::kBlock);
+  EXPECT_EQ(*block->content,
+            "# BEGIN kthw managed block\ninclude /etc/nginx/tcpconf.d/*.conf;\n"
+            "# END kthw managed block\n");
+}
+
+// The kernel's share: the sysctl.d and modules-load.d files apply writes, each sysctl with its
+// value, each module.
+TEST(Placement, SysctlsAndModulesComeWithTheFilesThatKeepThemAcrossBoots) {
+  auto o = resources::testing::loadExample("single-node");
+  ASSERT_TRUE(o.ok()) << resources::testing::joinErrors(o);
+  resources::Diagnostics d;
+  auto placements = placeDesiredState(o.state, d);
+  ASSERT_TRUE(d.empty()) << d.front().toString();
+  ASSERT_EQ(placements.size(), 1u);
+  const HostPlacement& h = placements[0];
+  const std::string owner = "Host/" + h.host->name();
+  const PlacedItem* sysctlFile = findItem(h, "/etc/sysctl.d/90-kthw.conf");
+  ASSERT_NE(sysctlFile, nullptr);
+  EXPECT_EQ(sysctlFile->owner, owner);
+  ASSERT_TRUE(sysctlFile->content);
+  EXPECT_NE(sysctlFile->content->find("net.bridge.bridge-nf-call-iptables = 1\n"),
+            std::string::npos);
+  const PlacedItem* sysctl = findItem(h, "net.bridge.bridge-nf-call-iptables");
+  ASSERT_NE(sysctl, nullptr);
+  EXPECT_EQ(sysctl->kind, PlacedKind::kSysctl);
+  EXPECT_EQ(sysctl->detail, "net.bridge.bridge-nf-call-iptables = 1");
+  const PlacedItem* modules = findItem(h, "/etc/modules-load.d/kthw.conf");
+  ASSERT_NE(modules, nullptr);
+  EXPECT_TRUE(modules->content->ends_with("br_netfilter\noverlay\n")) << *modules->content;
+  for (const char* m : {"br_netfilter", "overlay"}) {
+    const PlacedItem* module = findItem(h, m);
+    ASSERT_NE(module, nullptr) << m;
+    EXPECT_EQ(module->kind, PlacedKind::kKernelModule);
+  }
+}
+
 }  // namespace
 }  // namespace kthw::reconcilers

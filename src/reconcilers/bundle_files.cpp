@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 
+#include "reconcilers/file_sync.h"
 #include "reconcilers/yaml_emitter.h"
 #include "resources/substitution.h"
 #include "runtime/digest.h"
@@ -348,16 +349,12 @@ void CertificateBundleReconciler::diff(const resources::Host& host,
     for (BundleFileContent& f : files) {
       const runtime::FileState& st = observed.file(f.spec.path);
       const bool absent = st.type == runtime::FileType::kAbsent;
-      std::string reason;
-      if (!f.content) {
-        reason = f.pendingReason;
-      } else if (absent) {
-        reason = "absent";
-      } else if (st.sha256 != runtime::sha256Hex(*f.content)) {
-        reason = "content differs (installed sha256 " + st.sha256.substr(0, 16) + "...)";
-      } else if (st.owner != f.spec.owner || st.group != f.spec.group || st.mode != f.spec.mode) {
-        reason = "owner or mode " + st.owner + ":" + st.group + " " + runtime::formatMode(st.mode);
-      }
+      // Secret content: the reason names the installed sha256, never a content diff.
+      const std::string reason =
+          !f.content
+              ? f.pendingReason
+              : fileDrift(st, f.spec, runtime::sha256Hex(*f.content),
+                          "content differs (installed sha256 " + st.sha256.substr(0, 16) + "...)");
       if (reason.empty()) continue;
       Action a =
           makeAction(ActionType::kWriteFile, resource, f.spec.path, "write " + f.spec.path, reason);

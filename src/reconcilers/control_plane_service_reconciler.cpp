@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "reconcilers/bundle_files.h"
+#include "reconcilers/file_sync.h"
 #include "reconcilers/load_balancer_config.h"
 #include "reconcilers/preflight.h"
 #include "reconcilers/service_hold_back.h"
@@ -28,29 +29,6 @@ runtime::FlagCheck flagCheck(const resources::ControlPlaneService& s) {
   runtime::FlagCheck check{s.binary.path, {}};
   for (const resources::Flag& f : s.flags) check.flags.push_back(f.name);
   return check;
-}
-
-// Adds a write when `content` differs from what the host has; returns whether it did.
-bool syncFile(const std::string& resource, const runtime::FileSpec& spec,
-              const std::string& content, const runtime::ProbeResult& observed, HostPlan& plan,
-              bool showDiff, const std::string& what) {
-  const FileState& st = observed.file(spec.path);
-  const bool absent = st.type == FileType::kAbsent;
-  const bool sameContent = !absent && st.sha256 == runtime::sha256Hex(content);
-  if (sameContent && st.owner == spec.owner && st.group == spec.group && st.mode == spec.mode) {
-    return false;
-  }
-  Action a = makeAction(ActionType::kWriteFile, resource, spec.path, "write " + spec.path,
-                        absent         ? "absent"
-                        : !sameContent ? what + " differs"
-                                       : "owner or mode " + st.owner + ":" + st.group + " " +
-                                             runtime::formatMode(st.mode));
-  a.file = spec;
-  a.content = content;
-  a.ifCurrentSha256 = absent ? "" : st.sha256;
-  a.showContentDiff = showDiff && !absent && !sameContent;
-  plan.actions.push_back(std::move(a));
-  return true;
 }
 
 // Host paths of the bundle files on `host` that carry `source` of `kind`.
@@ -280,7 +258,7 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
     if (!content) continue;
     referencing += *content + "\n";
     if (syncFile(resource, {f.path, f.attributes.owner, f.attributes.group, f.attributes.mode},
-                 *content, observed, plan, true, "content")) {
+                 *content, observed, plan)) {
       restartBecause.push_back(f.path);
     }
   }
@@ -299,7 +277,7 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
   referencing += *unit;
   runtime::FileSpec unitFile{unitPath(s), "root", "root", 0644};
   if (!s.flags.empty()) unitFile.check = runtime::flagWriteCheck(flagCheck(s));
-  if (syncFile(resource, unitFile, *unit, observed, plan, true, "unit")) {
+  if (syncFile(resource, unitFile, *unit, observed, plan, "unit differs")) {
     if (onlyBootstrapFlagsDiffer(s, observed, *unit)) {
       plan.actions.back().reason +=
           " in --initial-cluster* alone, which etcd reads only when a member first starts: no "

@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "reconcilers/file_sync.h"
 #include "reconcilers/unified_diff.h"
 #include "runtime/digest.h"
 #include "runtime/host_files.h"
@@ -86,8 +87,8 @@ std::string entrySummary(const std::string& before, const std::string& after) {
 
 // Writes `content` to `path` if it differs; removes the file when `content` is empty.
 // Returns whether an action was added.
-bool syncFile(const std::string& resource, const std::string& path, const std::string& content,
-              const runtime::ProbeResult& observed, HostPlan& plan) {
+bool syncOrRemove(const std::string& resource, const std::string& path, const std::string& content,
+                  const runtime::ProbeResult& observed, HostPlan& plan) {
   const FileState& st = observed.file(path);
   if (content.empty()) {
     if (st.type == FileType::kAbsent) return false;
@@ -95,21 +96,8 @@ bool syncFile(const std::string& resource, const std::string& path, const std::s
         makeAction(ActionType::kRemoveFile, resource, path, "remove " + path, "no longer desired"));
     return true;
   }
-  runtime::FileSpec spec{path, "root", "root", 0644};
-  const bool sameContent = st.type == FileType::kFile && st.sha256 == runtime::sha256Hex(content);
-  const bool sameAttributes =
-      st.owner == spec.owner && st.group == spec.group && st.mode == spec.mode;
-  if (sameContent && sameAttributes) return false;
-  Action a = makeAction(ActionType::kWriteFile, resource, path, "write " + path,
-                        st.type == FileType::kAbsent ? "absent"
-                        : !sameContent               ? "content differs"
-                                                     : "owner or mode differs");
-  a.file = spec;
-  a.content = content;
-  a.ifCurrentSha256 = st.type == FileType::kAbsent ? "" : st.sha256;
-  a.showContentDiff = st.type == FileType::kFile && !sameContent;
-  plan.actions.push_back(std::move(a));
-  return true;
+  return reconcilers::syncFile(resource, runtime::FileSpec{path, "root", "root", 0644}, content,
+                               observed, plan);
 }
 
 }  // namespace
@@ -175,7 +163,7 @@ void HostBasicsReconciler::diff(const resources::Host& host, const runtime::Prob
     plan.actions.push_back(std::move(a));
   }
 
-  syncFile(resource, kSysctlFile, sysctlFileContent(host), observed, plan);
+  syncOrRemove(resource, kSysctlFile, sysctlFileContent(host), observed, plan);
   std::vector<std::pair<std::string, std::string>> apply;
   std::string changes;  // "net.ipv4.ip_forward to 1 (found 0)", one per key
   size_t changed = 0;
@@ -204,7 +192,7 @@ void HostBasicsReconciler::diff(const resources::Host& host, const runtime::Prob
     plan.actions.push_back(std::move(a));
   }
 
-  syncFile(resource, kModulesFile, modulesFileContent(host), observed, plan);
+  syncOrRemove(resource, kModulesFile, modulesFileContent(host), observed, plan);
   for (const std::string& m : host.kernelModules) {
     auto it = observed.modules.find(m);
     if (it != observed.modules.end() && it->second) continue;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "reconcilers/file_sync.h"
 #include "reconcilers/load_balancer_config.h"
 #include "reconcilers/preflight.h"
 #include "runtime/digest.h"
@@ -31,20 +32,8 @@ std::string siteEnabled(const resources::HealthzProxy& p) {
 // The file, checked on the host before it replaces the old one; true when it changes.
 bool writeChecked(const std::string& resource, const std::string& path, const std::string& content,
                   const std::string& check, const runtime::ProbeResult& observed, HostPlan& plan) {
-  const FileState& st = observed.file(path);
-  const bool absent = st.type == FileType::kAbsent;
-  if (!absent && st.sha256 == runtime::sha256Hex(content) && st.mode == 0644 &&
-      st.owner == "root") {
-    return false;
-  }
-  Action a = makeAction(ActionType::kWriteFile, resource, path, "write " + path,
-                        absent ? "absent" : "content differs (edited by hand?)");
-  a.file = runtime::FileSpec{path, "root", "root", 0644, check};
-  a.content = content;
-  a.ifCurrentSha256 = absent ? "" : st.sha256;
-  a.showContentDiff = !absent;
-  plan.actions.push_back(std::move(a));
-  return true;
+  return syncFile(resource, runtime::FileSpec{path, "root", "root", 0644, check}, content, observed,
+                  plan, "content differs (edited by hand?)");
 }
 
 std::vector<int> frontendPorts(const resources::LoadBalancer& lb) {

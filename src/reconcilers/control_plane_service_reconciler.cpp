@@ -293,7 +293,7 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
     const bool sameContent =
         !a.contentFile && a.ifCurrentSha256 && *a.ifCurrentSha256 == runtime::sha256Hex(a.content);
     if (a.type == ActionType::kWriteFile && !sameContent &&
-        referencing.find(a.target) != std::string::npos) {
+        namesPath(referencing, a.target)) {
       restartBecause.push_back(a.target);
     }
   }

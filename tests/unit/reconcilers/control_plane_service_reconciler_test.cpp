@@ -232,6 +232,32 @@ TEST_F(ControlPlaneServiceReconcilerTest, AChangedFlagRewritesThatUnitAndRestart
   EXPECT_TRUE(diff(after(plan, converged)).converged());
 }
 
+// A file an earlier reconciler writes in the same plan restarts the services that name it as a
+// whole path, and no service whose paths only begin the same way.
+TEST_F(ControlPlaneServiceReconcilerTest, AnEarlierWriteRestartsOnlyTheServicesThatNameThatPath) {
+  const runtime::ProbeResult converged = after(diff(empty_), empty_);
+  const auto restartsAfterWriting = [&](const std::string& path) {
+    HostPlan plan;
+    Action earlier = makeAction(ActionType::kWriteFile, "CertificateBundle/pki", path,
+                                "write " + path, "content differs");
+    earlier.content = "new";
+    plan.actions.push_back(earlier);
+    ControlPlaneServiceReconciler(loaded_.state, binaries_).diff(*host_, converged, plan);
+    std::vector<std::string> restarts;
+    for (const Action& a : plan.actions) {
+      if (a.rollout == Action::Rollout::kRestart) restarts.push_back(a.target + " " + a.reason);
+    }
+    return restarts;
+  };
+  EXPECT_EQ(restartsAfterWriting("/etc/kubernetes/config/kube-scheduler.yaml"),
+            std::vector<std::string>{
+                "kube-scheduler.service changed: /etc/kubernetes/config/kube-scheduler.yaml"});
+  EXPECT_EQ(restartsAfterWriting("/etc/kubernetes/config/kube-scheduler"),
+            std::vector<std::string>{});
+  EXPECT_EQ(restartsAfterWriting("/etc/kubernetes/config/kube-scheduler.yam"),
+            std::vector<std::string>{});
+}
+
 TEST_F(ControlPlaneServiceReconcilerTest, AUnitEditedByHandIsRewrittenAndTheServiceRestarted) {
   runtime::ProbeResult edited = after(diff(empty_), empty_);
   const std::string wanted = edited.files[kSchedulerUnit].sha256;

@@ -9,6 +9,7 @@
 #include "reconcilers/load_balancer_config.h"
 #include "reconcilers/preflight.h"
 #include "reconcilers/service_hold_back.h"
+#include "reconcilers/unit_actions.h"
 #include "reconcilers/unit_renderer.h"
 #include "resources/substitution.h"
 #include "runtime/binary_flags.h"
@@ -292,8 +293,7 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
     const Action& a = plan.actions[i];
     const bool sameContent =
         !a.contentFile && a.ifCurrentSha256 && *a.ifCurrentSha256 == runtime::sha256Hex(a.content);
-    if (a.type == ActionType::kWriteFile && !sameContent &&
-        namesPath(referencing, a.target)) {
+    if (a.type == ActionType::kWriteFile && !sameContent && namesPath(referencing, a.target)) {
       restartBecause.push_back(a.target);
     }
   }
@@ -304,31 +304,19 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
                             "unit); use a host that boots with systemd");
     return;
   }
-  auto it = observed.units.find(s.unit.name);
-  const runtime::UnitState none;
-  const runtime::UnitState& state = it == observed.units.end() ? none : it->second;
-  if (state.unitFileState != "enabled") {
-    Action a = makeAction(ActionType::kRunCommand, resource, s.unit.name, "enable " + s.unit.name,
-                          state.unitFileState.empty() ? "not installed yet" : state.unitFileState);
-    a.command = runtime::HostCommand::unit(runtime::HostCommand::Kind::kEnableUnit, s.unit.name);
-    plan.actions.push_back(std::move(a));
-  }
+  using Kind = runtime::HostCommand::Kind;
+  const runtime::UnitState& state = unitState(observed, s.unit.name);
+  ensureEnabled(resource, s.unit.name, state, "not installed yet", plan);
   Action service;
   if (portHeld) {
     // Started, it could not bind its port: the files are in place, the start waits for the port.
   } else if (state.activeState != "active") {
-    service = makeAction(ActionType::kRunCommand, resource, s.unit.name, "start " + s.unit.name,
-                         runtime::notRunningReason(state));
-    service.command =
-        runtime::HostCommand::unit(runtime::HostCommand::Kind::kStartUnit, s.unit.name);
+    service = unitAction(Kind::kStartUnit, resource, s.unit.name, runtime::notRunningReason(state));
     service.rollout = Action::Rollout::kStart;
   } else if (!restartBecause.empty()) {
     std::string why;
     for (const std::string& r : restartBecause) why += (why.empty() ? "" : ", ") + r;
-    service = makeAction(ActionType::kRunCommand, resource, s.unit.name, "restart " + s.unit.name,
-                         "changed: " + why);
-    service.command =
-        runtime::HostCommand::unit(runtime::HostCommand::Kind::kRestartUnit, s.unit.name);
+    service = unitAction(Kind::kRestartUnit, resource, s.unit.name, "changed: " + why);
     service.rollout = Action::Rollout::kRestart;
     addDrains(state_, s, host, service, plan);
   }

@@ -5,6 +5,7 @@
 #include "reconcilers/file_sync.h"
 #include "reconcilers/load_balancer_config.h"
 #include "reconcilers/preflight.h"
+#include "reconcilers/unit_actions.h"
 #include "runtime/digest.h"
 #include "runtime/url_path.h"
 
@@ -43,8 +44,7 @@ std::vector<int> frontendPorts(const resources::LoadBalancer& lb) {
 }
 
 bool active(const runtime::ProbeResult& observed, const std::string& unit) {
-  auto it = observed.units.find(unit);
-  return it != observed.units.end() && it->second.activeState == "active";
+  return unitState(observed, unit).activeState == "active";
 }
 
 // Preflight problems of `implementation` serving `ports` as `unit` (which, with `alsoOwners`,
@@ -74,26 +74,17 @@ bool preflight(const std::string& resource, const std::string& implementation,
 // its port is held by another process: then it could not bind it).
 void serviceActions(const std::string& resource, const std::string& unit, bool changed,
                     bool portHeld, const runtime::ProbeResult& observed, HostPlan& plan) {
-  auto it = observed.units.find(unit);
-  const runtime::UnitState none;
-  const runtime::UnitState& u = it == observed.units.end() ? none : it->second;
-  if (u.unitFileState != "enabled") {
-    Action a = makeAction(ActionType::kRunCommand, resource, unit, "enable " + unit,
-                          u.unitFileState.empty() ? "not installed" : u.unitFileState);
-    a.command = runtime::HostCommand::unit(runtime::HostCommand::Kind::kEnableUnit, unit);
-    plan.actions.push_back(std::move(a));
-  }
+  using Kind = runtime::HostCommand::Kind;
+  const runtime::UnitState& u = unitState(observed, unit);
+  ensureEnabled(resource, unit, u, "not installed", plan);
   if (u.activeState != "active") {
     if (portHeld) return;
-    Action a = makeAction(ActionType::kRunCommand, resource, unit, "start " + unit,
-                          runtime::notRunningReason(u));
-    a.command = runtime::HostCommand::unit(runtime::HostCommand::Kind::kStartUnit, unit);
+    Action a = unitAction(Kind::kStartUnit, resource, unit, runtime::notRunningReason(u));
     a.needsPrevious = changed;
     plan.actions.push_back(std::move(a));
   } else if (changed) {
-    Action a = makeAction(ActionType::kRunCommand, resource, unit, "reload " + unit,
+    Action a = unitAction(Kind::kReloadUnit, resource, unit,
                           "configuration changed; a reload keeps open connections");
-    a.command = runtime::HostCommand::unit(runtime::HostCommand::Kind::kReloadUnit, unit);
     a.needsPrevious = true;
     plan.actions.push_back(std::move(a));
   }
@@ -148,21 +139,14 @@ void LoadBalancerReconciler::diffFrontend(const resources::LoadBalancer& lb,
     plan.actions.push_back(makeAction(ActionType::kRemoveFile, resource, otherPath,
                                       "remove " + otherPath,
                                       "the load balancer is " + lb.implementation + " now"));
-    auto u = observed.units.find(unitOf(other));
-    const bool otherInUse = u != observed.units.end() && u->second.activeState == "active";
+    const bool otherInUse = active(observed, unitOf(other));
     // nginx may still serve other sites; haproxy only served kthw's config.
     if (other == "haproxy" && otherInUse) {
-      Action a = makeAction(ActionType::kRunCommand, resource, "haproxy.service",
-                            "stop and disable haproxy.service", "replaced by nginx");
-      a.command =
-          runtime::HostCommand::unit(runtime::HostCommand::Kind::kDisableUnitNow, unitOf(other));
-      plan.actions.push_back(std::move(a));
+      plan.actions.push_back(unitAction(runtime::HostCommand::Kind::kDisableUnitNow, resource,
+                                        unitOf(other), "replaced by nginx"));
     } else if (other == "nginx" && otherInUse) {
-      Action a = makeAction(ActionType::kRunCommand, resource, "nginx.service",
-                            "reload nginx.service", "its kthw stream config was removed");
-      a.command =
-          runtime::HostCommand::unit(runtime::HostCommand::Kind::kReloadUnit, unitOf(other));
-      plan.actions.push_back(std::move(a));
+      plan.actions.push_back(unitAction(runtime::HostCommand::Kind::kReloadUnit, resource,
+                                        unitOf(other), "its kthw stream config was removed"));
     }
     if (otherInUse) {
       // A reload returns before the old workers close their sockets.

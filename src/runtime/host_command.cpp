@@ -6,6 +6,16 @@
 #include "runtime/shell.h"
 
 namespace kthw::runtime {
+namespace {
+
+// A word haproxy's admin-socket line carries as it is: letters, digits, '.', '-', '_'.
+bool haproxyWord(const std::string& word) {
+  return !word.empty() && std::all_of(word.begin(), word.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '.' || ch == '-' || ch == '_';
+  });
+}
+
+}  // namespace
 
 HostCommand HostCommand::daemonReload() {
   HostCommand c;
@@ -71,16 +81,11 @@ HostCommand HostCommand::httpRequest(std::string method, std::string url) {
 StatusOr<HostCommand> HostCommand::haproxyServerState(std::string backend,
                                                       const std::string& server, std::string state,
                                                       std::string socket) {
-  const auto plain = [](const std::string& word) {
-    return !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' || c == '_';
-    });
-  };
-  if (!plain(server)) {
+  if (!haproxyWord(server)) {
     return invalidArgument("haproxy's admin socket cannot name the backend server " +
                            shellQuote(server));
   }
-  if (!plain(backend) || !plain(state)) {
+  if (!haproxyWord(backend) || !haproxyWord(state)) {
     return invalidArgument("haproxy's admin socket cannot carry backend " + shellQuote(backend) +
                            " state " + shellQuote(state));
   }
@@ -94,6 +99,15 @@ StatusOr<HostCommand> HostCommand::haproxyServerState(std::string backend,
 }
 
 namespace {
+
+// Text for a comment line: a line break or other control character in it would end the comment
+// and start a command, so each becomes '?'.
+std::string commentText(std::string text) {
+  for (char& ch : text) {
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+  }
+  return text;
+}
 
 std::string systemctl(std::string_view verb, const HostCommand& c) {
   return "systemctl " + std::string(verb) + " " + shellQuote(c.name) +
@@ -125,15 +139,6 @@ std::string curlScript(const HostCommand& c) {
          curlTls(c) + " " + shellQuote(c.target) + " >/dev/null";
 }
 
-// Text for a comment line: a line break or other control character in it would end the comment
-// and start a command, so each becomes '?'.
-std::string commentText(std::string text) {
-  for (char& ch : text) {
-    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
-  }
-  return text;
-}
-
 // The comment names the request where the script is logged.
 std::string httpScript(const HostCommand& c) {
   const std::string method = c.method.empty() ? "GET" : c.method;
@@ -149,6 +154,12 @@ std::string httpScript(const HostCommand& c) {
 
 std::string haproxyScript(const HostCommand& c) {
   const std::string line = "set server " + c.target + "/" + c.name + " state " + c.state;
+  // haproxyServerState refuses such words; a command built another way fails on the host
+  // instead of carrying a second admin command (';') or a line break.
+  if (!haproxyWord(c.target) || !haproxyWord(c.name) || !haproxyWord(c.state)) {
+    return "echo " + shellQuote("haproxy's admin socket cannot carry: " + commentText(line)) +
+           " >&2; exit 1\n";
+  }
   return "# haproxy: " + line + "\n" +
          "command -v socat >/dev/null || { echo 'socat is not installed; kthw reaches "
          "haproxy'\\''s admin socket with it' >&2; exit 1; }\n"

@@ -5,7 +5,12 @@
 set -u
 src=${1:?usage: shell_text.sh SOURCE_DIR}
 found=$(grep -rnE 'shellQuote|quotedList|#include "runtime/shell\.h"' \
-  "$src/src/reconcilers" "$src/src/engine" "$src/src/cli" || true)
+  "$src/src/reconcilers" "$src/src/engine" "$src/src/cli")
+status=$?
+if [ "$status" -gt 1 ]; then
+  echo "FAIL: grep could not read $src/src (exit $status)"
+  exit 1
+fi
 if [ -n "$found" ]; then
   printf '%s\n' "$found" | sed "s|^$src/||; s|^|FAIL: |"
   echo "compose the step as a runtime::HostCommand (src/runtime/host_command.h) instead"

@@ -177,7 +177,12 @@ class FakeHost : public runtime::HostOps {
           if (path.starts_with(kUnitDir) && !f.directory) {
             const std::string unit = path.substr(kUnitDir.size());
             loadedUnitFiles[unit] = f.content;
-            units[unit].loadState = "loaded";
+            runtime::UnitState& u = units[unit];
+            u.loadState = "loaded";
+            // What systemctl show says of a unit it just loaded and never started.
+            if (u.unitFileState.empty()) u.unitFileState = "disabled";
+            if (u.activeState.empty()) u.activeState = "inactive";
+            if (u.subState.empty()) u.subState = "dead";
           }
         }
         return okStatus();
@@ -186,6 +191,7 @@ class FakeHost : public runtime::HostOps {
         units[c.name].unitFileState = "enabled";
         return okStatus();
       case Kind::kDisableUnitNow:
+        if (!knownUnit(c.name)) return notFound(c.name);
         units[c.name].unitFileState = "disabled";
         units[c.name].activeState = "inactive";
         units[c.name].subState = "dead";

@@ -341,5 +341,39 @@ TEST_F(ControlPlaneServiceReconcilerTest, ApplyOnAFakeHostConvergesAndTheSecondA
   EXPECT_EQ(fake->actions, std::vector<std::string>{});
 }
 
+// A changed flag on a host the first apply converged: the unit is rewritten, systemd reloads it
+// before the restart (the fake refuses a restart of a unit changed since the last reload), and
+// the service runs the new unit.
+TEST_F(ControlPlaneServiceReconcilerTest, AChangedUnitIsReloadedBeforeItsRestartOnTheFakeHost) {
+  auto fake = std::make_shared<testing::FakeHost>();
+  fake->systemctl = true;
+  ControlPlaneServiceReconciler r(loaded_.state, binaries_);
+  auto connect = [&](const resources::Host&) { return fake; };
+  engine::PassOptions only;
+  only.hosts = {"controller-0"};
+  ASSERT_FALSE(engine::applyHosts(loaded_.state, {&r}, connect, only)[0].failed());
+  const std::string started = fake->units["kube-scheduler.service"].activeEnterTimestampMonotonic;
+  for (auto& f : service("kube-scheduler").flags) {
+    if (f.name == "v") f.value.value = "4";
+  }
+  fake->actions.clear();
+  ControlPlaneServiceReconciler changed(loaded_.state, binaries_);
+  auto second = engine::applyHosts(loaded_.state, {&changed}, connect, only);
+  EXPECT_FALSE(second[0].failed());
+  const std::vector<std::string> want = {std::string("write ") + kSchedulerUnit,
+                                         "run systemctl daemon-reload",
+                                         "run systemctl restart 'kube-scheduler.service'"};
+  ASSERT_GE(fake->actions.size(), want.size());
+  EXPECT_EQ(std::vector<std::string>(fake->actions.begin(), fake->actions.begin() + 3), want);
+  EXPECT_NE(fake->loadedUnitFiles["kube-scheduler.service"].find("  --v=4\n"), std::string::npos);
+  EXPECT_NE(fake->units["kube-scheduler.service"].activeEnterTimestampMonotonic, started);
+
+  // Without the reload, the fake refuses the restart, as a plan that forgets it must fail.
+  fake->files[kSchedulerUnit].content += "# edited\n";
+  EXPECT_FALSE(fake->perform(runtime::HostCommand::unit(runtime::HostCommand::Kind::kRestartUnit,
+                                                        "kube-scheduler.service"))
+                   .ok());
+}
+
 }  // namespace
 }  // namespace kthw::reconcilers

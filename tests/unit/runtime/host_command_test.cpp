@@ -125,6 +125,20 @@ TEST_F(HostCommandShell, AHostileUnitModuleOrUrlStaysOneWord) {
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/pwned"));
 }
 
+// A haproxy command built by hand, past the factory's check, fails on the host and runs nothing.
+TEST_F(HostCommandShell, AHandBuiltHaproxyCommandWithHostileWordsFailsAndRunsNothing) {
+  HostCommand c;
+  c.kind = Kind::kHaproxyServerState;
+  c.target = "backend";
+  c.name = "x\ntouch pwned; exit 0 #";
+  c.state = "maint;shutdown sessions";
+  c.socket = "/nonexistent";
+  ExecResult r = run(c);
+  EXPECT_EQ(r.exitStatus, 1);
+  EXPECT_NE(r.err.find("haproxy's admin socket cannot carry"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/pwned"));
+}
+
 TEST_F(HostCommandShell, ALinkWithHostileNamesIsMadeWhereItSays) {
   const std::string name = "link " + kHostile;
   const std::string target = "target " + kHostile;

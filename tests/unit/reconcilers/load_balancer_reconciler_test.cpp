@@ -1,7 +1,8 @@
 // LoadBalancer on its hosts, as sample-controller tests its controller: the exact actions on an
 // empty host, none once the host shows what they did, and a reload (never a restart) when the
 // backends change. The haproxy frontend and the nginx /healthz proxy come from
-// examples/ha-cluster, the nginx frontend (with its include block) from inline YAML.
+// examples/ha-cluster, the nginx frontend (with its include block) from
+// tests/testdata/desired/nginx-frontend.yaml.
 #include "reconcilers/load_balancer_reconciler.h"
 
 #include <gtest/gtest.h>
@@ -195,28 +196,10 @@ TEST_F(LoadBalancerReconcilerTest, ARunningNginxIsReloadedForTheNewSiteNotStarte
   EXPECT_EQ(describe(diff("controller-1", running)), want);
 }
 
-// The nginx frontend: its stream file and the include block in nginx.conf.
-const char* kNginxFrontend = R"(---
-apiVersion: kthw.dev/v1alpha1
-kind: Host
-metadata: {name: lb-0}
-spec:
-  address: 10.0.1.30
-  ssh: {identityFile: /root/.ssh/id_ed25519}
----
-apiVersion: kthw.dev/v1alpha1
-kind: LoadBalancer
-metadata: {name: kubernetes}
-spec:
-  implementation: nginx
-  host: lb-0
-  frontend: {address: 10.0.1.30}
-  backends: {hosts: {selector: {role: controller}}}
-)";
-
 TEST_F(LoadBalancerReconcilerTest, AnNginxFrontendGetsItsStreamFileAndTheIncludeBlockOnce) {
   loaded_ =
-      resources::testing::loadText(std::string(resources::testing::kMinimalHosts) + kNginxFrontend);
+      resources::testing::loadText(std::string(resources::testing::kMinimalHosts) +
+                                   resources::testing::testdataText("desired/nginx-frontend.yaml"));
   ASSERT_TRUE(loaded_.ok()) << resources::testing::joinErrors(loaded_);
   runtime::ProbeResult host = empty_;
   host.files["/etc/nginx/nginx.conf"] = {runtime::FileType::kFile,        0644, "root", "root", 10,

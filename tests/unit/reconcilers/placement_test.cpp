@@ -88,23 +88,9 @@ TEST(Placement, AHostGetsWhatApplyWritesOnAnEmptyHost) {
 
 // An nginx frontend's include block in nginx.conf is placed too (a block, not a file of its own).
 TEST(Placement, AnNginxFrontendPlacesItsIncludeBlock) {
-  auto o = resources::testing::loadText(std::string(resources::testing::kMinimalHosts) + R"(---
-apiVersion: kthw.dev/v1alpha1
-kind: Host
-metadata: {name: lb-0}
-spec:
-  address: 10.0.1.30
-  ssh: {identityFile: /root/.ssh/id_ed25519}
----
-apiVersion: kthw.dev/v1alpha1
-kind: LoadBalancer
-metadata: {name: kubernetes}
-spec:
-  implementation: nginx
-  host: lb-0
-  frontend: {address: 10.0.1.30}
-  backends: {hosts: {selector: {role: controller}}}
-)");
+  auto o =
+      resources::testing::loadText(std::string(resources::testing::kMinimalHosts) +
+                                   resources::testing::testdataText("desired/nginx-frontend.yaml"));
   ASSERT_TRUE(o.ok()) << resources::testing::joinErrors(o);
   resources::Diagnostics d;
   auto placements = placeDesiredState(o.state, d);

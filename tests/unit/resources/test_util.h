@@ -1,5 +1,6 @@
 #pragma once
 
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -23,6 +24,14 @@ inline std::string joinErrors(const LoadOutcome& outcome) {
   std::string out;
   for (const std::string& e : errorStrings(outcome)) out += e + "\n";
   return out;
+}
+
+// The text of a fixture under tests/testdata/ (empty when it cannot be read: the load fails).
+inline std::string testdataText(const std::string& name) {
+  std::ifstream in(std::string(KTHW_SOURCE_DIR) + "/tests/testdata/" + name);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 inline LoadOutcome loadExample(const std::string& name) {

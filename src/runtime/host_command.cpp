@@ -212,6 +212,46 @@ std::string commandScript(const HostCommand& c) {
   return "";
 }
 
+std::string describeCommand(const HostCommand& c) {
+  using Kind = HostCommand::Kind;
+  switch (c.kind) {
+    case Kind::kLoadModule:
+      return "modprobe " + commentText(c.name);
+    case Kind::kSetSysctls: {
+      std::string keys;
+      for (const auto& [key, value] : c.values) keys += (keys.empty() ? "" : ", ") + key;
+      return "set sysctls " + commentText(keys);
+    }
+    case Kind::kLink:
+      return "ln -sfn " + commentText(c.target + " " + c.name);
+    case Kind::kWaitPortReleased:
+      return "wait for port " + std::to_string(c.port) + " to be released";
+    case Kind::kCheckHttps:
+      return "health check " + commentText(c.target);
+    case Kind::kHttpRequest:
+      return commentText((c.method.empty() ? "GET" : c.method) + " " + c.target);
+    case Kind::kHaproxyServerState:
+      return "haproxy: set server " + commentText(c.target + "/" + c.name + " state " + c.state);
+    case Kind::kNone:
+      return "nothing";
+    case Kind::kDaemonReload:
+      return "systemctl daemon-reload";
+    case Kind::kEnableUnit:
+      return "systemctl enable " + commentText(c.name);
+    case Kind::kDisableUnitNow:
+      return "systemctl disable --now " + commentText(c.name);
+    case Kind::kStartUnit:
+      return "systemctl start " + commentText(c.name);
+    case Kind::kRestartUnit:
+      return "systemctl restart " + commentText(c.name);
+    case Kind::kReloadUnit:
+      return "systemctl reload " + commentText(c.name);
+    case Kind::kCheckUnitActive:
+      return "systemctl is-active " + commentText(c.name);
+  }
+  return "";
+}
+
 std::string configCheckScript(ConfigCheck check) {
   switch (check) {
     case ConfigCheck::kHaproxy:

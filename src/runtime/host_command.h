@@ -65,6 +65,9 @@ struct HostCommand {
 
 // The shell text the host runs for `command` (empty for kNone). Every value in it is quoted.
 std::string commandScript(const HostCommand& command);
+// One line naming the command for messages ("systemctl restart kube-scheduler.service",
+// "health check https://127.0.0.1:2379/health"); control characters shown as '?'.
+std::string describeCommand(const HostCommand& command);
 
 // A check of a configuration before it replaces the old one (FileSpec::check; the new content
 // is in "$t"): haproxy's own check, or nginx -t on a minimal main configuration that includes

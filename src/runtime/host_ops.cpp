@@ -119,6 +119,10 @@ Status ShellHostOps::run(const std::string& script) {
   return execChecked(firstLine(script), script, "");
 }
 
+Status ShellHostOps::perform(const HostCommand& command) {
+  return execChecked(describeCommand(command), commandScript(command), "");
+}
+
 StatusOr<std::string> ShellHostOps::output(const std::string& script) {
   auto result = transport_->exec(script, "", timeout_);
   if (!result.ok()) return result.status();

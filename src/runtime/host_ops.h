@@ -86,6 +86,9 @@ class ShellHostOps : public HostOps {
   Status ensureDirectory(const FileSpec& dir) override;
   Status removeFile(const std::string& path) override;
   Status run(const std::string& script) override;
+  // Runs the command's script; a failure names the command (describeCommand), not its first
+  // line of shell.
+  Status perform(const HostCommand& command) override;
   StatusOr<std::string> output(const std::string& script) override;
   StatusOr<HostLockState> lock(const std::string& owner, std::chrono::seconds staleAfter) override;
   Status unlock(const std::string& owner) override;

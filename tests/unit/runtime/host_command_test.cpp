@@ -58,6 +58,23 @@ TEST(HostCommand, EachKindIsTheScriptTheHostRuns) {
       std::string::npos);
 }
 
+// Failures name the command in a line people read, never the first line of its shell.
+TEST(HostCommand, EachKindIsDescribedInOneLineForMessages) {
+  EXPECT_EQ(describeCommand(HostCommand::unit(Kind::kRestartUnit, "kube-scheduler.service")),
+            "systemctl restart kube-scheduler.service");
+  EXPECT_EQ(describeCommand(HostCommand::daemonReload()), "systemctl daemon-reload");
+  EXPECT_EQ(
+      describeCommand(HostCommand::checkHttps("https://127.0.0.1:2379/health", "/ca.pem", "", "")),
+      "health check https://127.0.0.1:2379/health");
+  EXPECT_EQ(describeCommand(HostCommand::setSysctls({{"a.b", "1"}, {"c.d", "2"}})),
+            "set sysctls a.b, c.d");
+  EXPECT_EQ(describeCommand(HostCommand::loadModule("overlay")), "modprobe overlay");
+  EXPECT_EQ(describeCommand(HostCommand::waitPortReleased(6443)),
+            "wait for port 6443 to be released");
+  const std::string line = describeCommand(HostCommand::unit(Kind::kStartUnit, "a\nb'c"));
+  EXPECT_EQ(line, "systemctl start a?b'c");
+}
+
 TEST(HostCommand, HaproxyCarriesOnlyWordsItsCommandLineCannotSplit) {
   auto ok = HostCommand::haproxyServerState("backend-1", "controller-0", "maint", "/run/a.sock");
   ASSERT_TRUE(ok.ok()) << ok.status().message();

@@ -86,7 +86,7 @@ run 0 "rotation: retire the old key" "$kthw" apply -f "$d"
   echo "ok: the Secret reads back with the old key retired" || fail "the Secret is unreadable after the rotation"
 
 # kthw verify: the same checks as code, against the live cluster.
-run 0 "kthw verify" "$kthw" verify -f "$d"
+verify_settled "kthw verify" -f "$d"
 cat "$work/out"
 for want in "etcd members  *controller-1 etcd  *pass  *3 members: controller-0, controller-1, controller-2" \
   "etcd members agree  *etcd  *pass" "encryption at rest  *controller-[012]  *pass  *.* is stored as k8s:enc:aescbc:v1:" \

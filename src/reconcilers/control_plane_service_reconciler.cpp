@@ -265,6 +265,7 @@ void ControlPlaneServiceReconciler::diffService(const resources::ControlPlaneSer
   }
   auto unit = renderUnit(s, host, sub, problems);
   for (const auto& d : problems) plan.problems.push_back(resource + ": " + d.toString());
+  plan.inputProblems.insert(plan.inputProblems.end(), problems.begin(), problems.end());
   if (!unit) return;
   // Flags the installed binary refuses (when it is the binary that will run): the running unit
   // stays as it is, and nothing of this service is started or restarted.

@@ -162,6 +162,7 @@ void LoadBalancerReconciler::diffFrontend(const resources::LoadBalancer& lb,
       isHaproxy(lb) ? renderHaproxyConfig(lb, backends) : renderNginxStreamConfig(lb, backends);
   if (!config.ok()) {
     plan.problems.push_back(resource + ": " + config.status().message());
+    plan.inputProblems.push_back({lb.marks.self, "spec", config.status().message(), std::nullopt});
     return;
   }
   bool changed = false;
@@ -207,6 +208,8 @@ void LoadBalancerReconciler::diffHealthzProxy(const resources::LoadBalancer& lb,
   auto site = renderHealthzProxySite(p);
   if (!site.ok()) {
     plan.problems.push_back(resource + ": " + site.status().message());
+    plan.inputProblems.push_back(
+        {lb.marks.of("healthzProxy"), "spec.healthzProxy", site.status().message(), std::nullopt});
     return;
   }
   bool changed = writeChecked(resource, siteAvailable(p), *site, check, observed, plan);

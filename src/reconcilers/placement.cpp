@@ -125,7 +125,9 @@ class Placer {
         if (lb.name() == name) mark = lb.marks.self;
       }
     }
-    out_.push_back(resources::Diagnostic{mark, "spec", problem, std::nullopt});
+    const size_t colon = problem.find(": ");
+    out_.push_back(resources::Diagnostic{
+        mark, "", colon == std::string::npos ? problem : problem.substr(colon + 2), std::nullopt});
   }
 
   void fromPlan(const resources::Host& h, const HostScopedReconciler& r,
@@ -133,7 +135,12 @@ class Placer {
     HostPlan plan;
     plan.host = h.name();
     r.diff(h, empty, plan);
-    for (const std::string& problem : plan.problems) report(problem);
+    // The desired state's own problems at their positions; anything else a plan for an empty
+    // host finds (none is expected) at the resource it names.
+    out_.insert(out_.end(), plan.inputProblems.begin(), plan.inputProblems.end());
+    if (plan.inputProblems.empty()) {
+      for (const std::string& problem : plan.problems) report(problem);
+    }
     std::set<std::string> services;
     for (const Action& a : plan.actions) {
       switch (a.type) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "resources/diagnostic.h"
 #include "runtime/exec_input.h"
 #include "runtime/host_command.h"
 #include "runtime/host_files.h"
@@ -82,6 +83,9 @@ struct HostPlan {
   std::string transport;
   std::vector<Action> actions;
   std::vector<std::string> problems;  // observed trouble that no action can fix
+  // Of those, the problems of the desired state itself (a value a unit or a configuration cannot
+  // carry, a substitution that does not resolve for this host), at their file:line:col.
+  resources::Diagnostics inputProblems;
   // Kind/name whose files this host refused: precious material the store did not create is
   // there (see CertificateBundleReconciler). Such a resource is not distributed to this host.
   std::vector<std::string> guarded;

@@ -134,5 +134,34 @@ TEST(Placement, SysctlsAndModulesComeWithTheFilesThatKeepThemAcrossBoots) {
   }
 }
 
+// A value the output cannot carry (here set past validation, as a per-host substitution could
+// produce it) is a problem of the desired state at its own field, without the resource's prefix.
+TEST(Placement, AValueARenderCannotCarryIsReportedAtItsField) {
+  auto o = resources::testing::loadExample("ha-cluster");
+  ASSERT_TRUE(o.ok()) << resources::testing::joinErrors(o);
+  o.state.loadBalancers[0].healthzProxy.serverName = "a\nb";
+  for (auto& s : o.state.services) {
+    if (s.name() != "kube-scheduler") continue;
+    ASSERT_FALSE(s.flags.empty());
+    s.flags[0].value.value = "line\nbreak";
+  }
+  resources::Diagnostics d;
+  (void)placeDesiredState(o.state, d);
+  ASSERT_FALSE(d.empty());
+  bool proxy = false;
+  bool flag = false;
+  for (const resources::Diagnostic& problem : d) {
+    const std::string line = problem.toString();
+    EXPECT_EQ(line.find("LoadBalancer/"), std::string::npos) << line;
+    EXPECT_EQ(line.find("ControlPlaneService/"), std::string::npos) << line;
+    proxy = proxy || (problem.path == "spec.healthzProxy" &&
+                      problem.mark.fileName().ends_with("loadbalancer.yaml"));
+    flag = flag || (problem.path.starts_with("spec.flags.") &&
+                    problem.mark.fileName().ends_with("kube-scheduler.yaml"));
+  }
+  EXPECT_TRUE(proxy) << d.front().toString();
+  EXPECT_TRUE(flag) << d.front().toString();
+}
+
 }  // namespace
 }  // namespace kthw::reconcilers

@@ -57,9 +57,10 @@ no_drift() {
 
 # verify_settled DESCRIPTION VERIFY-ARGS...: kthw verify passes. The same lease losses as in
 # no_drift (an apply that restarts API servers can cost a scheduler or controller manager its
-# lease a moment later; it exits and systemd restarts it): a verify whose only failures are the
-# health of those two components says so, with the unit's restart count on that host, and is
-# run once more 15 s later; any other failure, or such a failure again then, still fails.
+# lease a moment later; it exits and systemd restarts it): a verify whose only failures are those
+# two components (their health, their component status, their lease) says so, with the restart
+# count of each failing unit, and is run once more 15 s later; any other failure, or such a
+# failure again then, still fails.
 verify_settled() {
   local what=$1
   shift
@@ -67,12 +68,13 @@ verify_settled() {
   local got=$?
   cat "$work/out" >>"$work/all-output"
   local failed
-  failed=$(grep -E '^ *[a-z][a-z ]+ {2,}.* fail ' "$work/out")
-  if [ $got -eq 1 ] && [ -n "$failed" ] &&
-    ! printf '%s\n' "$failed" | grep -qvE '^ *service health +[a-z0-9-]+ kube-(scheduler|controller-manager) '; then
+  failed=$(grep -E ' fail ' "$work/out")
+  local lease='^ *(service health +[a-z0-9-]+ kube-(scheduler|controller-manager)|component statuses +(scheduler|controller-manager)|leader lease +kube-(scheduler|controller-manager)) '
+  if [ $got -eq 1 ] && [ -n "$failed" ] && ! printf '%s\n' "$failed" | grep -qvE "$lease"; then
     echo "note: $what: a leader-elected component was restarting; verify again in 15 s"
-    printf '%s\n' "$failed" | while read -r _ _ host unit _; do
-      echo "    $host $unit: $("$lab" ssh "$host" "systemctl show -p NRestarts,ActiveState,SubState $unit.service" 2>/dev/null | tr '\n' ' ')"
+    printf '%s\n' "$failed" | sed 's/^/    /'
+    printf '%s\n' "$failed" | grep -E '^ *service health ' | while read -r _ _ host unit _; do
+      echo "    $host $unit: $("$lab" ssh "$host" "systemctl show -p NRestarts,ActiveState,SubState $unit.service" </dev/null 2>/dev/null | tr '\n' ' ')"
     done
     sleep 15
   fi

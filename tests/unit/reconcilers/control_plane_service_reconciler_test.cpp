@@ -102,6 +102,15 @@ class ControlPlaneServiceReconcilerTest : public ::testing::Test {
     return plan;
   }
 
+  // An apply of the desired state as it is now, through the engine, on `fake` as controller-0.
+  std::vector<engine::HostOutcome> applyOn(const std::shared_ptr<testing::FakeHost>& fake) {
+    ControlPlaneServiceReconciler r(loaded_.state, binaries_);
+    auto connect = [&](const resources::Host&) { return fake; };
+    engine::PassOptions only;
+    only.hosts = {"controller-0"};
+    return engine::applyHosts(loaded_.state, {&r}, connect, only);
+  }
+
   // What the next probe reports once the plan's actions ran: every file with the sha256 of what
   // was written, every unit enabled, started ones active.
   static runtime::ProbeResult after(const HostPlan& plan, runtime::ProbeResult observed) {
@@ -302,11 +311,7 @@ TEST_F(ControlPlaneServiceReconcilerTest, AUnitSystemdRestartsIsStartedAndSaysSo
 TEST_F(ControlPlaneServiceReconcilerTest, ApplyOnAFakeHostConvergesAndTheSecondApplyDoesNothing) {
   auto fake = std::make_shared<testing::FakeHost>();
   fake->systemctl = true;
-  ControlPlaneServiceReconciler r(loaded_.state, binaries_);
-  auto connect = [&](const resources::Host&) { return fake; };
-  engine::PassOptions only;
-  only.hosts = {"controller-0"};
-  auto first = engine::applyHosts(loaded_.state, {&r}, connect, only);
+  auto first = applyOn(fake);
   ASSERT_EQ(first.size(), 1u);
   EXPECT_FALSE(first[0].failed());
   EXPECT_EQ(fake->files.at("/usr/local/bin/kube-scheduler").content, "scheduler build 1");
@@ -336,7 +341,7 @@ TEST_F(ControlPlaneServiceReconcilerTest, ApplyOnAFakeHostConvergesAndTheSecondA
               fake->files.at(std::string("/etc/systemd/system/") + u).content);
   }
   fake->actions.clear();
-  auto second = engine::applyHosts(loaded_.state, {&r}, connect, only);
+  auto second = applyOn(fake);
   EXPECT_TRUE(second[0].plan.converged()) << ::testing::PrintToString(describe(second[0].plan));
   EXPECT_EQ(fake->actions, std::vector<std::string>{});
 }
@@ -347,18 +352,13 @@ TEST_F(ControlPlaneServiceReconcilerTest, ApplyOnAFakeHostConvergesAndTheSecondA
 TEST_F(ControlPlaneServiceReconcilerTest, AChangedUnitIsReloadedBeforeItsRestartOnTheFakeHost) {
   auto fake = std::make_shared<testing::FakeHost>();
   fake->systemctl = true;
-  ControlPlaneServiceReconciler r(loaded_.state, binaries_);
-  auto connect = [&](const resources::Host&) { return fake; };
-  engine::PassOptions only;
-  only.hosts = {"controller-0"};
-  ASSERT_FALSE(engine::applyHosts(loaded_.state, {&r}, connect, only)[0].failed());
+  ASSERT_FALSE(applyOn(fake)[0].failed());
   const std::string started = fake->units["kube-scheduler.service"].activeEnterTimestampMonotonic;
   for (auto& f : service("kube-scheduler").flags) {
     if (f.name == "v") f.value.value = "4";
   }
   fake->actions.clear();
-  ControlPlaneServiceReconciler changed(loaded_.state, binaries_);
-  auto second = engine::applyHosts(loaded_.state, {&changed}, connect, only);
+  auto second = applyOn(fake);
   EXPECT_FALSE(second[0].failed());
   const std::vector<std::string> want = {std::string("write ") + kSchedulerUnit,
                                          "run systemctl daemon-reload",
